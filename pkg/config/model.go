@@ -1,0 +1,351 @@
+// Package config is cmed's typed configuration model: the IOS-style
+// startup-config parsed into plain values.
+//
+// A *Config is an immutable snapshot once it has been handed to the rest of
+// the daemon: every change (a CLI command, a reload) builds a new snapshot with
+// Clone and swaps it in. The core packages (dialplan, dn, blf) read snapshots;
+// they never mutate them.
+//
+// Slices are kept sorted by tag so that rendering and diffing are
+// deterministic. Zero values mean "not configured" unless a field says
+// otherwise; CME defaults are applied by the accessor methods, not stored, so
+// that `show running-config` prints only what the operator typed.
+package config
+
+// Config is one complete configuration snapshot.
+type Config struct {
+	Hostname     string // "Router" when empty
+	EnableSecret string // as typed (cmed stores it as given; see Users)
+	Users        []User
+
+	Services Services // listeners that are not SCCP or SIP (HTTP, SSH, TFTP)
+
+	Telephony         *Telephony // nil: no `telephony-service`
+	EphoneDNTemplates []EphoneDNTemplate
+	EphoneDNs         []EphoneDN
+	Ephones           []Ephone
+
+	VoiceService        *VoiceService // `voice service voip`
+	VoiceRegisterGlobal *VoiceRegisterGlobal
+	VoiceRegisterDNs    []VoiceRegisterDN
+	VoiceRegisterPools  []VoiceRegisterPool
+
+	SIPUA    *SIPUA    // nil: no `sip-ua` section
+	Presence *Presence // nil: presence service disabled (`no presence`)
+
+	DialPeers           []DialPeer
+	TranslationRules    []TranslationRule
+	TranslationProfiles []TranslationProfile
+}
+
+// User is `username NAME privilege N secret S`.
+type User struct {
+	Name      string
+	Privilege int // 0..15; 1 when not given
+	Secret    string
+}
+
+// Listener is one TCP/UDP listener's address. Port 0 asks the kernel for a
+// free port, which is what tests use.
+type Listener struct {
+	Enabled bool
+	Address string // "" means all addresses
+	Port    int
+}
+
+// Services are the router's own listeners besides SCCP (telephony-service
+// ip source-address) and SIP (voice register global source-address).
+type Services struct {
+	HTTP Listener // ip http server / ip http address A port P
+	SSH  Listener // ip ssh server / ip ssh address A port P
+	TFTP Listener // tftp-server address A port P
+
+	// TFTPRoot is the directory firmware and other static files are served
+	// from (`tftp-server directory PATH`).
+	TFTPRoot string
+	// TFTPFiles are single files published as `tftp-server flash:NAME`.
+	TFTPFiles []string
+}
+
+// Load is `load <phone-type> <firmware>`.
+type Load struct {
+	Type     string
+	Firmware string
+}
+
+// DialplanPattern is `dialplan-pattern TAG PATTERN extension-length N [extension-pattern P] [no-reg]`.
+type DialplanPattern struct {
+	Tag              int
+	Pattern          string
+	ExtensionLength  int
+	ExtensionPattern string
+	NoReg            bool
+}
+
+// Telephony is the `telephony-service` section (the SCCP system).
+type Telephony struct {
+	MaxEphones         int
+	MaxDN              int
+	SourceAddress      string // ip source-address A
+	Port               int    // port P; CME default 2000
+	Keepalive          int    // seconds; CME default 30
+	CreateCnfFiles     bool
+	Loads              []Load
+	SystemMessage      string
+	TimeFormat         int    // 12 or 24; 0 = default (12)
+	DateFormat         string // dd-mm-yy | mm-dd-yy | yy-dd-mm | yy-mm-dd; "" = mm-dd-yy
+	DialplanPatterns   []DialplanPattern
+	Voicemail          string
+	TimeoutsRinging    int // seconds; 0 = default 180
+	TimeoutsInterdigit int // seconds; 0 = default 10
+	TransferSystem     string
+	TransferPattern    string
+	CallForwardPattern string
+	MaxConferences     int
+	MaxConferencesGain int
+	// Extra keeps accepted-but-unmodelled subcommands verbatim, in order,
+	// so they round-trip through show running-config.
+	Extra []string
+}
+
+// LineMode is the number of simultaneous calls an ephone-dn carries.
+type LineMode int
+
+const (
+	SingleLine LineMode = iota // 1 call
+	DualLine                   // 2 calls
+	OctoLine                   // 8 calls
+)
+
+// Calls is how many calls a DN of this mode can carry.
+func (m LineMode) Calls() int {
+	switch m {
+	case DualLine:
+		return 2
+	case OctoLine:
+		return 8
+	}
+	return 1
+}
+
+// CallForward is the forwarding configured on a DN.
+type CallForward struct {
+	All             string // CFA target
+	Busy            string // CFB target
+	NoAnswer        string // CFNA target
+	NoAnswerTimeout int    // seconds
+	NightService    string
+}
+
+// EphoneDN is `ephone-dn TAG [dual-line|octo-line]`.
+type EphoneDN struct {
+	Tag         int
+	Mode        LineMode
+	Number      string
+	Secondary   string
+	Name        string
+	Label       string
+	Description string
+	// AllowWatch is `allow watch`. A template may also set it; use
+	// Config.DNAllowWatch for the effective value.
+	AllowWatch  bool
+	CallForward CallForward
+	// NoHuntstop is `no huntstop` (ephone-dn default is huntstop on).
+	NoHuntstop            bool
+	Preference            int
+	Template              int // ephone-dn-template TAG, 0 = none
+	TranslationProfileIn  string
+	TranslationProfileOut string
+	Extra                 []string
+}
+
+// EphoneDNTemplate is `ephone-dn-template TAG`.
+type EphoneDNTemplate struct {
+	Tag         int
+	AllowWatch  bool
+	CallForward CallForward
+	Description string
+	NoHuntstop  bool
+	Extra       []string
+}
+
+// ButtonMode is the separator in `button 1:10 2b11 ...`.
+type ButtonMode byte
+
+const (
+	ButtonNormal    ButtonMode = ':'
+	ButtonBeep      ButtonMode = 'b'
+	ButtonFeature   ButtonMode = 'f'
+	ButtonSilent    ButtonMode = 's'
+	ButtonMonitor   ButtonMode = 'm'
+	ButtonWatch     ButtonMode = 'w'
+	ButtonOverlay   ButtonMode = 'o'
+	ButtonOverlayCW ButtonMode = 'c'
+	ButtonExpand    ButtonMode = 'x'
+)
+
+// Button is one entry of an ephone `button` command.
+type Button struct {
+	Index int        // physical button, 1-based
+	Mode  ButtonMode // separator
+	DNs   []int      // ephone-dn tags; overlay buttons list several
+	// ExpandOf is the overlay button this one takes overflow for (mode 'x').
+	ExpandOf int
+}
+
+// SpeedDial is `speed-dial TAG NUMBER [label TEXT]`.
+type SpeedDial struct {
+	Tag    int
+	Number string
+	Label  string
+}
+
+// BLFSpeedDial is `blf-speed-dial TAG NUMBER label TEXT [device]`.
+type BLFSpeedDial struct {
+	Tag    int
+	Number string
+	Label  string
+	Device bool // monitor the phone whose primary line is Number
+}
+
+// Ephone is `ephone TAG`, an SCCP phone.
+type Ephone struct {
+	Tag              int
+	MAC              string // normalised "0012.7F57.62A5"
+	Type             string // "7960", "7965", ...
+	Buttons          []Button
+	SpeedDials       []SpeedDial
+	BLFSpeedDials    []BLFSpeedDial
+	PresenceCallList bool
+	Username         string
+	Password         string
+	Description      string
+	Keepalive        int // 0 = telephony-service keepalive
+	// NoDNDFeatureRing is `no dnd feature-ring`. CME's default is
+	// `dnd feature-ring` enabled: see seeds and cme-cli.md §2.2/§2.6.
+	NoDNDFeatureRing bool
+	Extra            []string
+}
+
+// VoiceService is `voice service voip` with its `sip` submode.
+type VoiceService struct {
+	AllowConnections    []string // e.g. "sip to sip"
+	RegistrarExpiresMax int      // sip / registrar server expires max N
+	RegistrarExpiresMin int
+	Extra               []string
+}
+
+// Credential is `authenticate credential TAG LOCATION`.
+type Credential struct {
+	Tag      int
+	Location string
+}
+
+// VoiceRegisterGlobal is `voice register global`.
+type VoiceRegisterGlobal struct {
+	Mode                 string // "cme", "cme-app", "esrst"
+	SourceAddress        string
+	Port                 int // CME default 5060
+	MaxDN                int
+	MaxPool              int
+	AuthenticateRegister bool
+	AuthenticatePresence bool
+	AuthenticateRealm    string
+	Credentials          []Credential
+	CreateProfile        bool
+	Loads                []Load
+	Extra                []string
+}
+
+// VoiceRegisterDN is `voice register dn TAG`.
+type VoiceRegisterDN struct {
+	Tag         int
+	Number      string
+	Name        string
+	Label       string
+	AllowWatch  bool
+	CallForward CallForward // call-forward b2bua ...
+	Huntstop    bool        // voice register dn default: hunting enabled
+	Preference  int
+	Extra       []string
+}
+
+// PoolNumber is `number TAG dn DNTAG` in a voice register pool.
+type PoolNumber struct {
+	Tag int
+	DN  int
+}
+
+// VoiceRegisterPool is `voice register pool TAG`, a SIP phone.
+type VoiceRegisterPool struct {
+	Tag              int
+	MAC              string // id mac H.H.H
+	Type             string
+	Numbers          []PoolNumber
+	Username         string
+	Password         string
+	SpeedDials       []SpeedDial
+	BLFSpeedDials    []BLFSpeedDial
+	PresenceCallList bool
+	DTMFRelay        []string
+	DND              bool
+	Description      string
+	Extra            []string
+}
+
+// SIPUA is the `sip-ua` section.
+type SIPUA struct {
+	PresenceEnable bool
+	AuthUsername   string
+	AuthPassword   string
+	Extra          []string
+}
+
+// Presence is the `presence` section; non-nil means the service is on.
+type Presence struct {
+	MaxSubscription int  // 0 = default 100
+	CallList        bool // presence call-list (all phones)
+	WatcherAll      bool
+	AllowSubscribe  bool
+	Server          string
+	// BLFRetryInterval and BLFRetryLimit are
+	// `sccp blf-speed-dial retry-interval S limit N`; 0 = defaults 60/10.
+	BLFRetryInterval int
+	BLFRetryLimit    int
+}
+
+// DialPeer is `dial-peer voice TAG voip|pots`.
+type DialPeer struct {
+	Tag                   int
+	Kind                  string // "voip" or "pots"
+	Description           string
+	DestinationPattern    string
+	SessionProtocol       string // "sipv2"
+	SessionTarget         string // "ipv4:A[:P]" as typed
+	Preference            int
+	DTMFRelay             []string
+	TranslationProfileIn  string
+	TranslationProfileOut string
+	Extra                 []string
+}
+
+// TranslationRule is `voice translation-rule N` with its rules.
+type TranslationRule struct {
+	Tag   int
+	Rules []TranslationRuleLine
+}
+
+// TranslationRuleLine is `rule N /match/ /replace/`.
+type TranslationRuleLine struct {
+	Index   int
+	Match   string
+	Replace string
+}
+
+// TranslationProfile is `voice translation-profile NAME`.
+type TranslationProfile struct {
+	Name           string
+	Called         int // translate called RULE
+	Calling        int
+	RedirectCalled int
+}
