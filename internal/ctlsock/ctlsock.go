@@ -1,0 +1,204 @@
+// Package ctlsock is the local control socket behind `cmed cli`: a unix
+// socket in the state directory, readable by its owner only, that carries
+// either a batch of EXEC commands (`cmed cli -c ...`, like `vtysh -c`) or an
+// interactive terminal session.
+//
+// The protocol is one header line from the client, then raw bytes:
+//
+//	CMED-CLI/1 batch\n            then one command per line, then EOF;
+//	                              the server writes the output and closes.
+//	CMED-CLI/1 interactive W H\n  then terminal bytes both ways.
+//
+// A line protocol keeps `socat` and `nc -U` usable for debugging.
+package ctlsock
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const magic = "CMED-CLI/1"
+
+// MaxBatchCommands bounds one batch so a runaway client cannot pin the daemon.
+const MaxBatchCommands = 1000
+
+// Handler runs what arrives on the socket.
+type Handler interface {
+	// Batch runs EXEC commands in order, writing their output to w.
+	Batch(ctx context.Context, w io.Writer, commands []string) error
+	// Interactive runs a terminal session until the client leaves.
+	Interactive(ctx context.Context, rw io.ReadWriter, width, height int) error
+}
+
+// Listen creates the socket at path with mode 0600. A stale socket left by
+// a crashed daemon is removed; a live one means another daemon owns it.
+func Listen(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s is in use by a running cmed; stop it first", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot remove stale control socket %s: %w", path, err)
+	}
+	// Create it unreadable by others from the start: umask is process-wide,
+	// so chmod right after bind instead, before anyone can be accepted.
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open control socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("cannot restrict control socket %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// Server accepts control connections.
+type Server struct {
+	Handler Handler
+	Logger  *slog.Logger
+
+	wg sync.WaitGroup
+}
+
+// Serve accepts on l until ctx is done, then closes l and waits for sessions.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.wg.Wait()
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			s.wg.Wait()
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			// Close the connection when the daemon stops, so sessions end.
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			defer stop()
+			if err := s.serveConn(ctx, c); err != nil && s.Logger != nil {
+				s.Logger.Warn("control session ended with an error", "err", err)
+			}
+		}()
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) error {
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	header, err := br.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("reading header: %w", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	f := strings.Fields(header)
+	if len(f) < 2 || f[0] != magic {
+		fmt.Fprintf(c, "%% cmed control socket: expected %q header\n", magic)
+		return fmt.Errorf("bad header %q", strings.TrimSpace(header))
+	}
+	switch f[1] {
+	case "batch":
+		var cmds []string
+		for len(cmds) < MaxBatchCommands {
+			line, err := br.ReadString('\n')
+			if line = strings.TrimRight(line, "\r\n"); line != "" {
+				cmds = append(cmds, line)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return s.Handler.Batch(ctx, c, cmds)
+	case "interactive":
+		w, h := 80, 24
+		if len(f) >= 4 {
+			if v, err := strconv.Atoi(f[2]); err == nil && v > 0 {
+				w = v
+			}
+			if v, err := strconv.Atoi(f[3]); err == nil && v > 0 {
+				h = v
+			}
+		}
+		return s.Handler.Interactive(ctx, struct {
+			io.Reader
+			io.Writer
+		}{br, c}, w, h)
+	}
+	fmt.Fprintf(c, "%% cmed control socket: unknown session kind %q\n", f[1])
+	return fmt.Errorf("unknown session kind %q", f[1])
+}
+
+// RunBatch is the client side of `cmed cli -c`: it sends commands and copies
+// the output to w.
+func RunBatch(path string, commands []string, w io.Writer) error {
+	c, err := dial(path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var b strings.Builder
+	b.WriteString(magic + " batch\n")
+	for _, cmd := range commands {
+		b.WriteString(strings.ReplaceAll(cmd, "\n", " "))
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		return err
+	}
+	c.(*net.UnixConn).CloseWrite()
+	_, err = io.Copy(w, c)
+	return err
+}
+
+// DialInteractive opens an interactive session; the caller pipes the
+// terminal through the returned connection.
+func DialInteractive(path string, width, height int) (net.Conn, error) {
+	c, err := dial(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintf(c, "%s interactive %d %d\n", magic, width, height); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func dial(path string) (net.Conn, error) {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no cmed is running with control socket %s (start one with `cmed serve`, or pass --state-dir)", path)
+		}
+		return nil, fmt.Errorf("cannot reach cmed at %s: %w", path, err)
+	}
+	return c, nil
+}
