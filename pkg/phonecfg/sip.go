@@ -1,0 +1,170 @@
+package phonecfg
+
+import (
+	"cmp"
+	"encoding/xml"
+	"fmt"
+	"slices"
+
+	"github.com/cmed-project/cmed/pkg/config"
+)
+
+// Feature IDs of sipLines/line buttons in 79x1/79x2 SIP profiles (public
+// SEP*.cnf.xml samples for SIP41/SIP42 loads; BLF speed dial 21 is what the
+// firmware needs to show a BLF lamp instead of a plain speed dial).
+const (
+	featureSpeedDial    = 2
+	featureLine         = 9
+	featureBLFSpeedDial = 21
+)
+
+type sipLine struct {
+	Button          int    `xml:"button,attr"`
+	LineIndex       int    `xml:"lineIndex,attr,omitempty"`
+	FeatureID       int    `xml:"featureID"`
+	FeatureLabel    string `xml:"featureLabel"`
+	Proxy           string `xml:"proxy,omitempty"`
+	Port            int    `xml:"port,omitempty"`
+	Name            string `xml:"name,omitempty"`
+	DisplayName     string `xml:"displayName,omitempty"`
+	AuthName        string `xml:"authName,omitempty"`
+	AuthPassword    string `xml:"authPassword,omitempty"`
+	Contact         string `xml:"contact,omitempty"`
+	SpeedDialNumber string `xml:"speedDialNumber,omitempty"`
+}
+
+type sipProxies struct {
+	RegisterWithProxy bool `xml:"registerWithProxy"`
+}
+
+type sipStack struct {
+	TimerRegisterExpires  int  `xml:"timerRegisterExpires"`
+	TimerSubscribeExpires int  `xml:"timerSubscribeExpires"`
+	RemotePartyID         bool `xml:"remotePartyID"`
+}
+
+type sipProfile struct {
+	SIPProxies     sipProxies `xml:"sipProxies"`
+	SIPStack       sipStack   `xml:"sipStack"`
+	PreferredCodec string     `xml:"preferredCodec"`
+	DTMFAvtPayload int        `xml:"dtmfAvtPayload"`
+	DTMFOutofBand  string     `xml:"dtmfOutofBand"`
+	// KPML 3 enables both KPML signalling and dial-via-KPML.
+	KPML            int       `xml:"kpml"`
+	PhoneLabel      string    `xml:"phoneLabel"`
+	SIPLines        []sipLine `xml:"sipLines>line"`
+	VoIPControlPort int       `xml:"voipControlPort"`
+}
+
+type sipDeviceXML struct {
+	XMLName            xml.Name      `xml:"device"`
+	FullConfig         bool          `xml:"fullConfig"`
+	DeviceProtocol     string        `xml:"deviceProtocol"`
+	DevicePool         devicePool    `xml:"devicePool"`
+	SIPProfile         sipProfile    `xml:"sipProfile"`
+	CommonProfile      commonProfile `xml:"commonProfile"`
+	LoadInformation    string        `xml:"loadInformation"`
+	VersionStamp       string        `xml:"versionStamp"`
+	UserLocale         userLocale    `xml:"userLocale"`
+	NetworkLocale      string        `xml:"networkLocale"`
+	DeviceSecurityMode int           `xml:"deviceSecurityMode"`
+	// TransportLayerProtocol 2 is UDP (the 7942 sample).
+	TransportLayerProtocol int `xml:"transportLayerProtocol"`
+}
+
+// sipDevice is SEP<MAC>.cnf.xml for a SIP voice register pool (`create
+// profile`): line buttons first (one per `number N dn T`, in tag order),
+// then BLF speed dials, then speed dials, each in tag order.
+func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, port int, opts Options) ([]byte, error) {
+	d := &sipDeviceXML{
+		FullConfig:     true,
+		DeviceProtocol: "SIP",
+		DevicePool: devicePool{
+			DateTimeSetting: dateTimeSetting{
+				Name:         "CMEDateTime",
+				DateTemplate: dateTemplate(cfg.Telephony),
+				TimeZone:     opts.TimeZone,
+			},
+			CallManagerGroup: callManagerGroup{Members: []member{{Priority: 0, SIPPort: port, ProcessNode: addr}}},
+		},
+		SIPProfile: sipProfile{
+			SIPProxies: sipProxies{RegisterWithProxy: true},
+			SIPStack: sipStack{
+				TimerRegisterExpires:  registerExpires(cfg.VoiceService),
+				TimerSubscribeExpires: 3600,
+				RemotePartyID:         true,
+			},
+			PreferredCodec:  "g711ulaw",
+			DTMFAvtPayload:  101,
+			DTMFOutofBand:   "avt",
+			KPML:            3,
+			VoIPControlPort: 5060,
+		},
+		CommonProfile:          commonProfile{BackgroundImageAccess: true},
+		LoadInformation:        loadFor(cfg.VoiceRegisterGlobal.Loads, p.Type),
+		UserLocale:             userLocale{Name: opts.UserLocale},
+		NetworkLocale:          opts.NetworkLocale,
+		DeviceSecurityMode:     1,
+		TransportLayerProtocol: 2,
+	}
+	if cfg.PresenceCallListFor(p.PresenceCallList) {
+		d.CommonProfile.CallLogBlfEnabled = 2
+	}
+
+	numbers := slices.SortedFunc(slices.Values(p.Numbers), func(a, b config.PoolNumber) int { return cmp.Compare(a.Tag, b.Tag) })
+	button := 0
+	for i, n := range numbers {
+		dn := cfg.VoiceRegisterDNByTag(n.DN)
+		if dn == nil {
+			return nil, fmt.Errorf("number %d: voice register dn %d is not configured", n.Tag, n.DN)
+		}
+		button++
+		authName := cmp.Or(p.Username, dn.Number)
+		d.SIPProfile.SIPLines = append(d.SIPProfile.SIPLines, sipLine{
+			Button:       button,
+			LineIndex:    i + 1,
+			FeatureID:    featureLine,
+			FeatureLabel: cmp.Or(dn.Label, dn.Number),
+			Proxy:        addr,
+			Port:         port,
+			Name:         dn.Number,
+			DisplayName:  cmp.Or(dn.Name, dn.Number),
+			AuthName:     authName,
+			AuthPassword: p.Password,
+			Contact:      dn.Number,
+		})
+		if i == 0 {
+			d.SIPProfile.PhoneLabel = cmp.Or(dn.Label, dn.Number)
+		}
+	}
+	blfs := slices.SortedFunc(slices.Values(p.BLFSpeedDials), func(a, b config.BLFSpeedDial) int { return cmp.Compare(a.Tag, b.Tag) })
+	for _, b := range blfs {
+		button++
+		d.SIPProfile.SIPLines = append(d.SIPProfile.SIPLines, sipLine{
+			Button:          button,
+			FeatureID:       featureBLFSpeedDial,
+			FeatureLabel:    cmp.Or(b.Label, b.Number),
+			SpeedDialNumber: b.Number,
+		})
+	}
+	sds := slices.SortedFunc(slices.Values(p.SpeedDials), func(a, b config.SpeedDial) int { return cmp.Compare(a.Tag, b.Tag) })
+	for _, s := range sds {
+		button++
+		d.SIPProfile.SIPLines = append(d.SIPProfile.SIPLines, sipLine{
+			Button:          button,
+			FeatureID:       featureSpeedDial,
+			FeatureLabel:    cmp.Or(s.Label, s.Number),
+			SpeedDialNumber: s.Number,
+		})
+	}
+	return render(d, func(s string) { d.VersionStamp = s }, opts.VersionStamp)
+}
+
+// registerExpires is the REGISTER expiry the phone asks for: the registrar's
+// maximum when configured, else CME's default 3600 (cme-cli.md §2.4).
+func registerExpires(vs *config.VoiceService) int {
+	if vs != nil && vs.RegistrarExpiresMax > 0 {
+		return vs.RegistrarExpiresMax
+	}
+	return 3600
+}
