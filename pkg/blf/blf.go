@@ -1,0 +1,217 @@
+// Package blf is cmed's presence engine: it turns the line state published
+// by pkg/dn into BLF lamp states and fans them out to watchers, following
+// Cisco CME's presence service (cme-cli.md §1, §4.1-§4.5).
+//
+// # Model
+//
+// A presentity is a DN number (every ephone-dn / voice register dn with that
+// number or secondary number), a phone ("device:" monitoring, the phone
+// whose first line is the number), or an external number served by a remote
+// presence server. A watcher is anything that shows lamps: SCCP speed-dial
+// buttons and call lists, SIP phones and trunks, web clients. All of them
+// implement Watcher.
+//
+// # Delivery: state, not a stream
+//
+// Watcher.Deliver is called with the engine lock held, on whatever goroutine
+// changed the state (usually the dn.Switch loop). It MUST NOT block and MUST
+// NOT call the Engine. Use Mailbox, which keeps only the latest Update per
+// subscription and signals a capacity-1 channel: a slow watcher skips
+// intermediate states and never stalls the core or other watchers
+// (go-ecosystem.md §4). A new subscription gets the full current state at
+// once, then changes.
+package blf
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// State is a lamp state. The values are the SCCP BLF status codes
+// (sccp.md §5.3), so the SCCP adapter can send them as they are.
+type State uint8
+
+const (
+	StateUnknown  State = 0 // unregistered, no `allow watch`, or presence off
+	StateIdle     State = 1
+	StateInUse    State = 2 // CME "busy": off-hook, connected, held, ringing (for most watchers)
+	StateDND      State = 3
+	StateAlerting State = 4 // ringing, for watchers with CanShowAlerting
+)
+
+// String uses the words of `show presence subscription` (cme-cli.md §1.5).
+func (s State) String() string {
+	switch s {
+	case StateUnknown:
+		return "unknown"
+	case StateIdle:
+		return "idle"
+	case StateInUse:
+		return "busy"
+	case StateDND:
+		return "dnd"
+	case StateAlerting:
+		return "alerting"
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Kind is the kind of watcher behind a subscription.
+type Kind uint8
+
+const (
+	KindSCCPSpeedDial Kind = iota + 1 // SCCP blf-speed-dial button
+	KindSCCPCallList                  // SCCP call-list / directory entry
+	KindSIPPhone                      // SUBSCRIBE from a registered SIP phone
+	KindSIPTrunk                      // SUBSCRIBE from a remote router over a trunk (external watcher)
+	KindWeb                           // the live BLF web page; not counted against max-subscription
+	KindOutbound                      // CME's own SUBSCRIBE to the presence `server` (sibling records)
+)
+
+var kindNames = [...]string{"", "SCCP [BLF Speed Dial]", "SCCP [BLF Call List]", "SIP Phone", "SIP Trunk", "Web", "Outbound"}
+
+// String is the "Watcher phone type" of show presence subscription details.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+func (k Kind) sip() bool { return k == KindSIPPhone || k == KindSIPTrunk }
+
+// SubID identifies a subscription; unique for the Engine's life.
+type SubID uint32
+
+// Update is one lamp state for one subscription.
+type Update struct {
+	Sub        SubID
+	Presentity string // the number as subscribed
+	Device     bool
+	State      State // already mapped to the watcher's capability
+}
+
+// Watcher receives lamp updates. See the package doc for the rules.
+type Watcher interface {
+	Deliver(Update)
+}
+
+// Upstream is the adapter that subscribes to external presentities on the
+// presence `server` (cme-cli.md §1.3 `allow subscribe`). The engine calls
+// Watch when the first local watcher of an external number appears and
+// Unwatch when the last leaves; the adapter reports states back with
+// Engine.SetExternalState. Both are called with the engine lock held and
+// must not block.
+type Upstream interface {
+	Watch(number string)
+	Unwatch(number string)
+}
+
+// Reason is why a subscription was refused.
+type Reason uint8
+
+const (
+	ReasonPresenceDisabled   Reason = iota // `presence` (or SIP `presence enable`) off
+	ReasonMaxSubscriptions                 // max-subscription reached
+	ReasonNotWatchable                     // e.g. device-based for call lists or trunks
+	ReasonExternalNotAllowed               // `watcher all` / `allow subscribe` off
+	ReasonUnknownPresentity                // no such local number and no way to reach it
+	numReasons
+)
+
+var reasonNames = [...]string{"presence-disabled", "max-subscriptions", "not-watchable",
+	"external-not-allowed", "unknown-presentity"}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// RefusedError is returned by Subscribe; adapters map Reason to a SIP
+// response (e.g. 503 + Retry-After for max, 403 for not allowed, 404 for
+// unknown) or to an SCCP unknown lamp. Compare with errors.Is against the
+// Err* values.
+type RefusedError struct{ Reason Reason }
+
+func (e *RefusedError) Error() string { return "blf: subscription refused: " + e.Reason.String() }
+
+// Is makes errors.Is match on the reason.
+func (e *RefusedError) Is(target error) bool {
+	var t *RefusedError
+	return errors.As(target, &t) && t.Reason == e.Reason
+}
+
+var (
+	ErrPresenceDisabled   error = &RefusedError{ReasonPresenceDisabled}
+	ErrMaxSubscriptions   error = &RefusedError{ReasonMaxSubscriptions}
+	ErrNotWatchable       error = &RefusedError{ReasonNotWatchable}
+	ErrExternalNotAllowed error = &RefusedError{ReasonExternalNotAllowed}
+	ErrUnknownPresentity  error = &RefusedError{ReasonUnknownPresentity}
+	// ErrNoSubscription is returned by Unsubscribe for an unknown id.
+	ErrNoSubscription = errors.New("blf: no such subscription")
+)
+
+// SubscribeRequest describes a new watch.
+type SubscribeRequest struct {
+	Watcher Watcher
+	// WatcherName is shown as Watcher in show presence: "6002@10.4.171.60"
+	// for phones, the peer address for trunks.
+	WatcherName string
+	Kind        Kind
+	Presentity  string // dialled number (DN number or remote number)
+	Device      bool   // `blf-speed-dial … device`
+	// CanShowAlerting: the watcher has a distinct ringing lamp. 7940/7960
+	// cannot (sccp.md §5.3), and CME 4.1 semantics show ringing as in use.
+	CanShowAlerting bool
+	// Expires is the SIP subscription duration (informational; the SIP
+	// adapter enforces it and calls Unsubscribe). 0 for SCCP and web.
+	Expires time.Duration
+}
+
+// Mailbox is a coalescing Watcher: the latest Update per subscription,
+// plus a capacity-1 wake-up channel. Safe for concurrent use.
+type Mailbox struct {
+	mu     sync.Mutex
+	latest map[SubID]Update
+	order  []SubID
+	notify chan struct{}
+}
+
+// NewMailbox returns an empty Mailbox.
+func NewMailbox() *Mailbox {
+	return &Mailbox{latest: make(map[SubID]Update), notify: make(chan struct{}, 1)}
+}
+
+// Deliver implements Watcher. It never blocks.
+func (m *Mailbox) Deliver(u Update) {
+	m.mu.Lock()
+	if _, ok := m.latest[u.Sub]; !ok {
+		m.order = append(m.order, u.Sub)
+	}
+	m.latest[u.Sub] = u
+	m.mu.Unlock()
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
+}
+
+// C is signalled (at most one pending token) when updates are waiting.
+func (m *Mailbox) C() <-chan struct{} { return m.notify }
+
+// Drain appends the pending updates to dst, in the order their
+// subscriptions first became pending, and clears them.
+func (m *Mailbox) Drain(dst []Update) []Update {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, id := range m.order {
+		dst = append(dst, m.latest[id])
+	}
+	clear(m.latest)
+	m.order = m.order[:0]
+	return dst
+}

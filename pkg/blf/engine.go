@@ -1,0 +1,365 @@
+package blf
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+)
+
+// Engine is the presence service. It implements dn.Observer: pass it to
+// dn.New so it follows line state. All methods are safe for concurrent use.
+type Engine struct {
+	mu  sync.Mutex
+	now func() time.Time
+	up  Upstream
+
+	// configuration (Apply)
+	enabled, sipEnabled, watcherAll, allowSubscribe, callList bool
+	server                                                    string
+	max, retryInterval, retryLimit                            int
+	routerMode                                                string
+	primary                                                   map[string]string   // number -> device name
+	primaryOf                                                 map[string][]string // device name -> numbers
+
+	// line state from dn
+	lines    map[dn.DNKey]dn.LineEvent
+	byNumber map[string][]dn.DNKey
+	devices  map[string]dn.DeviceEvent
+	external map[string]State // SetExternalState
+
+	presentities map[string]*presentity // key: number, or "device:"+number
+	subs         map[SubID]*sub
+	lastID       SubID
+	counted      int
+	refused      [numReasons]uint64
+	deliveries   uint64
+}
+
+type presentity struct {
+	key, number string
+	device      bool
+	state       State // raw: Alerting not yet mapped
+	subs        []*sub
+	sibling     *sub // outbound record for an external number
+}
+
+type sub struct {
+	id      SubID
+	req     SubscribeRequest
+	p       *presentity
+	last    State
+	since   time.Time
+	counted bool
+	sib     SubID
+}
+
+// New returns an Engine for cfg. up may be nil (no external presentities).
+func New(cfg *config.Config, up Upstream) *Engine {
+	e := &Engine{
+		now: time.Now, up: up,
+		lines: map[dn.DNKey]dn.LineEvent{}, byNumber: map[string][]dn.DNKey{},
+		devices: map[string]dn.DeviceEvent{}, external: map[string]State{},
+		presentities: map[string]*presentity{}, subs: map[SubID]*sub{},
+	}
+	e.Apply(cfg)
+	return e
+}
+
+// Apply takes a new config snapshot: presence flags, max-subscription and
+// the device-monitoring map. Lamps are re-evaluated at once, e.g. `no
+// presence` turns every lamp unknown. (`allow watch` arrives through dn's
+// LineEvents after dn.Switch.Apply.) Existing subscriptions are kept even
+// if max-subscription was lowered, as CME does not tear them down.
+func (e *Engine) Apply(cfg *config.Config) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := cfg.Presence
+	e.enabled = cfg.PresenceEnabled()
+	e.sipEnabled = cfg.SIPPresenceEnabled()
+	e.max = p.MaxSubscriptions()
+	e.watcherAll, e.allowSubscribe, e.callList, e.server = false, false, false, ""
+	e.retryInterval, e.retryLimit = config.DefaultBLFRetryInterval, config.DefaultBLFRetryLimit
+	if p != nil {
+		e.watcherAll, e.allowSubscribe, e.callList, e.server = p.WatcherAll, p.AllowSubscribe, p.CallList, p.Server
+		if p.BLFRetryInterval != 0 {
+			e.retryInterval = p.BLFRetryInterval
+		}
+		if p.BLFRetryLimit != 0 {
+			e.retryLimit = p.BLFRetryLimit
+		}
+	}
+	e.routerMode = "CME mode"
+	if g := cfg.VoiceRegisterGlobal; g != nil && g.Mode == "esrst" {
+		e.routerMode = "SRST mode"
+	}
+	e.primary = dn.PrimaryDevices(cfg)
+	e.primaryOf = map[string][]string{}
+	for num, dev := range e.primary {
+		e.primaryOf[dev] = append(e.primaryOf[dev], num)
+	}
+	for _, p := range e.presentities {
+		e.refresh(p)
+	}
+}
+
+// LineChanged implements dn.Observer.
+func (e *Engine) LineChanged(ev dn.LineEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old, had := e.lines[ev.Key]
+	if had {
+		e.unindex(old.Number, ev.Key)
+		e.unindex(old.Secondary, ev.Key)
+	}
+	if ev.Removed {
+		delete(e.lines, ev.Key)
+	} else {
+		e.lines[ev.Key] = ev
+		e.index(ev.Number, ev.Key)
+		e.index(ev.Secondary, ev.Key)
+	}
+	for _, n := range [...]string{old.Number, old.Secondary, ev.Number, ev.Secondary} {
+		if p := e.presentities[n]; n != "" && p != nil {
+			e.refresh(p)
+		}
+	}
+}
+
+// DeviceChanged implements dn.Observer.
+func (e *Engine) DeviceChanged(ev dn.DeviceEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ev.Removed {
+		delete(e.devices, ev.Name)
+	} else {
+		e.devices[ev.Name] = ev
+	}
+	for _, n := range e.primaryOf[ev.Name] {
+		if p := e.presentities["device:"+n]; p != nil {
+			e.refresh(p)
+		}
+	}
+}
+
+// SetExternalState records the state of an external presentity as relayed
+// by the Upstream adapter (a NOTIFY from the presence server).
+func (e *Engine) SetExternalState(number string, st State) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.external[number] = st
+	if p := e.presentities[number]; p != nil {
+		e.refresh(p)
+	}
+}
+
+func (e *Engine) index(n string, k dn.DNKey) {
+	if n != "" && !slices.Contains(e.byNumber[n], k) {
+		e.byNumber[n] = append(e.byNumber[n], k)
+	}
+}
+
+func (e *Engine) unindex(n string, k dn.DNKey) {
+	if n == "" {
+		return
+	}
+	ks := slices.DeleteFunc(e.byNumber[n], func(x dn.DNKey) bool { return x == k })
+	if len(ks) == 0 {
+		delete(e.byNumber, n)
+	} else {
+		e.byNumber[n] = ks
+	}
+}
+
+func fromPresence(p dn.Presence) State {
+	switch p {
+	case dn.PresenceIdle:
+		return StateIdle
+	case dn.PresenceRinging:
+		return StateAlerting
+	case dn.PresenceInUse:
+		return StateInUse
+	case dn.PresenceDND:
+		return StateDND
+	}
+	return StateUnknown
+}
+
+// rank orders states for aggregating several DNs with one number: ringing
+// beats in-use (sccp.md §10.2 ISS-533), any activity beats idle (cme-cli.md
+// §4.3 "in-use if any instance is in use").
+var rank = [...]int{StateUnknown: 0, StateIdle: 1, StateDND: 2, StateInUse: 3, StateAlerting: 4}
+
+// compute is a presentity's raw state (cme-cli.md §4.1).
+func (e *Engine) compute(p *presentity) State {
+	if !e.enabled {
+		return StateUnknown
+	}
+	if p.device {
+		ev, ok := e.devices[e.primary[p.number]]
+		if !ok || !ev.Registered {
+			return StateUnknown
+		}
+		return fromPresence(ev.Presence)
+	}
+	keys := e.byNumber[p.number]
+	if len(keys) == 0 {
+		if st, ok := e.external[p.number]; ok && e.allowSubscribe {
+			return st
+		}
+		return StateUnknown
+	}
+	best := StateUnknown
+	for _, k := range keys {
+		ev := e.lines[k]
+		if !ev.AllowWatch {
+			continue // not a presentity: unknown unless another DN with the number is
+		}
+		if st := fromPresence(ev.Presence); rank[st] > rank[best] {
+			best = st
+		}
+	}
+	return best
+}
+
+func mapFor(st State, req *SubscribeRequest) State {
+	if st == StateAlerting && !req.CanShowAlerting {
+		return StateInUse
+	}
+	return st
+}
+
+// refresh recomputes a presentity and delivers to watchers whose lamp
+// changes. Deliveries happen under the lock so a watcher sees changes in
+// order; Watcher.Deliver never blocks, so neither does this.
+func (e *Engine) refresh(p *presentity) {
+	st := e.compute(p)
+	if st == p.state {
+		return
+	}
+	p.state = st
+	for _, s := range p.subs {
+		e.deliver(s)
+	}
+}
+
+func (e *Engine) deliver(s *sub) {
+	st := mapFor(s.p.state, &s.req)
+	if st == s.last {
+		return
+	}
+	s.last = st
+	e.deliveries++
+	s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: st})
+}
+
+func (e *Engine) refuse(r Reason) error {
+	e.refused[r]++
+	return &RefusedError{Reason: r}
+}
+
+// Subscribe starts a watch and delivers the current state to the watcher
+// before returning. The enforcement rules are cme-cli.md §4.5.
+func (e *Engine) Subscribe(req SubscribeRequest) (SubID, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case !e.enabled, req.Kind.sip() && !e.sipEnabled:
+		return 0, e.refuse(ReasonPresenceDisabled)
+	case req.Kind == KindSIPTrunk && !e.watcherAll:
+		return 0, e.refuse(ReasonExternalNotAllowed)
+	case req.Device && (req.Kind == KindSCCPCallList || req.Kind == KindSIPTrunk):
+		return 0, e.refuse(ReasonNotWatchable) // device BLF: not for call lists or remote watchers
+	}
+	key := req.Presentity
+	local := len(e.byNumber[req.Presentity]) > 0
+	if req.Device {
+		if _, ok := e.primary[req.Presentity]; !ok {
+			return 0, e.refuse(ReasonUnknownPresentity)
+		}
+		key, local = "device:"+req.Presentity, true
+	}
+	if !local {
+		switch {
+		case req.Kind == KindSIPTrunk || req.Kind == KindWeb || e.server == "":
+			return 0, e.refuse(ReasonUnknownPresentity)
+		case !e.allowSubscribe:
+			return 0, e.refuse(ReasonExternalNotAllowed)
+		}
+	}
+	counted := req.Kind != KindWeb
+	if counted && e.counted >= e.max {
+		return 0, e.refuse(ReasonMaxSubscriptions)
+	}
+	p := e.presentities[key]
+	if p == nil {
+		p = &presentity{key: key, number: req.Presentity, device: req.Device}
+		p.state = e.compute(p)
+		e.presentities[key] = p
+	}
+	if !local && p.sibling == nil {
+		e.lastID++
+		p.sibling = &sub{id: e.lastID, p: p, since: e.now(),
+			req: SubscribeRequest{Kind: KindOutbound, WatcherName: req.Presentity, Presentity: req.Presentity}}
+		if e.up != nil {
+			e.up.Watch(req.Presentity)
+		}
+	}
+	e.lastID++
+	s := &sub{id: e.lastID, req: req, p: p, since: e.now(), counted: counted}
+	if p.sibling != nil {
+		s.sib = p.sibling.id
+	}
+	p.subs = append(p.subs, s)
+	e.subs[s.id] = s
+	if counted {
+		e.counted++
+	}
+	// Full state at once, even when unknown.
+	s.last = mapFor(p.state, &req)
+	e.deliveries++
+	req.Watcher.Deliver(Update{Sub: s.id, Presentity: p.number, Device: p.device, State: s.last})
+	return s.id, nil
+}
+
+// Unsubscribe ends a watch.
+func (e *Engine) Unsubscribe(id SubID) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.subs[id]
+	if s == nil {
+		return ErrNoSubscription
+	}
+	delete(e.subs, id)
+	if s.counted {
+		e.counted--
+	}
+	p := s.p
+	p.subs = slices.DeleteFunc(p.subs, func(x *sub) bool { return x == s })
+	if len(p.subs) == 0 {
+		delete(e.presentities, p.key)
+		if p.sibling != nil && e.up != nil {
+			e.up.Unwatch(p.number)
+		}
+	}
+	return nil
+}
+
+// State is a presentity's current raw state ("device:" prefix for device
+// monitoring), for tests and the web page's initial render.
+func (e *Engine) State(key string) State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.presentities[key]
+	if p == nil {
+		num, dev := key, false
+		if rest, ok := strings.CutPrefix(key, "device:"); ok {
+			num, dev = rest, true
+		}
+		p = &presentity{key: key, number: num, device: dev}
+	}
+	return e.compute(p)
+}

@@ -1,0 +1,614 @@
+package dn
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dialplan"
+)
+
+// Switch owns all DN, call and device state. Create it with New, start Run
+// in its own goroutine, then call its methods from any goroutine.
+type Switch struct {
+	cmds chan command
+	done chan struct{}
+	obs  Observer
+	now  func() time.Time
+
+	// Everything below is owned by the Run goroutine.
+	cfg         *config.Config
+	plan        *dialplan.Plan
+	dnConf      map[DNKey]*dnConf
+	devConf     map[string]*deviceConf
+	dnApps      map[DNKey][]appearance // call-capable appearances per DN
+	legs        map[DNKey][]*leg       // live legs per DN
+	devs        map[string]*device     // registered devices by name
+	calls       map[CallID]*call
+	lastCall    CallID
+	lastGen     uint32
+	ringTimeout time.Duration
+
+	dirtyDN  map[DNKey]struct{}
+	dirtyDev map[string]struct{}
+	pubDN    map[DNKey]LineEvent
+	pubDev   map[string]DeviceEvent
+	effects  []effect
+}
+
+type command struct {
+	fn    func() error
+	reply chan error // nil for timer posts
+}
+
+type device struct {
+	id   DeviceID
+	info DeviceInfo
+	sink Device
+	dnd  bool
+}
+
+// leg is one side of a call on one DN.
+type leg struct {
+	call    *call
+	dn      DNKey
+	dev     string // "" while an offered leg rings unbound
+	line    int
+	state   LineState
+	gen     uint64 // bumped on every change; timers carry it
+	digits  string
+	ringing []appearance // appearances Ring was sent to
+	remote  []appearance // appearances told remote-in-use
+}
+
+type call struct {
+	id      CallID
+	a, b    *leg // caller, callee (b nil until offered)
+	calling Party
+	called  Party
+	started time.Time
+}
+
+// New builds a Switch for a config snapshot. obs may be nil.
+func New(cfg *config.Config, obs Observer) *Switch {
+	s := &Switch{
+		cmds:     make(chan command, 256),
+		done:     make(chan struct{}),
+		obs:      obs,
+		now:      time.Now,
+		legs:     make(map[DNKey][]*leg),
+		devs:     make(map[string]*device),
+		calls:    make(map[CallID]*call),
+		dirtyDN:  make(map[DNKey]struct{}),
+		dirtyDev: make(map[string]struct{}),
+		pubDN:    make(map[DNKey]LineEvent),
+		pubDev:   make(map[string]DeviceEvent),
+	}
+	s.applyConfig(cfg)
+	s.effects = nil
+	return s
+}
+
+// Run executes commands until ctx is done. It first publishes a full
+// presence snapshot to the Observer.
+func (s *Switch) Run(ctx context.Context) error {
+	defer close(s.done)
+	s.markAll()
+	s.flush()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-s.cmds:
+			err := c.fn()
+			s.flush()
+			if c.reply != nil {
+				c.reply <- err
+			}
+		}
+	}
+}
+
+// do runs fn on the loop and waits for it.
+func (s *Switch) do(fn func() error) error {
+	reply := make(chan error, 1)
+	select {
+	case s.cmds <- command{fn: fn, reply: reply}:
+	case <-s.done:
+		return ErrClosed
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// post runs fn on the loop without waiting (timer callbacks).
+func (s *Switch) post(fn func() error) {
+	select {
+	case s.cmds <- command{fn: fn}:
+	case <-s.done:
+	}
+}
+
+// RegisterDevice attaches a phone that registered. info.Name must be a
+// configured ephone (SEP+MAC) or voice register pool (SEP+MAC, or POOLn
+// without `id mac`). A phone that registers again replaces its previous
+// registration: the old session's calls are released and its DeviceID goes
+// stale.
+func (s *Switch) RegisterDevice(info DeviceInfo, sink Device) (DeviceID, error) {
+	var id DeviceID
+	err := s.do(func() error {
+		var err error
+		id, err = s.register(info, sink)
+		return err
+	})
+	return id, err
+}
+
+// UnregisterDevice detaches a phone; its calls are released.
+func (s *Switch) UnregisterDevice(id DeviceID) error {
+	return s.do(func() error {
+		d, err := s.lookup(id)
+		if err != nil {
+			return err
+		}
+		s.detach(d, CauseUnregistered)
+		delete(s.devs, d.id.Name)
+		s.markDevice(d.id.Name)
+		return nil
+	})
+}
+
+// OffHook: the handset is lifted (or the line key / speaker pressed). line 0
+// means "the phone decides": answer a ringing call if there is one,
+// otherwise take the first line with a free call slot. Lifting on a ringing
+// line answers it.
+func (s *Switch) OffHook(id DeviceID, line int) error {
+	return s.do(func() error { return s.offHook(id, line) })
+}
+
+// Digits adds dialled digits to the dialing call on line (0: any). Digits
+// sent once a call is past dialing are DTMF and ignored here.
+func (s *Switch) Digits(id DeviceID, line int, digits string) error {
+	return s.do(func() error { return s.addDigits(id, line, digits) })
+}
+
+// OnHook hangs up the active (not held) call on line (0: any line).
+func (s *Switch) OnHook(id DeviceID, line int) error {
+	return s.do(func() error { return s.onHook(id, line) })
+}
+
+// Answer answers call callID (0: any) ringing on line (0: any).
+func (s *Switch) Answer(id DeviceID, line int, callID CallID) error {
+	return s.do(func() error { return s.answer(id, line, callID) })
+}
+
+// Hold holds the connected call callID (0: the connected one) on line.
+func (s *Switch) Hold(id DeviceID, line int, callID CallID) error {
+	return s.do(func() error { return s.hold(id, line, callID) })
+}
+
+// Resume resumes held call callID (0: the first held) on line. On a shared
+// DN the call may have been held on another phone (cme-cli.md §4.3).
+func (s *Switch) Resume(id DeviceID, line int, callID CallID) error {
+	return s.do(func() error { return s.resume(id, line, callID) })
+}
+
+// SetDND switches do-not-disturb on a phone. Turning it on while a call
+// rings stops the ringing there; a call left ringing nowhere is released
+// (cme-cli.md §2.6).
+func (s *Switch) SetDND(id DeviceID, on bool) error {
+	return s.do(func() error { return s.setDND(id, on) })
+}
+
+// Apply swaps in a new config snapshot: DNs, phones and buttons are
+// diffed; calls on removed DNs are released, phones whose buttons changed
+// get Reset, and presence is republished (e.g. `no allow watch`).
+func (s *Switch) Apply(cfg *config.Config) error {
+	return s.do(func() error { s.applyConfig(cfg); return nil })
+}
+
+func (s *Switch) lookup(id DeviceID) (*device, error) {
+	d := s.devs[id.Name]
+	switch {
+	case d == nil:
+		return nil, ErrUnknownDevice
+	case d.id.Gen != id.Gen:
+		return nil, ErrStaleDevice
+	}
+	return d, nil
+}
+
+// ---- effects ----
+
+type effectKind uint8
+
+const (
+	effRing effectKind = iota
+	effStopRing
+	effCallState
+	effCallInfo
+	effTone
+	effReleased
+	effDND
+	effReset
+)
+
+type effect struct {
+	kind  effectKind
+	sink  Device
+	line  int
+	id    CallID
+	st    LineState
+	tone  Tone
+	cause Cause
+	info  CallInfo
+	on    bool
+}
+
+func (s *Switch) emit(dev string, e effect) {
+	d := s.devs[dev]
+	if d == nil {
+		return
+	}
+	e.sink = d.sink
+	s.effects = append(s.effects, e)
+}
+
+func (s *Switch) flush() {
+	// Effects first: a phone hears about its call before watchers do.
+	for i, e := range s.effects {
+		switch e.kind {
+		case effRing:
+			e.sink.Ring(e.line, e.info)
+		case effStopRing:
+			e.sink.StopRing(e.line, e.id)
+		case effCallState:
+			e.sink.CallState(e.line, e.id, e.st)
+		case effCallInfo:
+			e.sink.CallInfo(e.line, e.info)
+		case effTone:
+			e.sink.Tone(e.line, e.id, e.tone)
+		case effReleased:
+			e.sink.Released(e.line, e.id, e.cause)
+		case effDND:
+			e.sink.DND(e.on)
+		case effReset:
+			e.sink.Reset()
+		}
+		s.effects[i] = effect{}
+	}
+	s.effects = s.effects[:0]
+	s.publish()
+}
+
+// ---- presence ----
+
+func (s *Switch) markDN(k DNKey) { s.dirtyDN[k] = struct{}{} }
+
+func (s *Switch) markDevice(name string) {
+	s.dirtyDev[name] = struct{}{}
+	if dc := s.devConf[name]; dc != nil {
+		for _, a := range dc.apps {
+			s.markDN(a.dn)
+		}
+	}
+}
+
+func (s *Switch) markLeg(l *leg) {
+	s.markDN(l.dn)
+	if l.dev != "" {
+		s.dirtyDev[l.dev] = struct{}{}
+	}
+	for _, a := range l.ringing {
+		s.dirtyDev[a.device] = struct{}{}
+	}
+}
+
+func (s *Switch) markAll() {
+	for k := range s.dnConf {
+		s.markDN(k)
+	}
+	for k := range s.pubDN {
+		s.markDN(k)
+	}
+	for n := range s.devConf {
+		s.dirtyDev[n] = struct{}{}
+	}
+	for n := range s.pubDev {
+		s.dirtyDev[n] = struct{}{}
+	}
+}
+
+func (s *Switch) publish() {
+	if len(s.dirtyDN) > 0 {
+		keys := make([]DNKey, 0, len(s.dirtyDN))
+		for k := range s.dirtyDN {
+			keys = append(keys, k)
+		}
+		clear(s.dirtyDN)
+		slices.SortFunc(keys, func(a, b DNKey) int {
+			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Tag, b.Tag))
+		})
+		for _, k := range keys {
+			ev := s.lineEvent(k)
+			old, had := s.pubDN[k]
+			if (had && old == ev) || (!had && ev.Removed) {
+				continue
+			}
+			if ev.Removed {
+				delete(s.pubDN, k)
+			} else {
+				s.pubDN[k] = ev
+			}
+			if s.obs != nil {
+				s.obs.LineChanged(ev)
+			}
+		}
+	}
+	if len(s.dirtyDev) > 0 {
+		names := make([]string, 0, len(s.dirtyDev))
+		for n := range s.dirtyDev {
+			names = append(names, n)
+		}
+		clear(s.dirtyDev)
+		slices.Sort(names)
+		for _, n := range names {
+			ev := s.deviceEvent(n)
+			old, had := s.pubDev[n]
+			if (had && old == ev) || (!had && ev.Removed) {
+				continue
+			}
+			if ev.Removed {
+				delete(s.pubDev, n)
+			} else {
+				s.pubDev[n] = ev
+			}
+			if s.obs != nil {
+				s.obs.DeviceChanged(ev)
+			}
+		}
+	}
+}
+
+func (s *Switch) protocolOf(d *device) Protocol {
+	if d.info.Protocol != "" {
+		return d.info.Protocol
+	}
+	if dc := s.devConf[d.id.Name]; dc != nil {
+		return dc.protocol
+	}
+	return SCCP
+}
+
+// dnPresence derives a DN's presentity state (cme-cli.md §4.1): unregistered
+// when no registered phone carries it; DND only when every phone carrying it
+// is an SCCP phone in DND (SIP DND is not signalled); ringing beats in-use
+// so that an octo-line with one call up and one alerting shows alerting
+// (sccp.md §10.2, ISS-533).
+func (s *Switch) dnPresence(k DNKey) Presence {
+	registered, allDND := false, true
+	for _, a := range s.dnApps[k] {
+		d := s.devs[a.device]
+		if d == nil {
+			continue
+		}
+		registered = true
+		if !d.dnd || s.protocolOf(d) != SCCP {
+			allDND = false
+		}
+	}
+	if !registered {
+		return PresenceUnregistered
+	}
+	if allDND {
+		return PresenceDND
+	}
+	ringing, active := false, false
+	for _, l := range s.legs[k] {
+		if l.state == LineRinging {
+			ringing = true
+		} else {
+			active = true
+		}
+	}
+	switch {
+	case ringing:
+		return PresenceRinging
+	case active:
+		return PresenceInUse
+	}
+	return PresenceIdle
+}
+
+func (s *Switch) lineEvent(k DNKey) LineEvent {
+	c := s.dnConf[k]
+	if c == nil {
+		old := s.pubDN[k]
+		return LineEvent{Key: k, Number: old.Number, Secondary: old.Secondary, Name: old.Name,
+			Presence: PresenceUnregistered, Removed: true}
+	}
+	return LineEvent{Key: k, Number: c.number, Secondary: c.secondary, Name: c.name,
+		AllowWatch: c.allowWatch, Presence: s.dnPresence(k)}
+}
+
+func (s *Switch) devicePresence(name string) Presence {
+	d := s.devs[name]
+	if d == nil {
+		return PresenceUnregistered
+	}
+	if d.dnd && s.protocolOf(d) == SCCP {
+		return PresenceDND
+	}
+	ringing, active := false, false
+	dc := s.devConf[name]
+	seen := map[DNKey]bool{}
+	for _, a := range dc.apps {
+		if seen[a.dn] {
+			continue
+		}
+		seen[a.dn] = true
+		for _, l := range s.legs[a.dn] {
+			if l.dev == name {
+				active = true
+			} else if l.state == LineRinging && hasApp(l.ringing, name, 0) {
+				ringing = true
+			}
+		}
+	}
+	// For a whole phone its own call wins: an off-hook phone with a second
+	// call alerting is busy (device-based BLF shows idle/busy/unknown).
+	switch {
+	case active:
+		return PresenceInUse
+	case ringing:
+		return PresenceRinging
+	}
+	return PresenceIdle
+}
+
+func (s *Switch) deviceEvent(name string) DeviceEvent {
+	dc := s.devConf[name]
+	if dc == nil {
+		return DeviceEvent{Name: name, Protocol: s.pubDev[name].Protocol, Removed: true}
+	}
+	d := s.devs[name]
+	ev := DeviceEvent{Name: name, Protocol: dc.protocol, Presence: s.devicePresence(name)}
+	if d != nil {
+		ev.Registered, ev.DND, ev.Protocol = true, d.dnd, s.protocolOf(d)
+	}
+	return ev
+}
+
+// ---- helpers ----
+
+func hasApp(apps []appearance, dev string, button int) bool {
+	for _, a := range apps {
+		if a.device == dev && (button == 0 || a.button == button) {
+			return true
+		}
+	}
+	return false
+}
+
+func removeApps(apps []appearance, dev string) []appearance {
+	return slices.DeleteFunc(apps, func(a appearance) bool { return a.device == dev })
+}
+
+// registeredApps are the call-capable appearances of k on registered phones.
+func (s *Switch) registeredApps(k DNKey) []appearance {
+	var out []appearance
+	for _, a := range s.dnApps[k] {
+		if s.devs[a.device] != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (s *Switch) party(k DNKey) Party {
+	if c := s.dnConf[k]; c != nil {
+		return Party{Number: c.number, Name: c.name}
+	}
+	return Party{}
+}
+
+func (s *Switch) info(l *leg, line int) CallInfo {
+	c := l.call
+	return CallInfo{ID: c.id, Line: line, Calling: c.calling, Called: c.called, Outbound: l == c.a}
+}
+
+func (s *Switch) setState(l *leg, in Input) error {
+	next, ok := Transition(l.state, in)
+	if !ok {
+		return ErrBadState
+	}
+	l.state = next
+	l.gen++
+	s.markLeg(l)
+	return nil
+}
+
+// setRemotes tells every other registered appearance of a bound leg's DN
+// that the line is in use elsewhere, and clears the ones that no longer are.
+func (s *Switch) setRemotes(l *leg) {
+	var want []appearance
+	if l.dev != "" {
+		for _, a := range s.registeredApps(l.dn) {
+			if a.device != l.dev || a.button != l.line {
+				want = append(want, a)
+			}
+		}
+	}
+	for _, a := range l.remote {
+		if !slices.Contains(want, a) {
+			s.emit(a.device, effect{kind: effReleased, line: a.button, id: l.call.id, cause: CauseNormal})
+		}
+	}
+	for _, a := range want {
+		if !slices.Contains(l.remote, a) {
+			s.emit(a.device, effect{kind: effCallState, line: a.button, id: l.call.id, st: LineRemoteInUse})
+		}
+	}
+	l.remote = want
+	for _, a := range want {
+		s.dirtyDev[a.device] = struct{}{}
+	}
+}
+
+// boundLegs are legs bound to dev on line (0: any line).
+func (s *Switch) boundLegs(dev string, line int) []*leg {
+	dc := s.devConf[dev]
+	if dc == nil {
+		return nil
+	}
+	var out []*leg
+	seen := map[DNKey]bool{}
+	for _, a := range dc.apps {
+		if a.monitor || seen[a.dn] || (line != 0 && a.button != line) {
+			continue
+		}
+		seen[a.dn] = true
+		for _, l := range s.legs[a.dn] {
+			if l.dev == dev && (line == 0 || l.line == line) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// ringingLegs are unbound legs ringing on dev at line (0: any).
+func (s *Switch) ringingLegs(dev string, line int) []*leg {
+	var out []*leg
+	for _, id := range s.sortedCalls() {
+		c := s.calls[id]
+		if b := c.b; b != nil && b.dev == "" && b.state == LineRinging && hasApp(b.ringing, dev, line) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (s *Switch) sortedCalls() []CallID {
+	ids := make([]CallID, 0, len(s.calls))
+	for id := range s.calls {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func appOn(apps []appearance, dev string, line int) (appearance, bool) {
+	for _, a := range apps {
+		if a.device == dev && (line == 0 || a.button == line) {
+			return a, true
+		}
+	}
+	return appearance{}, false
+}

@@ -1,0 +1,255 @@
+// Package dn is cmed's line-state core: directory numbers (ephone-dn and
+// voice register dn alike), their line appearances on phones, calls between
+// them, and the protocol-neutral registry of devices behind `show ephone` and
+// `show voice register pool`.
+//
+// # Concurrency
+//
+// One goroutine, Switch.Run, owns every DN, call and device. Adapters (SCCP,
+// SIP) call the typed methods of Switch (OffHook, Digits, Answer, ...); each
+// enqueues a command, waits until the loop has executed it and returns its
+// error. Effects go out through two consumer-facing interfaces, both called
+// on the loop goroutine after the transition has been computed:
+//
+//   - Device: what the core tells a phone (ring, call state, tones, ...).
+//     Implementations MUST NOT block and MUST NOT call back into Switch
+//     synchronously: they enqueue to their own writer goroutine and return
+//     (go-ecosystem.md §4 "Core concurrency model"). A full queue is the
+//     adapter's problem (drop the connection; the phone re-registers).
+//   - Observer: presence snapshots (LineEvent per DN, DeviceEvent per phone)
+//     consumed by pkg/blf. Same rules: never block.
+//
+// Timers (interdigit, ringing timeout) are time.AfterFunc callbacks that post
+// back into the loop with a generation number, so a timer that fires after
+// its leg moved on is ignored. Under testing/synctest they run in zero time.
+//
+// The package imports only the stdlib, pkg/config and pkg/dialplan.
+package dn
+
+import (
+	"errors"
+	"fmt"
+)
+
+// DNKind separates the two tag namespaces: ephone-dn 1 and voice register
+// dn 1 are different DNs.
+type DNKind uint8
+
+const (
+	EphoneDN        DNKind = iota + 1 // ephone-dn TAG (SCCP button)
+	VoiceRegisterDN                   // voice register dn TAG (SIP pool number)
+)
+
+// DNKey identifies a DN across config snapshots.
+type DNKey struct {
+	Kind DNKind
+	Tag  int
+}
+
+func (k DNKey) String() string {
+	if k.Kind == VoiceRegisterDN {
+		return fmt.Sprintf("voice register dn %d", k.Tag)
+	}
+	return fmt.Sprintf("ephone-dn %d", k.Tag)
+}
+
+// Protocol is the signalling a device speaks; the core never depends on it
+// except for CME's rule that SIP DND is not signalled to watchers.
+type Protocol string
+
+const (
+	SCCP Protocol = "sccp"
+	SIP  Protocol = "sip"
+)
+
+// DeviceID is a registered device. Name is the device name (SEP<MAC> for
+// both ephones and MAC-identified pools); Gen changes on every registration
+// so a stale session cannot act for its successor (sccp.md §10.2: phones
+// that come back on a new connection).
+type DeviceID struct {
+	Name string
+	Gen  uint32
+}
+
+func (d DeviceID) String() string { return d.Name }
+
+// DeviceInfo is what an adapter knows about a phone when it registers.
+type DeviceInfo struct {
+	Name     string // SEP001122334401; see DeviceName
+	Protocol Protocol
+	Model    string // "7960", "CP-8845", ...
+	Addr     string // signalling address "10.0.0.5:51234"
+	// Extra carries protocol-specific show data (firmware, SCCP version,
+	// SIP contact) so `show` needs no protocol package.
+	Extra map[string]string
+}
+
+// CallID identifies a call for its whole life; never reused by a Switch.
+type CallID uint64
+
+// LineState is the state of one line appearance (a DN on a phone button) or
+// of one call leg on it.
+type LineState uint8
+
+const (
+	LineIdle         LineState = iota
+	LineDialing                // off-hook, collecting digits (dial tone)
+	LineRinging                // incoming call alerting here
+	LineRingback               // outgoing call, far end alerting
+	LineConnected              // talking
+	LineHold                   // this side put the call on hold
+	LineRemoteInUse            // shared DN busy on another phone
+	LineBusy                   // call failed; busy/reorder tone until on-hook
+	LineDND                    // idle, phone in do-not-disturb
+	LineUnregistered           // the phone is not registered
+)
+
+var lineStateNames = [...]string{"idle", "dialing", "ringing", "ringback", "connected", "hold",
+	"remote-in-use", "busy", "dnd", "unregistered"}
+
+func (s LineState) String() string {
+	if int(s) < len(lineStateNames) {
+		return lineStateNames[s]
+	}
+	return fmt.Sprintf("LineState(%d)", int(s))
+}
+
+// Presence is the presentity state of a DN or a device, as CME derives it
+// (cme-cli.md §4.1). pkg/blf maps it to lamp states per watcher.
+type Presence uint8
+
+const (
+	PresenceUnregistered Presence = iota // no registered phone has the DN
+	PresenceIdle
+	PresenceRinging // some call alerts on it
+	PresenceInUse   // off-hook: dialing, ringback, connected, hold, busy tone
+	PresenceDND     // every phone with the DN is an SCCP phone in DND
+)
+
+var presenceNames = [...]string{"unregistered", "idle", "ringing", "in-use", "dnd"}
+
+func (p Presence) String() string {
+	if int(p) < len(presenceNames) {
+		return presenceNames[p]
+	}
+	return fmt.Sprintf("Presence(%d)", int(p))
+}
+
+// Tone is a call-progress tone the phone should play.
+type Tone uint8
+
+const (
+	ToneNone Tone = iota // stop any tone
+	ToneDial
+	ToneRingback
+	ToneBusy
+	ToneReorder
+)
+
+// Cause says why a call left an appearance.
+type Cause uint8
+
+const (
+	CauseNormal            Cause = iota // a party hung up
+	CauseBusy                           // no free call slot on the called DN
+	CauseUnassigned                     // dialled digits match nothing
+	CauseNoAnswer                       // `timeouts ringing` expired
+	CauseDND                            // every appearance is in DND
+	CauseUnavailable                    // called DN has no registered phone
+	CauseAnsweredElsewhere              // shared line answered on another phone
+	CauseUnregistered                   // a phone in the call went away
+	CauseConfig                         // the DN or phone was removed from the config
+)
+
+var causeNames = [...]string{"normal", "busy", "unassigned", "no-answer", "dnd", "unavailable",
+	"answered-elsewhere", "unregistered", "config"}
+
+func (c Cause) String() string {
+	if int(c) < len(causeNames) {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("Cause(%d)", int(c))
+}
+
+// Party is one end of a call as shown on a display.
+type Party struct {
+	Number string
+	Name   string
+}
+
+// CallInfo is the display data of a call on one appearance.
+type CallInfo struct {
+	ID       CallID
+	Line     int // button (SCCP) or line number (SIP pool `number N`)
+	Calling  Party
+	Called   Party
+	Outbound bool // this appearance placed the call
+	PeerHold bool // the other party has put the call on hold
+}
+
+// Device is what the core asks of a phone. SCCP sessions and SIP endpoints
+// implement it. Every method is called on the Switch goroutine and MUST
+// enqueue and return: never block, never call Switch methods from inside.
+type Device interface {
+	// Ring: a call alerts on appearance line.
+	Ring(line int, info CallInfo)
+	// StopRing: the call stopped alerting on line (answered, cancelled, timed out).
+	StopRing(line int, id CallID)
+	// CallState: the call's state as seen on line (dialing, ringback,
+	// connected, hold, remote-in-use, busy).
+	CallState(line int, id CallID, st LineState)
+	// CallInfo: the parties of a call on line changed.
+	CallInfo(line int, info CallInfo)
+	// Tone starts a call-progress tone (ToneNone stops it).
+	Tone(line int, id CallID, t Tone)
+	// Released: call id is gone from line.
+	Released(line int, id CallID, cause Cause)
+	// DND reports the phone's do-not-disturb state after it changed.
+	DND(on bool)
+	// Reset: the configuration under a registered phone changed (buttons,
+	// or the phone was removed); the adapter should restart it, as CME's
+	// `restart` does. The device stays registered until UnregisterDevice.
+	Reset()
+}
+
+// LineEvent is a DN's presence snapshot, published when any field changes.
+type LineEvent struct {
+	Key        DNKey
+	Number     string
+	Secondary  string
+	Name       string
+	AllowWatch bool
+	Presence   Presence
+	Removed    bool // the DN left the configuration
+}
+
+// DeviceEvent is a phone's presence snapshot, for device-based BLF
+// (`blf-speed-dial … device`, cme-cli.md §4.1): in use when a call on one of
+// the phone's own appearances is active or ringing; a shared DN busy on
+// another phone does not count.
+type DeviceEvent struct {
+	Name       string
+	Protocol   Protocol
+	Registered bool
+	DND        bool
+	Presence   Presence
+	Removed    bool
+}
+
+// Observer receives presence snapshots. Called on the Switch goroutine; must
+// not block. A full snapshot of every DN and device is sent when Run starts.
+type Observer interface {
+	LineChanged(LineEvent)
+	DeviceChanged(DeviceEvent)
+}
+
+// Errors returned by Switch methods.
+var (
+	ErrClosed        = errors.New("dn: switch stopped")
+	ErrUnknownDevice = errors.New("dn: device not in configuration")
+	ErrStaleDevice   = errors.New("dn: device registration superseded")
+	ErrNoLine        = errors.New("dn: no such line on device")
+	ErrNoCall        = errors.New("dn: no such call on line")
+	ErrLineBusy      = errors.New("dn: no free call slot on line")
+	ErrBadState      = errors.New("dn: not allowed in this call state")
+)
