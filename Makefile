@@ -1,0 +1,53 @@
+# cmed - see README.md. Every target works on a fresh clone with Go 1.26.
+GO        ?= go
+PKGS      ?= ./...
+FUZZTIME  ?= 20s
+BENCHTIME ?= 1s
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
+LDFLAGS   := -X main.version=$(VERSION)
+export GOTOOLCHAIN := local
+
+.PHONY: all build run test race-short fuzz bench lint interop ci clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cmed ./cmd/cmed
+
+# Runs the daemon on the embedded default config (state in ~/.local/state/cmed).
+run:
+	$(GO) run ./cmd/cmed serve
+
+# Every test, with the race detector. Interop tests against real peers
+# (sipp, kamailio, tshark, curl) run here too when the tools are installed;
+# set CMED_INTEROP=1 to make a missing tool a failure instead of a skip.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+# Each fuzz target for FUZZTIME (go test allows one -fuzz target per run).
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+
+# Interop tests against real third-party peers; a missing peer fails.
+interop:
+	CMED_INTEROP=1 $(GO) test -race -count=1 -run 'Interop' $(PKGS)
+
+# What .ci/run executes after installing the peers.
+ci: lint
+	CMED_INTEROP=1 $(MAKE) test
+
+clean:
+	rm -rf bin

@@ -1,0 +1,102 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+
+	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+)
+
+// observers fans the switch's presence snapshots out to every consumer (the
+// BLF engine, the lamp board, metrics). Each consumer promises not to block.
+type observers struct {
+	mu   sync.RWMutex
+	list []dn.Observer
+}
+
+func (o *observers) add(obs dn.Observer) {
+	o.mu.Lock()
+	o.list = append(o.list, obs)
+	o.mu.Unlock()
+}
+
+func (o *observers) LineChanged(ev dn.LineEvent) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	for _, x := range o.list {
+		x.LineChanged(ev)
+	}
+}
+
+func (o *observers) DeviceChanged(ev dn.DeviceEvent) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	for _, x := range o.list {
+		x.DeviceChanged(ev)
+	}
+}
+
+// upstream forwards the BLF engine's requests to watch external presentities
+// to the SIP adapter once it is wired; until then they are remembered.
+type upstream struct {
+	mu     sync.Mutex
+	target blf.Upstream
+}
+
+func (u *upstream) Watch(number string) {
+	u.mu.Lock()
+	t := u.target
+	u.mu.Unlock()
+	if t != nil {
+		t.Watch(number)
+	}
+}
+
+func (u *upstream) Unwatch(number string) {
+	u.mu.Lock()
+	t := u.target
+	u.mu.Unlock()
+	if t != nil {
+		t.Unwatch(number)
+	}
+}
+
+// startCore builds the line-state switch and the presence engine and runs
+// the switch's owner goroutine until ctx ends.
+func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) {
+	d.blf = blf.New(cfg, &d.upstream)
+	d.observers.add(d.blf)
+	d.sw = dn.New(cfg, &d.observers)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.sw.Run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("line-state switch stopped", "err", err)
+		}
+	}()
+}
+
+// ApplyConfig makes cfg the running config: the core diffs DNs, watchers and
+// buttons, and the phones' files are regenerated. It is how the CLI's
+// configuration mode changes the router live, as IOS does.
+func (d *Daemon) ApplyConfig(cfg *config.Config) error {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	d.running.Store(cfg)
+	if err := d.sw.Apply(cfg); err != nil {
+		return err
+	}
+	d.blf.Apply(cfg)
+	if err := d.phoneFiles.regenerate(cfg); err != nil {
+		d.log.Error("regenerating phone files", "err", err)
+	}
+	return nil
+}
+
+// Switch is the line-state core (for adapters and tests).
+func (d *Daemon) Switch() *dn.Switch { return d.sw }
+
+// Presence is the BLF engine (for adapters and tests).
+func (d *Daemon) Presence() *blf.Engine { return d.blf }

@@ -1,0 +1,269 @@
+package daemon_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	configs "github.com/cmed-project/cmed/config"
+	"github.com/cmed-project/cmed/internal/cmedtest"
+	pkgconfig "github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/tftp"
+)
+
+// fetch is a minimal RFC 1350/2347 read client: it asks for blksize and
+// tsize and checks the OACK, so negotiation through the whole daemon is
+// exercised.
+func fetch(addr, name string, blksize int) ([]byte, error) {
+	return fetchFrom("127.0.0.1", addr, name, blksize)
+}
+
+// fetchFrom fetches from a given loopback source address: each of the
+// 127.0.0.0/8 addresses stands in for one phone, so per-source limits
+// behave as they would with real phones.
+func fetchFrom(src, addr, name string, blksize int) ([]byte, error) {
+	c, err := net.ListenPacket("udp", src+":0")
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	server, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	req := &tftp.Request{Filename: name, Mode: "octet", Options: tftp.Options{{Name: "blksize", Value: fmt.Sprint(blksize)}, {Name: "tsize", Value: "0"}}}
+	b, _ := req.Marshal()
+	if _, err := c.WriteTo(b, server); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	var peer net.Addr
+	buf := make([]byte, 65536)
+	want := uint16(1)
+	tsize := -1
+	for {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			return nil, err
+		}
+		if peer == nil {
+			peer = from
+		}
+		p, err := tftp.ParsePacket(buf[:n])
+		if err != nil {
+			return nil, err
+		}
+		switch p := p.(type) {
+		case *tftp.OptionAck:
+			if v, ok := p.Options.Get("blksize"); !ok || v != fmt.Sprint(blksize) {
+				return nil, fmt.Errorf("OACK blksize %q", v)
+			}
+			v, ok := p.Options.Get("tsize")
+			if !ok {
+				return nil, errors.New("OACK without tsize")
+			}
+			fmt.Sscan(v, &tsize)
+			ack, _ := (&tftp.Ack{Block: 0}).Marshal()
+			c.WriteTo(ack, peer)
+		case *tftp.Data:
+			if p.Block == want {
+				out.Write(p.Payload)
+				want++
+			}
+			ack, _ := (&tftp.Ack{Block: p.Block}).Marshal()
+			c.WriteTo(ack, peer)
+			if len(p.Payload) < blksize {
+				if tsize >= 0 && tsize != out.Len() {
+					return nil, fmt.Errorf("tsize %d but got %d bytes", tsize, out.Len())
+				}
+				return out.Bytes(), nil
+			}
+		case *tftp.Error:
+			return nil, p
+		}
+	}
+}
+
+func defaultInstance(t *testing.T) *cmedtest.Instance {
+	return cmedtest.StartIn(t, t.TempDir(), configs.Default)
+}
+
+// expectedFiles lists what `create cnf-files` / `create profile` must serve
+// for a config: one SEP<MAC>.cnf.xml per ephone and per pool, plus the
+// shared files.
+func expectedFiles(t *testing.T, c *pkgconfig.Config) []string {
+	names := []string{"XMLDefault.cnf.xml", "RINGLIST.XML"}
+	for _, e := range c.Ephones {
+		names = append(names, "SEP"+strings.ReplaceAll(e.MAC, ".", "")+".cnf.xml")
+	}
+	for _, p := range c.VoiceRegisterPools {
+		names = append(names, "SEP"+strings.ReplaceAll(p.MAC, ".", "")+".cnf.xml")
+	}
+	if len(names) < 8 {
+		t.Fatalf("the default config should have 4 ephones and 2 pools, got %v", names)
+	}
+	return names
+}
+
+func TestInteropCurlFetchesEveryGeneratedFile(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CMED_INTEROP") != "" {
+			t.Fatal("curl is required")
+		}
+		t.Skip("curl not installed")
+	}
+	inst := defaultInstance(t)
+	addr := inst.Addr("tftp").String()
+	dir := t.TempDir()
+	for _, name := range expectedFiles(t, inst.Running()) {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command("curl", "-sS", "--max-time", "10", "--tftp-blksize", "1024", "-o", out, "tftp://"+addr+"/"+name)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("curl %s: %v %s", name, err, b)
+			continue
+		}
+		data, _ := os.ReadFile(out)
+		if strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".XML") {
+			if err := wellFormed(data); err != nil {
+				t.Errorf("%s is not well-formed XML: %v", name, err)
+			}
+		}
+		if strings.HasPrefix(name, "SEP") {
+			// sccp.md §9.2: the server address and port phones need.
+			for _, el := range []string{"<processNodeName>127.0.0.1</processNodeName>", "<callManagerGroup>", "<loadInformation"} {
+				if !bytes.Contains(data, []byte(el)) && !strings.Contains(name, "4411") && !strings.Contains(name, "4412") {
+					t.Errorf("%s lacks %s", name, el)
+				}
+			}
+		}
+	}
+	// A probe for a trust list gets file-not-found at once (curl exit 68).
+	start := time.Now()
+	err := exec.Command("curl", "-sS", "--max-time", "10", "-o", filepath.Join(dir, "ctl"), "tftp://"+addr+"/CTLSEP001122334401.tlv").Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 68 {
+		t.Errorf("CTL probe: %v, want curl exit 68 (file not found)", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("CTL probe took %v: phones must never wait for a timeout", time.Since(start))
+	}
+}
+
+func wellFormed(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func TestTFTPConcurrentFetchesAllMatch(t *testing.T) {
+	inst := defaultInstance(t)
+	addr := inst.Addr("tftp").String()
+	names := expectedFiles(t, inst.Running())
+	want := map[string][]byte{}
+	for _, n := range names {
+		b, err := fetch(addr, n, 512)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		want[n] = b
+	}
+	const N = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, N)
+	for i := range N {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := names[i%len(names)]
+			sizes := []int{512, 1024, 1428, 8}
+			src := fmt.Sprintf("127.0.%d.%d", 1+i/250, 1+i%250)
+			got, err := fetchFrom(src, addr, n, sizes[i%len(sizes)])
+			if err != nil {
+				errs <- fmt.Errorf("%s: %w", n, err)
+				return
+			}
+			if !bytes.Equal(got, want[n]) {
+				errs <- fmt.Errorf("%s: content differs", n)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestTFTPRefusesTraversalAndWritesAndKeepsServing(t *testing.T) {
+	inst := defaultInstance(t)
+	addr := inst.Addr("tftp").String()
+	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "..\\x", "a/../../b", "%2e%2e/passwd"} {
+		_, err := fetch(addr, bad, 512)
+		var te *tftp.Error
+		if !errors.As(err, &te) {
+			t.Errorf("%q: err %v, want a TFTP error", bad, err)
+		}
+	}
+	// A write request.
+	c, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer c.Close()
+	srv, _ := net.ResolveUDPAddr("udp", addr)
+	b, _ := (&tftp.Request{Write: true, Filename: "x.cnf.xml", Mode: "octet"}).Marshal()
+	c.WriteTo(b, srv)
+	buf := make([]byte, 1024)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := c.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := tftp.ParsePacket(buf[:n]); p == nil || p.Opcode() != tftp.OpERROR {
+		t.Fatalf("WRQ answered with %v", p)
+	}
+	if _, err := fetch(addr, "XMLDefault.cnf.xml", 512); err != nil {
+		t.Fatalf("server stopped serving after bad requests: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if !inst.Logs.Contains("service=tftp") {
+		t.Errorf("refusals were not logged:\n%s", inst.Logs.String())
+	}
+}
+
+func TestChangingButtonsChangesTheServedFile(t *testing.T) {
+	inst := defaultInstance(t)
+	addr := inst.Addr("tftp").String()
+	c := inst.Running()
+	name := "SEP" + strings.ReplaceAll(c.Ephones[0].MAC, ".", "") + ".cnf.xml"
+	before, err := fetch(addr, name, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := c.Clone()
+	next.Ephones[0].Type = "7970"
+	if err := inst.ApplyConfig(next); err != nil {
+		t.Fatal(err)
+	}
+	after, err := fetch(addr, name, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, after) {
+		t.Fatal("the served file did not change with the config")
+	}
+}
