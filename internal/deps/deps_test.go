@@ -12,6 +12,7 @@ package deps
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -84,11 +85,16 @@ var (
 func within(pkg, p string) bool { return pkg == mod+p || strings.HasPrefix(pkg, mod+p+"/") }
 
 func TestCoreDependsOnStdlibAndConfigOnly(t *testing.T) {
-	all := listAll(t)
+	for _, v := range coreViolations(listAll(t)) {
+		t.Error(v)
+	}
+}
+
+func coreViolations(all map[string]pkgDeps) (out []string) {
 	for _, c := range core {
 		p, ok := all[mod+c]
 		if !ok {
-			t.Errorf("core package %s is missing", c)
+			out = append(out, fmt.Sprintf("core package %s is missing", c))
 			continue
 		}
 		allowed := coreMayImport[c]
@@ -96,7 +102,7 @@ func TestCoreDependsOnStdlibAndConfigOnly(t *testing.T) {
 			if isStd(d) {
 				for _, f := range coreForbiddenStd {
 					if d == f {
-						t.Errorf("%s depends on %s: the core must not touch sockets or storage", c, d)
+						out = append(out, fmt.Sprintf("%s depends on %s: the core must not touch sockets or storage", c, d))
 					}
 				}
 				continue
@@ -108,10 +114,11 @@ func TestCoreDependsOnStdlibAndConfigOnly(t *testing.T) {
 				}
 			}
 			if !ok {
-				t.Errorf("%s depends on %s: the core may use only the standard library and %v", c, d, allowed)
+				out = append(out, fmt.Sprintf("%s depends on %s: the core may use only the standard library and %v", c, d, allowed))
 			}
 		}
 	}
+	return out
 }
 
 func TestLeavesImportNoCmedPackage(t *testing.T) {
@@ -168,9 +175,19 @@ func isLeaf(path string) bool {
 	return false
 }
 
-// TestRulesCatchAViolation proves the checker can fail: a fake package set in
-// which dn imports net and blf must be reported.
+// TestRulesCatchAViolation proves the checker can fail: in a fake package
+// set where dn reaches net, sipgo and blf, each must be reported.
 func TestRulesCatchAViolation(t *testing.T) {
+	all := map[string]pkgDeps{}
+	for _, c := range core {
+		all[mod+c] = pkgDeps{path: mod + c, deps: map[string]bool{"fmt": true}}
+	}
+	all[mod+"pkg/dn"] = pkgDeps{path: mod + "pkg/dn", deps: map[string]bool{
+		"net": true, "github.com/emiago/sipgo": true, mod + "pkg/blf": true, mod + "pkg/config": true}}
+	v := coreViolations(all)
+	if len(v) != 3 {
+		t.Fatalf("want 3 violations (net, sipgo, blf), got %d: %v", len(v), v)
+	}
 	if !isStd("net/http") || isStd("github.com/emiago/sipgo") || isStd("go.etcd.io/bbolt") {
 		t.Fatal("isStd is wrong")
 	}
