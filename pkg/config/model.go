@@ -36,6 +36,12 @@ type Config struct {
 	DialPeers           []DialPeer
 	TranslationRules    []TranslationRule
 	TranslationProfiles []TranslationProfile
+
+	// Source records where Parse found each section and command, so that
+	// Validate can name config lines. It is bookkeeping, not configuration:
+	// compare configs with cmpopts.IgnoreFields(Config{}, "Source"). A
+	// Config built in code has none.
+	Source *Source
 }
 
 // User is `username NAME privilege N secret S`.
@@ -84,12 +90,17 @@ type DialplanPattern struct {
 
 // Telephony is the `telephony-service` section (the SCCP system).
 type Telephony struct {
-	MaxEphones         int
-	MaxDN              int
-	SourceAddress      string // ip source-address A
-	Port               int    // port P; CME default 2000
-	Keepalive          int    // seconds; CME default 30
-	CreateCnfFiles     bool
+	MaxEphones    int
+	MaxDN         int
+	SourceAddress string // ip source-address A
+	// Port is `port P`. Parse stores 2000 (CME's default) when the port is
+	// not typed, so 0 always means "any free port" (tests use it).
+	Port           int
+	Keepalive      int // seconds; CME default 30
+	CreateCnfFiles bool
+	// CnfVersionStamp is the text after `create cnf-files version-stamp`,
+	// which show running-config prints (cme-cli.md §2.1).
+	CnfVersionStamp    string
 	Loads              []Load
 	SystemMessage      string
 	TimeFormat         int    // 12 or 24; 0 = default (12)
@@ -233,6 +244,10 @@ type VoiceService struct {
 	RegistrarExpiresMax int      // sip / registrar server expires max N
 	RegistrarExpiresMin int
 	Extra               []string
+
+	SIP             bool     // the `sip` submode is present
+	RegistrarServer bool     // sip / registrar server [...]
+	SIPExtra        []string // accepted-but-unmodelled `sip` submode lines
 }
 
 // Credential is `authenticate credential TAG LOCATION`.
@@ -243,9 +258,10 @@ type Credential struct {
 
 // VoiceRegisterGlobal is `voice register global`.
 type VoiceRegisterGlobal struct {
-	Mode                 string // "cme", "cme-app", "esrst"
-	SourceAddress        string
-	Port                 int // CME default 5060
+	Mode          string // "cme", "cme-app", "esrst"
+	SourceAddress string
+	// Port: Parse stores 5060 when `port` is not typed; 0 = any free port.
+	Port                 int
 	MaxDN                int
 	MaxPool              int
 	AuthenticateRegister bool
@@ -253,6 +269,7 @@ type VoiceRegisterGlobal struct {
 	AuthenticateRealm    string
 	Credentials          []Credential
 	CreateProfile        bool
+	ProfileSync          string // create profile sync X (show run form)
 	Loads                []Load
 	Extra                []string
 }

@@ -1,0 +1,392 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Render is the body of `show running-config`: sections in the order CME
+// prints them (cme-cli.md §3.3), `!` between sections, sub-commands
+// indented one space, the two-space forms `ephone-dn  1  dual-line`,
+// `ephone  1`, `button  1:1 2:2`, `voice register dn  1` and
+// `voice register pool  1`, and `end` last.
+//
+// Parse(Render(c)) reproduces c (the round-trip property tests check it).
+func Render(c *Config) string {
+	r := &renderer{}
+	r.section(func() {
+		// Printed only when set, so that Parse(Render(c)) keeps "" (the
+		// prompt still says Router: HostnameOrDefault).
+		r.str("hostname", c.Hostname)
+	})
+	r.section(func() {
+		if c.EnableSecret != "" {
+			r.line("enable secret %s", c.EnableSecret)
+		}
+	})
+	r.section(func() {
+		for _, u := range c.Users {
+			r.line("username %s privilege %d secret %s", u.Name, u.Privilege, u.Secret)
+		}
+	})
+	if v := c.VoiceService; v != nil {
+		r.section(func() {
+			r.line("voice service voip")
+			for _, a := range v.AllowConnections {
+				r.line(" allow-connections %s", a)
+			}
+			r.extra(" ", v.Extra)
+			if v.SIP || v.RegistrarServer || len(v.SIPExtra) > 0 {
+				r.line(" sip")
+				if v.RegistrarServer {
+					s := "  registrar server"
+					if v.RegistrarExpiresMax != 0 || v.RegistrarExpiresMin != 0 {
+						s += " expires"
+						if v.RegistrarExpiresMax != 0 {
+							s += " max " + strconv.Itoa(v.RegistrarExpiresMax)
+						}
+						if v.RegistrarExpiresMin != 0 {
+							s += " min " + strconv.Itoa(v.RegistrarExpiresMin)
+						}
+					}
+					r.line("%s", s)
+				}
+				r.extra("  ", v.SIPExtra)
+			}
+		})
+	}
+	for _, tr := range c.TranslationRules {
+		r.section(func() {
+			r.line("voice translation-rule %d", tr.Tag)
+			for _, l := range tr.Rules {
+				r.line(" rule %d /%s/ /%s/", l.Index, l.Match, l.Replace)
+			}
+		})
+	}
+	for _, p := range c.TranslationProfiles {
+		r.section(func() {
+			r.line("voice translation-profile %s", p.Name)
+			r.num(" translate called", p.Called)
+			r.num(" translate calling", p.Calling)
+			r.num(" translate redirect-called", p.RedirectCalled)
+		})
+	}
+	if g := c.VoiceRegisterGlobal; g != nil {
+		r.section(func() {
+			r.line("voice register global")
+			r.str(" mode", g.Mode)
+			if g.SourceAddress != "" {
+				r.line(" source-address %s port %d", g.SourceAddress, g.Port)
+			}
+			r.num(" max-dn", g.MaxDN)
+			r.num(" max-pool", g.MaxPool)
+			for _, l := range g.Loads {
+				r.line(" load %s %s", l.Type, l.Firmware)
+			}
+			r.flag(" authenticate register", g.AuthenticateRegister)
+			r.flag(" authenticate presence", g.AuthenticatePresence)
+			r.str(" authenticate realm", g.AuthenticateRealm)
+			for _, cr := range g.Credentials {
+				r.line(" authenticate credential %d %s", cr.Tag, cr.Location)
+			}
+			if g.CreateProfile {
+				if g.ProfileSync != "" {
+					r.line(" create profile sync %s", g.ProfileSync)
+				} else {
+					r.line(" create profile")
+				}
+			}
+			r.extra(" ", g.Extra)
+		})
+	}
+	for _, d := range c.VoiceRegisterDNs {
+		r.section(func() {
+			r.line("voice register dn  %d", d.Tag)
+			r.str(" number", d.Number)
+			r.str(" name", d.Name)
+			r.str(" label", d.Label)
+			cf := d.CallForward
+			r.str(" call-forward b2bua all", cf.All)
+			r.str(" call-forward b2bua busy", cf.Busy)
+			if cf.NoAnswer != "" {
+				r.line(" call-forward b2bua noan %s timeout %d", cf.NoAnswer, cf.NoAnswerTimeout)
+			}
+			r.flag(" huntstop", d.Huntstop)
+			r.num(" preference", d.Preference)
+			r.flag(" allow watch", d.AllowWatch)
+			r.extra(" ", d.Extra)
+		})
+	}
+	for _, p := range c.VoiceRegisterPools {
+		r.section(func() {
+			r.line("voice register pool  %d", p.Tag)
+			r.str(" id mac", p.MAC)
+			r.str(" type", p.Type)
+			for _, n := range p.Numbers {
+				r.line(" number %d dn %d", n.Tag, n.DN)
+			}
+			if p.Username != "" || p.Password != "" {
+				r.line(" username %s password %s", p.Username, p.Password)
+			}
+			if len(p.DTMFRelay) > 0 {
+				r.line(" dtmf-relay %s", strings.Join(p.DTMFRelay, " "))
+			}
+			r.phone(p.SpeedDials, p.BLFSpeedDials, p.PresenceCallList)
+			r.flag(" dnd", p.DND)
+			r.str(" description", p.Description)
+			r.extra(" ", p.Extra)
+		})
+	}
+	s := c.Services
+	r.section(func() {
+		r.flag("ip http server", s.HTTP.Enabled)
+		if s.HTTP.Address != "" {
+			r.line("ip http address %s port %d", s.HTTP.Address, s.HTTP.Port)
+		}
+		r.flag("ip ssh server", s.SSH.Enabled)
+		if s.SSH.Address != "" {
+			r.line("ip ssh address %s port %d", s.SSH.Address, s.SSH.Port)
+		}
+	})
+	r.section(func() {
+		if s.TFTP.Enabled {
+			r.line("tftp-server address %s port %d", orAny(s.TFTP.Address), s.TFTP.Port)
+		}
+		r.str("tftp-server directory", s.TFTPRoot)
+		for _, f := range s.TFTPFiles {
+			r.line("tftp-server flash:%s", f)
+		}
+	})
+	for _, d := range c.DialPeers {
+		r.section(func() {
+			r.line("dial-peer voice %d %s", d.Tag, d.Kind)
+			r.str(" description", d.Description)
+			r.str(" translation-profile incoming", d.TranslationProfileIn)
+			r.str(" translation-profile outgoing", d.TranslationProfileOut)
+			r.num(" preference", d.Preference)
+			r.str(" destination-pattern", d.DestinationPattern)
+			r.str(" session protocol", d.SessionProtocol)
+			r.str(" session target", d.SessionTarget)
+			if len(d.DTMFRelay) > 0 {
+				r.line(" dtmf-relay %s", strings.Join(d.DTMFRelay, " "))
+			}
+			r.extra(" ", d.Extra)
+		})
+	}
+	if p := c.Presence; p != nil {
+		r.section(func() {
+			r.line("presence")
+			r.str(" server", p.Server)
+			if p.BLFRetryInterval != 0 || p.BLFRetryLimit != 0 {
+				r.line(" sccp blf-speed-dial retry-interval %d limit %d", p.BLFRetryInterval, p.BLFRetryLimit)
+			}
+			r.flag(" presence call-list", p.CallList)
+			r.num(" max-subscription", p.MaxSubscription)
+			r.flag(" watcher all", p.WatcherAll)
+			r.flag(" allow subscribe", p.AllowSubscribe)
+		})
+	}
+	if u := c.SIPUA; u != nil {
+		r.section(func() {
+			r.line("sip-ua")
+			if u.AuthUsername != "" || u.AuthPassword != "" {
+				r.line(" authentication username %s password %s", u.AuthUsername, u.AuthPassword)
+			}
+			r.flag(" presence enable", u.PresenceEnable)
+			r.extra(" ", u.Extra)
+		})
+	}
+	if t := c.Telephony; t != nil {
+		r.section(func() {
+			r.line("telephony-service")
+			for _, l := range t.Loads {
+				r.line(" load %s %s", l.Type, l.Firmware)
+			}
+			r.num(" max-ephones", t.MaxEphones)
+			r.num(" max-dn", t.MaxDN)
+			if t.SourceAddress != "" {
+				r.line(" ip source-address %s port %d", t.SourceAddress, t.Port)
+			}
+			r.str(" system message", t.SystemMessage)
+			r.num(" time-format", t.TimeFormat)
+			r.str(" date-format", t.DateFormat)
+			r.num(" keepalive", t.Keepalive)
+			r.str(" voicemail", t.Voicemail)
+			if t.MaxConferences != 0 {
+				if t.MaxConferencesGain != 0 {
+					r.line(" max-conferences %d gain %d", t.MaxConferences, t.MaxConferencesGain)
+				} else {
+					r.line(" max-conferences %d", t.MaxConferences)
+				}
+			}
+			r.str(" call-forward pattern", t.CallForwardPattern)
+			for _, d := range t.DialplanPatterns {
+				s := fmt.Sprintf(" dialplan-pattern %d %s extension-length %d", d.Tag, d.Pattern, d.ExtensionLength)
+				if d.ExtensionPattern != "" {
+					s += " extension-pattern " + d.ExtensionPattern
+				}
+				if d.NoReg {
+					s += " no-reg"
+				}
+				r.line("%s", s)
+			}
+			r.num(" timeouts interdigit", t.TimeoutsInterdigit)
+			r.num(" timeouts ringing", t.TimeoutsRinging)
+			r.str(" transfer-system", t.TransferSystem)
+			r.str(" transfer-pattern", t.TransferPattern)
+			r.extra(" ", t.Extra)
+			if t.CreateCnfFiles {
+				if t.CnfVersionStamp != "" {
+					r.line(" create cnf-files version-stamp %s", t.CnfVersionStamp)
+				} else {
+					r.line(" create cnf-files")
+				}
+			}
+		})
+	}
+	for _, d := range c.EphoneDNTemplates {
+		r.section(func() {
+			r.line("ephone-dn-template  %d", d.Tag)
+			r.str(" description", d.Description)
+			r.flag(" no huntstop", d.NoHuntstop)
+			r.callForward(d.CallForward)
+			r.flag(" allow watch", d.AllowWatch)
+			r.extra(" ", d.Extra)
+		})
+	}
+	for _, d := range c.EphoneDNs {
+		r.section(func() {
+			switch d.Mode {
+			case DualLine:
+				r.line("ephone-dn  %d  dual-line", d.Tag)
+			case OctoLine:
+				r.line("ephone-dn  %d  octo-line", d.Tag)
+			default:
+				r.line("ephone-dn  %d", d.Tag)
+			}
+			if d.Number != "" {
+				if d.Secondary != "" {
+					r.line(" number %s secondary %s", d.Number, d.Secondary)
+				} else {
+					r.line(" number %s", d.Number)
+				}
+			}
+			r.str(" label", d.Label)
+			r.str(" description", d.Description)
+			r.str(" name", d.Name)
+			r.num(" ephone-dn-template", d.Template)
+			r.str(" translation-profile incoming", d.TranslationProfileIn)
+			r.str(" translation-profile outgoing", d.TranslationProfileOut)
+			r.num(" preference", d.Preference)
+			r.flag(" no huntstop", d.NoHuntstop)
+			r.callForward(d.CallForward)
+			r.flag(" allow watch", d.AllowWatch)
+			r.extra(" ", d.Extra)
+		})
+	}
+	for _, p := range c.Ephones {
+		r.section(func() {
+			r.line("ephone  %d", p.Tag)
+			r.str(" mac-address", p.MAC)
+			r.extra(" ", p.Extra)
+			r.phone(p.SpeedDials, p.BLFSpeedDials, p.PresenceCallList)
+			if p.Username != "" || p.Password != "" {
+				r.line(" username %s password %s", p.Username, p.Password)
+			}
+			r.str(" description", p.Description)
+			r.num(" keepalive", p.Keepalive)
+			r.str(" type", p.Type)
+			r.flag(" no dnd feature-ring", p.NoDNDFeatureRing)
+			if len(p.Buttons) > 0 {
+				r.line(" button  %s", formatButtons(p.Buttons))
+			}
+		})
+	}
+	r.b.WriteString("end\n")
+	return r.b.String()
+}
+
+// RenderRunning is the whole `show running-config` output, with the
+// `Building configuration...` / `Current configuration : N bytes` header
+// (N counts the body, as IOS does).
+func RenderRunning(c *Config) string {
+	body := "!\n" + Render(c)
+	return fmt.Sprintf("Building configuration...\n\nCurrent configuration : %d bytes\n%s", len(body), body)
+}
+
+func orAny(addr string) string {
+	if addr == "" {
+		return "0.0.0.0"
+	}
+	return addr
+}
+
+// renderer writes lines and puts `!` between non-empty sections.
+type renderer struct {
+	b strings.Builder
+}
+
+func (r *renderer) section(f func()) {
+	n := r.b.Len()
+	f()
+	if r.b.Len() > n {
+		r.b.WriteString("!\n")
+	}
+}
+
+func (r *renderer) line(format string, a ...any) {
+	fmt.Fprintf(&r.b, format, a...)
+	r.b.WriteByte('\n')
+}
+
+func (r *renderer) str(prefix, v string) {
+	if v != "" {
+		r.line("%s %s", prefix, v)
+	}
+}
+
+func (r *renderer) num(prefix string, v int) {
+	if v != 0 {
+		r.line("%s %d", prefix, v)
+	}
+}
+
+func (r *renderer) flag(text string, on bool) {
+	if on {
+		r.line("%s", text)
+	}
+}
+
+func (r *renderer) extra(indent string, lines []string) {
+	for _, l := range lines {
+		r.line("%s%s", indent, l)
+	}
+}
+
+func (r *renderer) callForward(cf CallForward) {
+	r.str(" call-forward all", cf.All)
+	r.str(" call-forward busy", cf.Busy)
+	if cf.NoAnswer != "" {
+		r.line(" call-forward noan %s timeout %d", cf.NoAnswer, cf.NoAnswerTimeout)
+	}
+	r.str(" call-forward night-service", cf.NightService)
+}
+
+func (r *renderer) phone(sds []SpeedDial, blfs []BLFSpeedDial, callList bool) {
+	for _, s := range sds {
+		if s.Label != "" {
+			r.line(" speed-dial %d %s label %s", s.Tag, s.Number, s.Label)
+		} else {
+			r.line(" speed-dial %d %s", s.Tag, s.Number)
+		}
+	}
+	for _, b := range blfs {
+		dev := ""
+		if b.Device {
+			dev = " device"
+		}
+		r.line(" blf-speed-dial %d %s label \"%s\"%s", b.Tag, b.Number, b.Label, dev)
+	}
+	r.flag(" presence call-list", callList)
+}
