@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -65,10 +66,17 @@ func (u *upstream) Unwatch(number string) {
 
 // startCore builds the line-state switch and the presence engine and runs
 // the switch's owner goroutine until ctx ends.
-func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) {
+func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 	d.blf = blf.New(cfg, &d.upstream)
 	d.observers.add(d.blf)
-	d.sw = dn.New(cfg, &d.observers)
+	ms, err := d.startMedia(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	d.history = &historyWriter{d: d, ch: make(chan dn.CallRecord, 4096)}
+	d.wg.Add(1)
+	go d.history.run(ctx)
+	d.sw = dn.NewWithOptions(cfg, dn.Options{Observer: &d.observers, Media: ms, Records: d.history})
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -76,6 +84,7 @@ func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) {
 			d.log.Error("line-state switch stopped", "err", err)
 		}
 	}()
+	return nil
 }
 
 // ApplyConfig makes cfg the running config: the core diffs DNs, watchers and

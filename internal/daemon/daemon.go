@@ -20,6 +20,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/media"
 	"github.com/cmed-project/cmed/pkg/store"
 )
 
@@ -68,6 +69,8 @@ type Daemon struct {
 	observers observers
 	upstream  upstream
 	applyMu   sync.Mutex // serialises ApplyConfig
+	media     *media.Server
+	history   *historyWriter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -222,7 +225,9 @@ func parseAndValidate(name string, text []byte) (*config.Config, error) {
 // startServices opens each listener and starts its server.
 func (d *Daemon) startServices(ctx context.Context) error {
 	cfg := d.Running()
-	d.startCore(ctx, cfg)
+	if err := d.startCore(ctx, cfg); err != nil {
+		return err
+	}
 	d.phoneFiles.address = primaryAddress()
 	if d.opts.LoopbackListeners {
 		d.phoneFiles.address = "127.0.0.1"
