@@ -2,6 +2,7 @@ package blf_test
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
 	"slices"
 	"testing"
@@ -121,11 +122,15 @@ func BenchmarkSwitchToBLF(b *testing.B) {
 
 type nopDevice struct{}
 
-func (nopDevice) Ring(int, dn.CallInfo)                  {}
-func (nopDevice) StopRing(int, dn.CallID)                {}
-func (nopDevice) CallState(int, dn.CallID, dn.LineState) {}
-func (nopDevice) CallInfo(int, dn.CallInfo)              {}
-func (nopDevice) Tone(int, dn.CallID, dn.Tone)           {}
-func (nopDevice) Released(int, dn.CallID, dn.Cause)      {}
-func (nopDevice) DND(bool)                               {}
-func (nopDevice) Reset()                                 {}
+func (nopDevice) Ring(int, dn.CallInfo)                                     {}
+func (nopDevice) StopRing(int, dn.CallID)                                   {}
+func (nopDevice) CallState(int, dn.CallID, dn.LineState)                    {}
+func (nopDevice) CallInfo(int, dn.CallInfo)                                 {}
+func (nopDevice) Tone(int, dn.CallID, dn.Tone)                              {}
+func (nopDevice) Released(int, dn.CallID, dn.Cause)                         {}
+func (nopDevice) DND(bool)                                                  {}
+func (nopDevice) Reset()                                                    {}
+func (nopDevice) OpenMedia(int, dn.CallID, dn.MediaParams)                  {}
+func (nopDevice) StartMedia(int, dn.CallID, netip.AddrPort, dn.MediaParams) {}
+func (nopDevice) StopMedia(int, dn.CallID)                                  {}
+func (nopDevice) CallForward(int, string)                                   {}

@@ -195,7 +195,7 @@ func propRun(t *testing.T, seed uint64, steps int) {
 			name := names[rng.IntN(len(names))]
 			id, registered := ids[name]
 			var op string
-			switch r := rng.IntN(100); {
+			switch r := rng.IntN(112); {
 			case r < 10:
 				op = "register " + name
 				proto := dn.SCCP
@@ -263,6 +263,30 @@ func propRun(t *testing.T, seed uint64, steps int) {
 				op = "unsubscribe"
 				_ = eng.Unsubscribe(watches[i].id)
 				watches = append(watches[:i], watches[i+1:]...)
+			case r >= 100 && r < 104:
+				n := propNumbers[rng.IntN(len(propNumbers))]
+				op = "transfer " + name + " to " + n
+				if _, err := sw.StartTransfer(id, 0, 0); err == nil {
+					_ = sw.Digits(id, 0, n)
+				}
+			case r >= 104 && r < 107:
+				op = "complete transfer " + name
+				if calls, _ := sw.Calls(); len(calls) > 0 {
+					_ = sw.CompleteTransfer(id, calls[rng.IntN(len(calls))].ID, 0)
+				}
+			case r >= 107 && r < 109:
+				n := propNumbers[rng.IntN(len(propNumbers))]
+				op = "blind transfer " + name + " to " + n
+				if calls, _ := sw.Calls(); len(calls) > 0 {
+					_ = sw.BlindTransfer(id, calls[rng.IntN(len(calls))].ID, n)
+				}
+			case r >= 109:
+				n := ""
+				if rng.IntN(2) == 0 {
+					n = propNumbers[rng.IntN(len(propNumbers))]
+				}
+				op = "cfwdall " + name + " " + n
+				_ = sw.SetCallForwardAll(id, 0, n)
 			default:
 				d := time.Duration(rng.IntN(25)) * time.Second
 				op = fmt.Sprint("sleep ", d)

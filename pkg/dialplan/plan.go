@@ -17,6 +17,9 @@ const (
 	// TargetDialPeer is a dial-peer's destination-pattern; Target.Tag is the
 	// dial-peer tag.
 	TargetDialPeer
+	// TargetService is a number the call-control core answers itself (the
+	// echo test); Target.Number says which.
+	TargetService
 )
 
 // Entry is one number or pattern of the plan.
@@ -73,9 +76,10 @@ func New(entries []Entry, interdigit time.Duration) (*Plan, []error) {
 
 // FromConfig builds the plan of a config snapshot: every ephone-dn number
 // and secondary number, every voice register dn number, and the
-// destination-pattern of every dial-peer. The interdigit timeout is
-// `timeouts interdigit` (cme-cli.md §2.1).
-func FromConfig(cfg *config.Config) (*Plan, []error) {
+// destination-pattern of every dial-peer, plus extra entries (service
+// numbers of the core). The interdigit timeout is `timeouts interdigit`
+// (cme-cli.md §2.1).
+func FromConfig(cfg *config.Config, extra ...Entry) (*Plan, []error) {
 	var es []Entry
 	for _, d := range cfg.EphoneDNs {
 		if d.Number != "" {
@@ -95,6 +99,7 @@ func FromConfig(cfg *config.Config) (*Plan, []error) {
 			es = append(es, Entry{Pattern: dp.DestinationPattern, Kind: TargetDialPeer, Tag: dp.Tag, Preference: dp.Preference})
 		}
 	}
+	es = append(es, extra...)
 	return New(es, time.Duration(cfg.Telephony.InterdigitSeconds())*time.Second)
 }
 
@@ -146,11 +151,24 @@ func (p *Plan) scan(digits string) (best int, bestRes Result, more bool) {
 	return best, bestRes, more
 }
 
-// better: local DNs before dial-peers, then specificity, then preference.
+// kindRank orders target kinds: local DNs, then core services, then
+// dial-peers (a local number always wins over a trunk pattern).
+func kindRank(k TargetKind) int {
+	switch k {
+	case TargetDN:
+		return 0
+	case TargetService:
+		return 1
+	}
+	return 2
+}
+
+// better: local DNs before services before dial-peers, then specificity,
+// then preference.
 func (p *Plan) better(a, b int) bool {
 	ea, eb := p.entries[a], p.entries[b]
-	if ea.Kind != eb.Kind {
-		return ea.Kind == TargetDN
+	if ra, rb := kindRank(ea.Kind), kindRank(eb.Kind); ra != rb {
+		return ra < rb
 	}
 	if sa, sb := ea.p.Specificity(), eb.p.Specificity(); sa != sb {
 		return sa > sb

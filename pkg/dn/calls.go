@@ -20,7 +20,7 @@ func (s *Switch) register(info DeviceInfo, sink Device) (DeviceID, error) {
 		s.detach(old, CauseUnregistered)
 	}
 	s.lastGen++
-	d := &device{id: DeviceID{Name: info.Name, Gen: s.lastGen}, info: info, sink: sink, dnd: dc.dnd}
+	d := &device{id: DeviceID{Name: info.Name, Gen: s.lastGen}, info: info, sink: sink, dnd: s.dndState[info.Name]}
 	s.devs[info.Name] = d
 	s.markDevice(info.Name)
 	s.attach(d)
@@ -28,7 +28,8 @@ func (s *Switch) register(info DeviceInfo, sink Device) (DeviceID, error) {
 }
 
 // attach shows a newly (re)registered phone the calls already on its DNs:
-// remote-in-use for calls bound elsewhere, ringing for offered calls.
+// remote-in-use for calls bound elsewhere, ringing for offered calls, and
+// call-forward all in force.
 func (s *Switch) attach(d *device) {
 	dc := s.devConf[d.id.Name]
 	seen := map[DNKey]bool{}
@@ -42,10 +43,54 @@ func (s *Switch) attach(d *device) {
 				s.setRemotes(l)
 			}
 		}
+		if n := s.cfa[a.dn]; n != "" {
+			s.emit(d.id.Name, effect{kind: effCallForward, line: a.button, num: n})
+		}
 	}
-	if !d.dnd {
-		s.ringOn(d.id.Name)
+	if d.dnd {
+		s.emit(d.id.Name, effect{kind: effDND, on: true})
 	}
+	s.ringOn(d.id.Name)
+}
+
+// alert says whether and how an offered call alerts on appearance a. A
+// phone in DND rejects the call (it is not presented, cme-cli.md §2.6 and
+// seed 002 "call reject"), except on `f` buttons of an ephone with `dnd
+// feature-ring` (the default), where it is presented with the ringer off
+// and can be answered (seed 002 "ringer off").
+func (s *Switch) alert(a appearance) (Alert, bool) {
+	d := s.devs[a.device]
+	if d == nil || a.monitor {
+		return 0, false
+	}
+	if d.dnd {
+		if a.mode == config.ButtonFeature && s.devConf[a.device].dndFeatureRing {
+			return AlertSilent, true
+		}
+		return 0, false
+	}
+	switch a.mode {
+	case config.ButtonFeature:
+		return AlertFeature, true
+	case config.ButtonBeep:
+		return AlertBeep, true
+	case config.ButtonSilent:
+		return AlertSilent, true
+	}
+	return AlertNormal, true
+}
+
+func (s *Switch) ringApp(b *leg, a appearance, al Alert) {
+	info := s.info(b, a.button)
+	info.Alert = al
+	s.emit(a.device, effect{kind: effRing, line: a.button, info: info})
+	if !slices.Contains(b.ringing, a) {
+		b.ringing = append(b.ringing, a)
+	}
+	if !slices.Contains(b.alerted, a) {
+		b.alerted = append(b.alerted, a)
+	}
+	s.markLeg(b)
 }
 
 // ringOn rings every offered call on the phone's appearances that is not
@@ -57,10 +102,11 @@ func (s *Switch) ringOn(dev string) {
 			continue
 		}
 		for _, a := range s.dnApps[b.dn] {
-			if a.device == dev && !slices.Contains(b.ringing, a) {
-				b.ringing = append(b.ringing, a)
-				s.emit(dev, effect{kind: effRing, line: a.button, info: s.info(b, a.button)})
-				s.markLeg(b)
+			if a.device != dev || slices.Contains(b.ringing, a) {
+				continue
+			}
+			if al, ok := s.alert(a); ok {
+				s.ringApp(b, a, al)
 			}
 		}
 	}
@@ -101,6 +147,28 @@ func (s *Switch) detach(d *device, cause Cause) {
 
 // ---- call set-up ----
 
+func (s *Switch) newCall() *call {
+	s.lastCall++
+	return &call{id: s.lastCall, started: s.now()}
+}
+
+// newDialingLeg takes appearance a off-hook with dial tone for call c.
+func (s *Switch) newDialingLeg(c *call, a appearance) (*leg, error) {
+	c.calling = s.party(a.dn)
+	l := &leg{call: c, cid: c.id, dn: a.dn, dev: a.device, line: a.button, outbound: true, start: s.now()}
+	c.a = l
+	if err := s.setState(l, InOffHook); err != nil {
+		return nil, err
+	}
+	s.calls[c.id] = c
+	s.legs[a.dn] = append(s.legs[a.dn], l)
+	s.emit(a.device, effect{kind: effCallState, line: a.button, id: c.id, st: LineDialing})
+	s.emit(a.device, effect{kind: effTone, line: a.button, id: c.id, tone: ToneDial})
+	s.setRemotes(l)
+	s.armInterdigit(l, s.plan.Interdigit())
+	return l, nil
+}
+
 func (s *Switch) offHook(id DeviceID, line int) error {
 	d, err := s.lookup(id)
 	if err != nil {
@@ -127,20 +195,8 @@ func (s *Switch) offHook(id DeviceID, line int) error {
 		if line == 0 && len(s.boundLegs(name, a.button)) > 0 {
 			continue // "the phone decides": skip lines with a held call
 		}
-		s.lastCall++
-		c := &call{id: s.lastCall, calling: s.party(a.dn), started: s.now()}
-		l := &leg{call: c, dn: a.dn, dev: name, line: a.button}
-		c.a = l
-		if err := s.setState(l, InOffHook); err != nil {
-			return err
-		}
-		s.calls[c.id] = c
-		s.legs[a.dn] = append(s.legs[a.dn], l)
-		s.emit(name, effect{kind: effCallState, line: a.button, id: c.id, st: LineDialing})
-		s.emit(name, effect{kind: effTone, line: a.button, id: c.id, tone: ToneDial})
-		s.setRemotes(l)
-		s.armInterdigit(l, s.plan.Interdigit())
-		return nil
+		_, err := s.newDialingLeg(s.newCall(), a)
+		return err
 	}
 	if _, ok := appOn(dc.apps, name, line); !ok && line != 0 {
 		return ErrNoLine
@@ -168,7 +224,7 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
 		return ErrNoCall
 	}
 	if l.digits == "" {
-		s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.call.id, tone: ToneNone})
+		s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: ToneNone})
 	}
 	l.digits += digits
 	m := s.plan.Lookup(l.digits)
@@ -188,41 +244,84 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
 
 func (s *Switch) armInterdigit(l *leg, d time.Duration) {
 	callID, gen := l.call.id, l.gen
-	time.AfterFunc(d, func() {
+	l.stopTimer()
+	l.timer = time.AfterFunc(d, func() {
 		s.post(func() error {
 			c := s.calls[callID]
-			if c == nil || c.a.gen != gen || c.a.state != LineDialing {
+			if c == nil || c.a != l || l.gen != gen || l.state != LineDialing {
 				return nil // stale timer
 			}
-			if m := s.plan.Expire(c.a.digits); m.Result == dialplan.Complete {
-				s.place(c.a, m.Target)
+			if m := s.plan.Expire(l.digits); m.Result == dialplan.Complete {
+				s.place(l, m.Target)
 			} else {
-				s.fail(c.a, InDigitsInvalid, ToneReorder)
+				s.fail(l, InDigitsInvalid, ToneReorder)
 			}
 			return nil
 		})
 	})
 }
 
+// stopTimer cancels the leg's pending timer; a timer that already fired
+// is ignored by its generation check.
+func (l *leg) stopTimer() {
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+}
+
 func (s *Switch) fail(l *leg, in Input, t Tone) {
 	if s.setState(l, in) != nil {
 		return
 	}
-	s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.call.id, st: LineBusy})
-	s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.call.id, tone: t})
+	s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.cid, st: LineBusy})
+	s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: t})
 }
 
-// place offers a completed number to the called DN. Candidate DNs with the
-// number are tried by preference then tag; huntstop (the ephone-dn
-// default) stops at the first candidate (cme-cli.md §4.3).
+// place routes a completed number dialled on leg l.
 func (s *Switch) place(l *leg, t dialplan.Target) {
-	if t.Kind != dialplan.TargetDN {
-		s.fail(l, InCalleeBusy, ToneReorder) // no trunks yet
+	c := l.call
+	l.placed = t.Number
+	if held := l.xferOf; held != nil && l.xferBlind {
+		s.blindFromConsult(l, held, t.Number)
 		return
 	}
+	if t.Kind == dialplan.TargetService && t.Number == s.echo && s.echo != "" {
+		s.answerEcho(c)
+		return
+	}
+	if t.Kind != dialplan.TargetDN {
+		s.fail(l, InCalleeBusy, ToneReorder) // dial-peers (trunks) are not routed by the core yet
+		return
+	}
+	if cause, ok := s.route(c, t.Number); !ok {
+		tone := ToneReorder
+		if cause == CauseBusy || cause == CauseDND || cause == CauseLoop {
+			tone = ToneBusy
+		}
+		s.fail(l, InCalleeBusy, tone)
+	}
+}
+
+// answerEcho connects the caller to the echo test: the core answers at
+// once and syncMedia loops the caller's RTP through the MediaServer.
+func (s *Switch) answerEcho(c *call) {
+	a := c.a
+	c.echo = true
+	c.called = Party{Number: s.echo, Name: "Echo test"}
+	_ = s.setState(a, InDigitsComplete)
+	_ = s.setState(a, InPeerAnswer)
+	a.answered = s.now()
+	s.emit(a.dev, effect{kind: effCallInfo, line: a.line, info: s.info(a, a.line)})
+	s.emit(a.dev, effect{kind: effCallState, line: a.line, id: a.cid, st: LineConnected})
+}
+
+// candidates are the DNs with a number, in hunt order: preference, then
+// ephone-dns before voice register dns, then tag (cme-cli.md §2.3).
+func (s *Switch) candidates(number string) []*dnConf {
 	var cands []*dnConf
 	for _, c := range s.dnConf {
-		if c.number == t.Number || (c.secondary != "" && c.secondary == t.Number) {
+		if number != "" && (c.number == number || (c.secondary != "" && c.secondary == number)) {
 			cands = append(cands, c)
 		}
 	}
@@ -230,64 +329,162 @@ func (s *Switch) place(l *leg, t dialplan.Target) {
 		return cmp.Or(cmp.Compare(a.preference, b.preference), cmp.Compare(a.key.Kind, b.key.Kind),
 			cmp.Compare(a.key.Tag, b.key.Tag))
 	})
+	return cands
+}
+
+// route offers call c (caller side c.a, no callee leg) to number. DNs with
+// the number are tried in hunt order (cme-cli.md §4.3):
+//
+//   - call-forward all on a DN sends the call on at once; it beats DND and
+//     busy (cme-cli.md §2.6: "If DND and CFA are both on, CFA wins"). A CFA
+//     chain that loops back rings the DN where the loop closed.
+//   - a DN that can alert somewhere is offered the call.
+//   - a DN that cannot: busy (no free call slot) forwards to its CFB
+//     target; DND on every appearance ("call reject") to CFB, else CFNA
+//     (seed 002: all sharers DND forward); no registered phone to CFNA,
+//     else CFB. Without a target, huntstop (the ephone-dn default) ends
+//     the hunt, `no huntstop` tries the next DN.
+//
+// It reports the cause of the last failure when nothing alerts.
+func (s *Switch) route(c *call, number string) (Cause, bool) {
+	cands := s.candidates(number)
 	cause := CauseUnassigned
-	for _, c := range cands {
-		regApps := s.registeredApps(c.key)
+	for _, d := range cands {
+		if slices.Contains(c.visited, d.key) {
+			cause = CauseLoop
+			continue
+		}
+		if t := s.cfa[d.key]; t != "" {
+			if fc, ok := s.forward(c, d, t); ok || fc != CauseLoop {
+				return fc, ok
+			}
+			// Loop: ring here instead (CFA loop breakout).
+		}
+		regApps := s.registeredApps(d.key)
 		var ringable []appearance
 		for _, a := range regApps {
-			if !s.devs[a.device].dnd {
+			if _, ok := s.alert(a); ok {
 				ringable = append(ringable, a)
 			}
 		}
+		var target string
 		switch {
 		case len(regApps) == 0:
-			cause = CauseUnavailable
-		case len(s.legs[c.key]) >= c.calls:
-			cause = CauseBusy
+			cause, target = CauseUnavailable, cmp.Or(d.cfna, d.cfb)
+		case len(s.legs[d.key]) >= d.calls:
+			cause, target = CauseBusy, d.cfb
 		case len(ringable) == 0:
-			cause = CauseDND
+			cause, target = CauseDND, cmp.Or(d.cfb, d.cfna)
 		default:
-			s.offer(l, c, ringable)
-			return
+			s.offer(c, d, ringable)
+			return 0, true
 		}
-		if c.huntstop {
+		if target != "" {
+			if fc, ok := s.forward(c, d, target); ok {
+				return fc, ok
+			}
+			return cause, false
+		}
+		if d.huntstop {
 			break
 		}
 	}
-	tone := ToneReorder
-	if cause == CauseBusy || cause == CauseDND {
-		tone = ToneBusy
-	}
-	s.fail(l, InCalleeBusy, tone)
+	return cause, false
 }
 
-func (s *Switch) offer(a *leg, c *dnConf, ringable []appearance) {
-	call := a.call
-	call.called = Party{Number: c.number, Name: c.name}
-	b := &leg{call: call, dn: c.key}
-	call.b = b
+// forward sends call c on from DN from to number, guarding against loops:
+// at most maxHops forwards per call, and never back to a DN the call was
+// already forwarded away from (cause CauseLoop).
+func (s *Switch) forward(c *call, from *dnConf, number string) (Cause, bool) {
+	if c.hops >= s.maxHops {
+		return CauseLoop, false
+	}
+	for _, d := range s.candidates(number) {
+		if d.key == from.key || slices.Contains(c.visited, d.key) {
+			return CauseLoop, false
+		}
+		break
+	}
+	c.hops++
+	c.visited = append(c.visited, from.key)
+	if c.original == (Party{}) {
+		c.original = Party{Number: from.number, Name: from.name}
+	}
+	c.redirecting = Party{Number: from.number, Name: from.name}
+	if number == s.echo && s.echo != "" && c.a.state == LineDialing {
+		s.answerEcho(c)
+		return 0, true
+	}
+	return s.route(c, number)
+}
+
+// offer creates the callee leg of c on DN d and alerts it on ringable.
+func (s *Switch) offer(c *call, d *dnConf, ringable []appearance) {
+	c.called = Party{Number: d.number, Name: d.name}
+	b := &leg{call: c, cid: c.id, dn: d.key, start: s.now()}
+	c.b = b
 	_ = s.setState(b, InOffered)
-	s.legs[c.key] = append(s.legs[c.key], b)
-	b.ringing = ringable
+	s.legs[d.key] = append(s.legs[d.key], b)
 	for _, r := range ringable {
-		s.emit(r.device, effect{kind: effRing, line: r.button, info: s.info(b, r.button)})
+		al, _ := s.alert(r)
+		s.ringApp(b, r, al)
 	}
 	s.markLeg(b)
-	_ = s.setState(a, InDigitsComplete)
-	s.emit(a.dev, effect{kind: effCallInfo, line: a.line, info: s.info(a, a.line)})
-	s.emit(a.dev, effect{kind: effCallState, line: a.line, id: call.id, st: LineRingback})
-	s.emit(a.dev, effect{kind: effTone, line: a.line, id: call.id, tone: ToneRingback})
+	s.callerAlerting(c.a)
+	s.armRing(b)
+}
 
-	callID, gen := call.id, b.gen
-	time.AfterFunc(s.ringTimeout, func() {
+// callerAlerting moves the caller side to ringback: from dialing (a new
+// call), from connected (transfer), or just new display data (forward).
+func (s *Switch) callerAlerting(a *leg) {
+	switch a.state {
+	case LineDialing:
+		_ = s.setState(a, InDigitsComplete)
+	case LineConnected:
+		_ = s.setState(a, InRedirected)
+	}
+	s.emit(a.dev, effect{kind: effCallInfo, line: a.line, info: s.info(a, a.line)})
+	if a.state == LineRingback {
+		s.emit(a.dev, effect{kind: effCallState, line: a.line, id: a.cid, st: LineRingback})
+		s.emit(a.dev, effect{kind: effTone, line: a.line, id: a.cid, tone: ToneRingback})
+	}
+	s.markLeg(a)
+}
+
+// armRing starts the no-answer timer of an offered leg: the DN's CFNA
+// timeout when it has a no-answer target, else `timeouts ringing`.
+func (s *Switch) armRing(b *leg) {
+	d := s.ringTimeout
+	if dc := s.dnConf[b.dn]; dc != nil && dc.cfna != "" && dc.cfnaTimeout > 0 {
+		d = dc.cfnaTimeout
+	}
+	callID, gen := b.call.id, b.gen
+	b.stopTimer()
+	b.timer = time.AfterFunc(d, func() {
 		s.post(func() error {
 			c := s.calls[callID]
-			if c != nil && c.b != nil && c.b.gen == gen && c.b.state == LineRinging {
-				s.releaseCall(c, CauseNoAnswer, "")
+			if c != nil && c.b == b && b.gen == gen && b.state == LineRinging {
+				s.unanswered(c, CauseNoAnswer)
 			}
 			return nil
 		})
 	})
+}
+
+// unanswered ends an offer nobody took: on to the DN's CFNA target if it
+// has one (seed 002: "diverted to the CFNA target"), else the call ends
+// with cause.
+func (s *Switch) unanswered(c *call, cause Cause) {
+	b := c.b
+	dc := s.dnConf[b.dn]
+	if dc != nil && dc.cfna != "" {
+		s.dropLeg(b, CauseForwarded, "")
+		c.b = nil
+		if _, ok := s.forward(c, dc, dc.cfna); ok {
+			return
+		}
+	}
+	s.releaseCall(c, cause, "")
 }
 
 func (s *Switch) answer(id DeviceID, line int, callID CallID) error {
@@ -296,7 +493,7 @@ func (s *Switch) answer(id DeviceID, line int, callID CallID) error {
 		return err
 	}
 	for _, b := range s.ringingLegs(d.id.Name, line) {
-		if callID == 0 || b.call.id == callID {
+		if callID == 0 || b.cid == callID {
 			a, _ := appOn(b.ringing, d.id.Name, line)
 			return s.answerLeg(b, d.id.Name, a.button)
 		}
@@ -311,20 +508,23 @@ func (s *Switch) answerLeg(b *leg, dev string, line int) error {
 	if err := s.setState(b, InAnswer); err != nil {
 		return err
 	}
-	id := b.call.id
+	id := b.cid
 	for _, r := range b.ringing {
 		s.emit(r.device, effect{kind: effStopRing, line: r.button, id: id})
 	}
 	b.ringing = nil
+	b.stopTimer()
 	b.dev, b.line = dev, line
+	b.answered = s.now()
 	s.markLeg(b)
 	s.emit(dev, effect{kind: effCallInfo, line: line, info: s.info(b, line)})
 	s.emit(dev, effect{kind: effCallState, line: line, id: id, st: LineConnected})
 	s.setRemotes(b)
 	a := b.call.a
 	if s.setState(a, InPeerAnswer) == nil {
-		s.emit(a.dev, effect{kind: effTone, line: a.line, id: id, tone: ToneNone})
-		s.emit(a.dev, effect{kind: effCallState, line: a.line, id: id, st: LineConnected})
+		a.answered = s.now()
+		s.emit(a.dev, effect{kind: effTone, line: a.line, id: a.cid, tone: ToneNone})
+		s.emit(a.dev, effect{kind: effCallState, line: a.line, id: a.cid, st: LineConnected})
 	}
 	return nil
 }
@@ -345,22 +545,36 @@ func (s *Switch) onHook(id DeviceID, line int) error {
 	return nil // on-hook with nothing active (or only held calls) is harmless
 }
 
+// findLeg is the leg bound to dev whose call id is callID.
+func (s *Switch) findLeg(dev string, line int, callID CallID) *leg {
+	for _, l := range s.boundLegs(dev, line) {
+		if l.cid == callID {
+			return l
+		}
+	}
+	return nil
+}
+
 func (s *Switch) hold(id DeviceID, line int, callID CallID) error {
 	d, err := s.lookup(id)
 	if err != nil {
 		return err
 	}
 	for _, l := range s.boundLegs(d.id.Name, line) {
-		if (callID == 0 && l.state == LineConnected) || l.call.id == callID {
-			if err := s.setState(l, InHold); err != nil {
-				return err
-			}
-			s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.call.id, st: LineHold})
-			s.tellPeer(l, true)
-			return nil
+		if (callID == 0 && l.state == LineConnected) || l.cid == callID {
+			return s.holdLeg(l)
 		}
 	}
 	return ErrNoCall
+}
+
+func (s *Switch) holdLeg(l *leg) error {
+	if err := s.setState(l, InHold); err != nil {
+		return err
+	}
+	s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.cid, st: LineHold})
+	s.tellPeer(l, true)
+	return nil
 }
 
 func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
@@ -374,7 +588,7 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 			continue
 		}
 		for _, l := range s.legs[a.dn] {
-			if l.state != LineHold || (callID != 0 && l.call.id != callID) {
+			if l.state != LineHold || (callID != 0 && l.cid != callID) {
 				continue
 			}
 			if err := s.setState(l, InResume); err != nil {
@@ -382,7 +596,11 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 			}
 			if l.dev != name || l.line != a.button {
 				// Picked up on another appearance of a shared DN.
-				s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.call.id, st: LineRemoteInUse})
+				if l.open {
+					s.emit(l.dev, effect{kind: effStopMedia, line: l.line, id: l.cid})
+					l.open, l.rx, l.tx = false, zeroAddr, zeroAddr
+				}
+				s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.cid, st: LineRemoteInUse})
 				l.remote = append(l.remote, appearance{device: l.dev, button: l.line, dn: l.dn})
 				s.markLeg(l)
 				l.dev, l.line = name, a.button
@@ -392,7 +610,7 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 				s.emit(name, effect{kind: effCallInfo, line: l.line, info: s.info(l, l.line)})
 			}
 			s.markLeg(l)
-			s.emit(name, effect{kind: effCallState, line: l.line, id: l.call.id, st: LineConnected})
+			s.emit(name, effect{kind: effCallState, line: l.line, id: l.cid, st: LineConnected})
 			s.setRemotes(l)
 			s.tellPeer(l, false)
 			return nil
@@ -401,18 +619,25 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 	return ErrNoCall
 }
 
-func (s *Switch) tellPeer(l *leg, held bool) {
-	p := l.call.a
-	if p == l {
-		p = l.call.b
+func peer(l *leg) *leg {
+	if l.call.a == l {
+		return l.call.b
 	}
+	return l.call.a
+}
+
+func (s *Switch) tellPeer(l *leg, held bool) {
+	p := peer(l)
 	if p == nil || p.dev == "" {
 		return
 	}
+	s.markLeg(p)
 	info := s.info(p, p.line)
 	info.PeerHold = held
 	s.emit(p.dev, effect{kind: effCallInfo, line: p.line, info: info})
 }
+
+// ---- teardown ----
 
 // releaseCall tears a call down on every appearance it touched: bound
 // legs, ringing appearances and remote-in-use appearances all get a final
@@ -420,45 +645,143 @@ func (s *Switch) tellPeer(l *leg, held bool) {
 // a phone that must not be messaged (it is unregistering).
 func (s *Switch) releaseCall(c *call, cause Cause, skip string) {
 	for _, l := range []*leg{c.a, c.b} {
-		if l == nil {
-			continue
-		}
-		s.markLeg(l)
-		for _, r := range l.ringing {
-			if r.device != skip {
-				s.emit(r.device, effect{kind: effStopRing, line: r.button, id: c.id})
-				s.emit(r.device, effect{kind: effReleased, line: r.button, id: c.id, cause: cause})
-			}
-		}
-		if l.dev != "" && l.dev != skip {
-			s.emit(l.dev, effect{kind: effTone, line: l.line, id: c.id, tone: ToneNone})
-			s.emit(l.dev, effect{kind: effReleased, line: l.line, id: c.id, cause: cause})
-		}
-		for _, r := range l.remote {
-			if r.device != skip {
-				s.emit(r.device, effect{kind: effReleased, line: r.button, id: c.id, cause: cause})
-			}
-			s.dirtyDev[r.device] = struct{}{}
-		}
-		_ = s.setState(l, InRelease)
-		l.ringing, l.remote = nil, nil
-		s.legs[l.dn] = slices.DeleteFunc(s.legs[l.dn], func(x *leg) bool { return x == l })
-		if len(s.legs[l.dn]) == 0 {
-			delete(s.legs, l.dn)
+		if l != nil && l.call == c {
+			s.dropLeg(l, cause, skip)
 		}
 	}
+	if c.echoH != nil {
+		c.echoH.Stop()
+		c.echoH = nil
+	}
 	delete(s.calls, c.id)
+	// A consultation call that outlives its held call stays a plain call.
+	for _, o := range s.calls {
+		if o.a != nil && o.a.xferOf == c {
+			o.a.xferOf = nil
+		}
+	}
+}
+
+// dropLeg takes one leg out of its call: every appearance it touched gets
+// its final message, media stops, and the phone's call record is written.
+// The call itself is left to the caller.
+func (s *Switch) dropLeg(l *leg, cause Cause, skip string) {
+	c := l.call
+	s.markLeg(l)
+	for _, r := range l.ringing {
+		if r.device != skip {
+			s.emit(r.device, effect{kind: effStopRing, line: r.button, id: l.cid})
+			s.emit(r.device, effect{kind: effReleased, line: r.button, id: l.cid, cause: cause})
+		}
+	}
+	if l.dev != "" && l.dev != skip {
+		if l.open {
+			s.emit(l.dev, effect{kind: effStopMedia, line: l.line, id: l.cid})
+		}
+		s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: ToneNone})
+		s.emit(l.dev, effect{kind: effReleased, line: l.line, id: l.cid, cause: cause})
+	}
+	for _, r := range l.remote {
+		if r.device != skip {
+			s.emit(r.device, effect{kind: effReleased, line: r.button, id: l.cid, cause: cause})
+		}
+		s.dirtyDev[r.device] = struct{}{}
+	}
+	s.recordLeg(l)
+	l.stopTimer()
+	if l.moh != nil {
+		l.moh.Stop()
+		l.moh = nil
+	}
+	l.open, l.rx, l.tx = false, zeroAddr, zeroAddr
+	_ = s.setState(l, InRelease)
+	l.ringing, l.remote = nil, nil
+	s.legs[l.dn] = slices.DeleteFunc(s.legs[l.dn], func(x *leg) bool { return x == l })
+	if len(s.legs[l.dn]) == 0 {
+		delete(s.legs, l.dn)
+	}
+	if c.a == l {
+		c.a = nil
+	}
+	if c.b == l {
+		c.b = nil
+	}
+}
+
+// recordLeg writes the call records of a leg leaving its call (see
+// CallRecord for the rules).
+func (s *Switch) recordLeg(l *leg) {
+	if s.rec == nil {
+		return
+	}
+	c := l.call
+	now := s.now()
+	line := ""
+	if dc := s.dnConf[l.dn]; dc != nil {
+		line = dc.number
+	}
+	var talk time.Duration
+	if !l.answered.IsZero() {
+		talk = now.Sub(l.answered)
+	}
+	switch {
+	case l.dev != "" && l.outbound && l.placed != "":
+		s.records = append(s.records, CallRecord{Phone: l.dev, Kind: RecordPlaced, Number: l.placed,
+			Name: c.called.Name, Line: line, Button: l.line, Start: l.start, Duration: talk})
+	case l.dev != "" && !l.outbound && !l.answered.IsZero():
+		other := c.calling
+		if p := peer(l); p != nil {
+			other = s.party(p.dn)
+		}
+		s.records = append(s.records, CallRecord{Phone: l.dev, Kind: RecordReceived, Number: other.Number,
+			Name: other.Name, Line: line, Button: l.line, Start: l.start, Duration: talk})
+	case l.dev == "" && l.answered.IsZero():
+		// An offer nobody on this DN answered: missed on each phone it
+		// alerted, once per phone.
+		seen := map[string]bool{}
+		for _, a := range l.alerted {
+			if seen[a.device] {
+				continue
+			}
+			seen[a.device] = true
+			s.records = append(s.records, CallRecord{Phone: a.device, Kind: RecordMissed,
+				Number: c.calling.Number, Name: c.calling.Name, Line: line, Button: a.button, Start: l.start})
+		}
+	}
 }
 
 // ---- DND ----
 
+// setDND switches DND on a phone and on every other phone of the same
+// user: ephones and pools with the same non-empty `username` are one user,
+// so DND set on one applies to all of them and clearing it clears all
+// (seed 000/002: "passes the DND setting ... to other devices associated
+// with this user").
 func (s *Switch) setDND(id DeviceID, on bool) error {
 	d, err := s.lookup(id)
 	if err != nil {
 		return err
 	}
+	names := []string{d.id.Name}
+	if u := s.devConf[d.id.Name].username; u != "" {
+		for _, n := range sortedKeys(s.devConf) {
+			if n != d.id.Name && s.devConf[n].username == u {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, n := range names {
+		s.dndState[n] = on
+		if dv := s.devs[n]; dv != nil {
+			s.applyDND(dv, on)
+		}
+	}
+	return nil
+}
+
+func (s *Switch) applyDND(d *device, on bool) {
 	if d.dnd == on {
-		return nil
+		return
 	}
 	d.dnd = on
 	name := d.id.Name
@@ -466,22 +789,83 @@ func (s *Switch) setDND(id DeviceID, on bool) error {
 	s.emit(name, effect{kind: effDND, on: on})
 	if !on {
 		s.ringOn(name)
-		return nil
+		return
 	}
+	// DND while a call rings applies to that call (cme-cli.md §2.6): a
+	// ringer-off appearance keeps it, silently; a call-reject one drops it,
+	// and a call left alerting nowhere goes to CFNA or ends.
 	for _, b := range s.ringingLegs(name, 0) {
-		for _, r := range b.ringing {
-			if r.device == name {
-				s.emit(name, effect{kind: effStopRing, line: r.button, id: b.call.id})
-				s.emit(name, effect{kind: effReleased, line: r.button, id: b.call.id, cause: CauseDND})
+		for _, r := range slices.Clone(b.ringing) {
+			if r.device != name {
+				continue
 			}
+			if al, ok := s.alert(r); ok {
+				s.ringApp(b, r, al)
+				continue
+			}
+			s.emit(name, effect{kind: effStopRing, line: r.button, id: b.cid})
+			s.emit(name, effect{kind: effReleased, line: r.button, id: b.cid, cause: CauseDND})
+			b.ringing = slices.DeleteFunc(b.ringing, func(x appearance) bool { return x == r })
+			b.alerted = slices.DeleteFunc(b.alerted, func(x appearance) bool { return x == r })
 		}
-		b.ringing = removeApps(b.ringing, name)
 		s.markLeg(b)
 		if len(b.ringing) == 0 {
-			s.releaseCall(b.call, CauseDND, "")
+			s.unanswered(b.call, CauseDND)
 		}
 	}
+}
+
+// ---- call forward all (softkey) ----
+
+func (s *Switch) setCallForwardAll(id DeviceID, line int, number string) error {
+	d, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	var app appearance
+	found := false
+	for _, a := range s.devConf[d.id.Name].apps {
+		if !a.monitor && (line == 0 || a.button == line) {
+			app, found = a, true
+			break
+		}
+	}
+	if !found {
+		return ErrNoLine
+	}
+	if !validNumber(number) || (number != "" && number == s.dnConf[app.dn].number) {
+		return ErrBadNumber
+	}
+	s.setCFA(app.dn, number)
 	return nil
+}
+
+func validNumber(n string) bool {
+	if len(n) > 32 {
+		return false
+	}
+	for i := range len(n) {
+		c := n[i]
+		if (c < '0' || c > '9') && c != '*' && c != '#' && c != '+' {
+			return false
+		}
+	}
+	return true
+}
+
+// setCFA puts CFA for DN k in force and shows it on every phone with k.
+func (s *Switch) setCFA(k DNKey, number string) {
+	if s.cfa[k] == number {
+		return
+	}
+	if number == "" {
+		delete(s.cfa, k)
+	} else {
+		s.cfa[k] = number
+	}
+	for _, a := range s.registeredApps(k) {
+		s.emit(a.device, effect{kind: effCallForward, line: a.button, num: number})
+	}
 }
 
 // ---- configuration ----
@@ -516,6 +900,18 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 			reattach = append(reattach, d)
 		}
 	}
+	// DND: a device new to the config, or whose configured `dnd` changed,
+	// takes the configured value; otherwise the run-time toggle stays.
+	for name, nc := range newDev {
+		if oc := s.devConf[name]; oc == nil || oc.dnd != nc.dnd {
+			s.dndState[name] = nc.dnd
+		}
+	}
+	for name := range s.dndState {
+		if newDev[name] == nil {
+			delete(s.dndState, name)
+		}
+	}
 	s.cfg = cfg
 	s.dnConf, s.devConf = newDN, newDev
 	s.dnApps = make(map[DNKey][]appearance)
@@ -526,10 +922,38 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 			}
 		}
 	}
-	s.plan, _ = dialplan.FromConfig(cfg)
+	var extra []dialplan.Entry
+	if s.echo != "" {
+		extra = append(extra, dialplan.Entry{Pattern: s.echo, Kind: dialplan.TargetService})
+	}
+	s.plan, _ = dialplan.FromConfig(cfg, extra...)
 	s.ringTimeout = time.Duration(cfg.Telephony.RingingSeconds()) * time.Second
+	s.xferBlind = false
+	if cfg.Telephony != nil {
+		switch cfg.Telephony.TransferSystem {
+		case "blind", "full-blind":
+			s.xferBlind = true
+		}
+	}
 	for _, d := range reattach {
 		s.attach(d)
+	}
+	// CFA: a changed `call-forward all` line wins over the softkey (the
+	// most recent setting wins, cme-cli.md §2.7).
+	for k := range s.cfa {
+		if newDN[k] == nil {
+			delete(s.cfa, k)
+		}
+	}
+	for _, k := range sortedDNKeys(newDN) {
+		nc := newDN[k]
+		if old, had := s.cfaConf[k]; !had || old != nc.cfa {
+			s.setCFA(k, nc.cfa)
+		}
+	}
+	s.cfaConf = make(map[DNKey]string, len(newDN))
+	for k, nc := range newDN {
+		s.cfaConf[k] = nc.cfa
 	}
 	// Bound legs re-evaluate their remote appearances against the new layout.
 	for _, id := range s.sortedCalls() {
@@ -540,6 +964,17 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 		}
 	}
 	s.markAll()
+}
+
+func sortedDNKeys[V any](m map[DNKey]V) []DNKey {
+	ks := make([]DNKey, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b DNKey) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Tag, b.Tag))
+	})
+	return ks
 }
 
 func sortedKeys[V any](m map[string]V) []string {

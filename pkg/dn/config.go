@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cmed-project/cmed/pkg/config"
 )
@@ -36,7 +37,8 @@ type appearance struct {
 	device  string
 	button  int
 	dn      DNKey
-	monitor bool // `button m`/`w`: shows state, cannot place or take calls
+	monitor bool              // `button m`/`w`: shows state, cannot place or take calls
+	mode    config.ButtonMode // ring style (`:` `b` `f` `s` ...)
 }
 
 type dnConf struct {
@@ -49,6 +51,14 @@ type dnConf struct {
 	allowWatch bool
 	huntstop   bool
 	preference int
+
+	// Forwarding (cme-cli.md §2.3, §2.7): cfa as configured (the softkey
+	// may override it at run time), cfb busy, cfna no-answer after
+	// cfnaTimeout.
+	cfa         string
+	cfb         string
+	cfna        string
+	cfnaTimeout time.Duration
 }
 
 type deviceConf struct {
@@ -59,6 +69,10 @@ type deviceConf struct {
 	protocol Protocol
 	apps     []appearance // sorted by button
 	dnd      bool         // initial DND (voice register pool `dnd`)
+	username string       // `username`: devices sharing one are one user (DND)
+	// dndFeatureRing is `dnd feature-ring` (ephone default on): in DND,
+	// `f` buttons still present calls with the ringer off.
+	dndFeatureRing bool
 }
 
 // buildTables derives the DN and device tables from a snapshot.
@@ -67,18 +81,33 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 	for i := range cfg.EphoneDNs {
 		d := &cfg.EphoneDNs[i]
 		k := DNKey{EphoneDN, d.Tag}
+		cf := d.CallForward
+		if d.Template != 0 {
+			for _, t := range cfg.EphoneDNTemplates {
+				if t.Tag == d.Template { // the DN's own setting wins (cme-cli.md §2.3)
+					cf.All = cmp.Or(cf.All, t.CallForward.All)
+					cf.Busy = cmp.Or(cf.Busy, t.CallForward.Busy)
+					if cf.NoAnswer == "" {
+						cf.NoAnswer, cf.NoAnswerTimeout = t.CallForward.NoAnswer, t.CallForward.NoAnswerTimeout
+					}
+				}
+			}
+		}
 		dns[k] = &dnConf{key: k, number: d.Number, secondary: d.Secondary, name: d.Name, label: d.Label,
 			calls: d.Mode.Calls(), allowWatch: cfg.EphoneDNAllowWatch(d), huntstop: !d.NoHuntstop,
 			preference: d.Preference}
+		dns[k].setForward(cf)
 	}
 	for _, d := range cfg.VoiceRegisterDNs {
 		k := DNKey{VoiceRegisterDN, d.Tag}
 		dns[k] = &dnConf{key: k, number: d.Number, name: d.Name, label: d.Label, calls: sipDNCalls,
 			allowWatch: d.AllowWatch, huntstop: d.Huntstop, preference: d.Preference}
+		dns[k].setForward(d.CallForward)
 	}
 	devs := make(map[string]*deviceConf)
 	for _, e := range cfg.Ephones {
-		dc := &deviceConf{name: DeviceName(e.MAC), kind: "ephone", tag: e.Tag, model: e.Type, protocol: SCCP}
+		dc := &deviceConf{name: DeviceName(e.MAC), kind: "ephone", tag: e.Tag, model: e.Type, protocol: SCCP,
+			username: e.Username, dndFeatureRing: !e.NoDNDFeatureRing}
 		for _, b := range e.Buttons {
 			mon := b.Mode == config.ButtonMonitor || b.Mode == config.ButtonWatch
 			for _, t := range b.DNs {
@@ -86,7 +115,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 				if dns[k] == nil {
 					continue // dangling reference; config validation reports it
 				}
-				dc.apps = append(dc.apps, appearance{device: dc.name, button: b.Index, dn: k, monitor: mon})
+				dc.apps = append(dc.apps, appearance{device: dc.name, button: b.Index, dn: k, monitor: mon, mode: b.Mode})
 			}
 		}
 		slices.SortStableFunc(dc.apps, func(a, b appearance) int { return cmp.Compare(a.button, b.button) })
@@ -99,13 +128,14 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 		if p.MAC != "" {
 			name = DeviceName(p.MAC)
 		}
-		dc := &deviceConf{name: name, kind: "pool", tag: p.Tag, model: p.Type, protocol: SIP, dnd: p.DND}
+		dc := &deviceConf{name: name, kind: "pool", tag: p.Tag, model: p.Type, protocol: SIP, dnd: p.DND,
+			username: p.Username}
 		for _, n := range p.Numbers {
 			k := DNKey{VoiceRegisterDN, n.DN}
 			if dns[k] == nil {
 				continue
 			}
-			dc.apps = append(dc.apps, appearance{device: name, button: n.Tag, dn: k})
+			dc.apps = append(dc.apps, appearance{device: name, button: n.Tag, dn: k, mode: config.ButtonNormal})
 		}
 		slices.SortStableFunc(dc.apps, func(a, b appearance) int { return cmp.Compare(a.button, b.button) })
 		devs[name] = dc
@@ -141,6 +171,14 @@ func PrimaryDevices(cfg *config.Config) map[string]string {
 		}
 	}
 	return out
+}
+
+// setForward copies a DN's call-forward settings. A no-answer target
+// without a timeout uses the ringing timeout (CME requires one; cmed is
+// lenient).
+func (c *dnConf) setForward(cf config.CallForward) {
+	c.cfa, c.cfb, c.cfna = cf.All, cf.Busy, cf.NoAnswer
+	c.cfnaTimeout = time.Duration(cf.NoAnswerTimeout) * time.Second
 }
 
 // equalApps reports whether a phone's button layout is unchanged.

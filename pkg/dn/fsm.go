@@ -15,6 +15,7 @@ const (
 	InHold                            // this side holds
 	InResume                          // this side resumes
 	InRelease                         // hang-up, cancel, timeout, peer release
+	InRedirected                      // the far end was replaced by a party still alerting (transfer)
 )
 
 // transitions is the call-leg state machine. A missing entry means the
@@ -42,8 +43,9 @@ var transitions = map[LineState]map[Input]LineState{
 		InRelease: LineIdle,
 	},
 	LineConnected: {
-		InHold:    LineHold,
-		InRelease: LineIdle,
+		InHold:       LineHold,
+		InRelease:    LineIdle,
+		InRedirected: LineRingback,
 	},
 	LineHold: {
 		InResume:  LineConnected,

@@ -24,6 +24,7 @@ func TestTransitionTable(t *testing.T) {
 		{LineRinging, InRelease, LineIdle},
 		{LineConnected, InHold, LineHold},
 		{LineConnected, InRelease, LineIdle},
+		{LineConnected, InRedirected, LineRingback},
 		{LineHold, InResume, LineConnected},
 		{LineHold, InRelease, LineIdle},
 		{LineBusy, InRelease, LineIdle},
@@ -33,7 +34,7 @@ func TestTransitionTable(t *testing.T) {
 		want[[2]int{int(a.from), int(a.in)}] = a.to
 	}
 	for st := LineIdle; st <= LineUnregistered; st++ {
-		for in := InOffHook; in <= InRelease; in++ {
+		for in := InOffHook; in <= InRedirected; in++ {
 			got, ok := Transition(st, in)
 			exp, expOK := want[[2]int{int(st), int(in)}]
 			if ok != expOK || got != exp {

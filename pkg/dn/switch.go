@@ -3,6 +3,7 @@ package dn
 import (
 	"cmp"
 	"context"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -13,10 +14,15 @@ import (
 // Switch owns all DN, call and device state. Create it with New, start Run
 // in its own goroutine, then call its methods from any goroutine.
 type Switch struct {
-	cmds chan command
-	done chan struct{}
-	obs  Observer
-	now  func() time.Time
+	cmds    chan command
+	done    chan struct{}
+	obs     Observer
+	media   MediaServer
+	rec     CallRecorder
+	params  MediaParams
+	echo    string // echo-test number, "" when disabled
+	maxHops int
+	now     func() time.Time
 
 	// Everything below is owned by the Run goroutine.
 	cfg         *config.Config
@@ -30,6 +36,12 @@ type Switch struct {
 	lastCall    CallID
 	lastGen     uint32
 	ringTimeout time.Duration
+	xferBlind   bool               // transfer-system blind | full-blind
+	cfa         map[DNKey]string   // call-forward all in force (config or softkey)
+	cfaConf     map[DNKey]string   // call-forward all as last configured
+	dndState    map[string]bool    // DND per device name, kept across registrations
+	dirtyCalls  map[*call]struct{} // calls whose media must be re-derived
+	records     []CallRecord
 
 	dirtyDN  map[DNKey]struct{}
 	dirtyDev map[string]struct{}
@@ -50,44 +62,103 @@ type device struct {
 	dnd  bool
 }
 
+// nopHandle stands in for a MediaServer stream that failed to start, so
+// that the core does not retry on every change.
+type nopHandle struct{}
+
+func (nopHandle) Stop() {}
+
 // leg is one side of a call on one DN.
 type leg struct {
-	call    *call
-	dn      DNKey
-	dev     string // "" while an offered leg rings unbound
-	line    int
-	state   LineState
-	gen     uint64 // bumped on every change; timers carry it
-	digits  string
-	ringing []appearance // appearances Ring was sent to
-	remote  []appearance // appearances told remote-in-use
+	call     *call
+	cid      CallID // the id this leg's phones know the call by (kept across transfer)
+	dn       DNKey
+	dev      string // "" while an offered leg rings unbound
+	line     int
+	state    LineState
+	gen      uint64 // bumped on every change; timers carry it
+	digits   string
+	outbound bool         // this leg placed the call
+	placed   string       // number dialled (placed-call record)
+	ringing  []appearance // appearances Ring was sent to
+	alerted  []appearance // every appearance the offer alerted on (missed calls)
+	remote   []appearance // appearances told remote-in-use
+	start    time.Time
+	answered time.Time // zero until connected
+
+	// Media (see Device): open after OpenMedia, rx once MediaReady, tx
+	// where StartMedia last pointed, moh while music streams to rx.
+	open bool
+	rx   netip.AddrPort
+	tx   netip.AddrPort
+	moh  MediaHandle
+
+	xferOf    *call // consult leg: the held call a transfer will move
+	xferBlind bool  // consult leg: transfer as soon as the number is complete
+
+	timer *time.Timer // interdigit or no-answer timer in flight
 }
 
 type call struct {
-	id      CallID
-	a, b    *leg // caller, callee (b nil until offered)
-	calling Party
-	called  Party
-	started time.Time
+	id          CallID
+	a, b        *leg // caller, callee (b nil until offered)
+	calling     Party
+	called      Party
+	original    Party // first called party once redirected
+	redirecting Party
+	started     time.Time
+	hops        int     // call forwards so far
+	visited     []DNKey // DNs the call was forwarded away from
+	echo        bool    // the echo test answered it
+	echoAddr    netip.AddrPort
+	echoH       MediaHandle
 }
 
 // New builds a Switch for a config snapshot. obs may be nil.
 func New(cfg *config.Config, obs Observer) *Switch {
+	return NewWithOptions(cfg, Options{Observer: obs})
+}
+
+// NewWithOptions builds a Switch with media, call records and feature
+// options.
+func NewWithOptions(cfg *config.Config, o Options) *Switch {
 	s := &Switch{
-		cmds:     make(chan command, 256),
-		done:     make(chan struct{}),
-		obs:      obs,
-		now:      time.Now,
-		legs:     make(map[DNKey][]*leg),
-		devs:     make(map[string]*device),
-		calls:    make(map[CallID]*call),
-		dirtyDN:  make(map[DNKey]struct{}),
-		dirtyDev: make(map[string]struct{}),
-		pubDN:    make(map[DNKey]LineEvent),
-		pubDev:   make(map[string]DeviceEvent),
+		cmds:       make(chan command, 256),
+		done:       make(chan struct{}),
+		obs:        o.Observer,
+		media:      o.Media,
+		rec:        o.Records,
+		params:     o.MediaParams,
+		echo:       o.EchoNumber,
+		maxHops:    o.MaxForwardHops,
+		now:        time.Now,
+		legs:       make(map[DNKey][]*leg),
+		devs:       make(map[string]*device),
+		calls:      make(map[CallID]*call),
+		dirtyDN:    make(map[DNKey]struct{}),
+		dirtyDev:   make(map[string]struct{}),
+		pubDN:      make(map[DNKey]LineEvent),
+		pubDev:     make(map[string]DeviceEvent),
+		cfa:        make(map[DNKey]string),
+		cfaConf:    make(map[DNKey]string),
+		dndState:   make(map[string]bool),
+		dirtyCalls: make(map[*call]struct{}),
+	}
+	switch s.echo {
+	case "":
+		s.echo = DefaultEchoNumber
+	case "-":
+		s.echo = ""
+	}
+	if s.maxHops <= 0 {
+		s.maxHops = DefaultMaxForwardHops
+	}
+	if s.params.PacketMs <= 0 {
+		s.params.PacketMs = 20
 	}
 	s.applyConfig(cfg)
 	s.effects = nil
+	s.records = nil
 	return s
 }
 
@@ -206,6 +277,60 @@ func (s *Switch) SetDND(id DeviceID, on bool) error {
 	return s.do(func() error { return s.setDND(id, on) })
 }
 
+// MediaReady reports the receive address of a phone's media for call
+// callID on line (0: any), after OpenMedia (SCCP OpenReceiveChannelAck,
+// SIP SDP). Reports for calls that moved on are ignored.
+func (s *Switch) MediaReady(id DeviceID, line int, callID CallID, addr netip.AddrPort) error {
+	return s.do(func() error { return s.mediaReady(id, line, callID, addr) })
+}
+
+// StartTransfer begins a transfer of call callID (0: the connected one) on
+// line (SCCP Transfer softkey): the call is held and a consultation call
+// starts dialing, on the same DN when it has a free call slot, else on the
+// phone's next line with one. It returns the consultation call's id. Under
+// `transfer-system blind|full-blind` the transfer completes as soon as the
+// dialled number is complete; otherwise CompleteTransfer (second Transfer
+// press) or OnHook (cancel) ends it.
+func (s *Switch) StartTransfer(id DeviceID, line int, callID CallID) (CallID, error) {
+	var out CallID
+	err := s.do(func() error {
+		var err error
+		out, err = s.startTransfer(id, line, callID)
+		return err
+	})
+	return out, err
+}
+
+// CompleteTransfer connects the far ends of two calls on the phone and
+// drops the phone from both (consultative transfer: SCCP second Transfer
+// press, SIP REFER with Replaces). consult 0 means the consultation call
+// StartTransfer opened for held. If the consultation call still rings, the
+// held party hears ringback until it is answered (transfer at alert).
+func (s *Switch) CompleteTransfer(id DeviceID, held, consult CallID) error {
+	return s.do(func() error { return s.completeTransfer(id, held, consult) })
+}
+
+// BlindTransfer sends the far end of call callID to number and drops the
+// phone from the call (SIP REFER without Replaces).
+func (s *Switch) BlindTransfer(id DeviceID, callID CallID, number string) error {
+	return s.do(func() error { return s.blindTransfer(id, callID, number) })
+}
+
+// SetCallForwardAll sets (number "") or clears call-forward all on the DN
+// of line (0: the phone's first line), as the CfwdALL softkey does. Like
+// `call-forward all` it belongs to the DN; the last setting wins
+// (cme-cli.md §2.7). Every phone with the DN gets Device.CallForward.
+func (s *Switch) SetCallForwardAll(id DeviceID, line int, number string) error {
+	return s.do(func() error { return s.setCallForwardAll(id, line, number) })
+}
+
+// CallForwardAll returns the call-forward all target in force for a DN.
+func (s *Switch) CallForwardAll(k DNKey) (string, error) {
+	var out string
+	err := s.do(func() error { out = s.cfa[k]; return nil })
+	return out, err
+}
+
 // Apply swaps in a new config snapshot: DNs, phones and buttons are
 // diffed; calls on removed DNs are released, phones whose buttons changed
 // get Reset, and presence is republished (e.g. `no allow watch`).
@@ -237,6 +362,10 @@ const (
 	effReleased
 	effDND
 	effReset
+	effOpenMedia
+	effStartMedia
+	effStopMedia
+	effCallForward
 )
 
 type effect struct {
@@ -249,6 +378,8 @@ type effect struct {
 	cause Cause
 	info  CallInfo
 	on    bool
+	addr  netip.AddrPort
+	num   string
 }
 
 func (s *Switch) emit(dev string, e effect) {
@@ -261,6 +392,19 @@ func (s *Switch) emit(dev string, e effect) {
 }
 
 func (s *Switch) flush() {
+	// Media is derived from call state after every command (a state
+	// function, not a sequence of steps), in call order for determinism.
+	for len(s.dirtyCalls) > 0 {
+		cs := make([]*call, 0, len(s.dirtyCalls))
+		for c := range s.dirtyCalls {
+			cs = append(cs, c)
+		}
+		clear(s.dirtyCalls)
+		slices.SortFunc(cs, func(a, b *call) int { return cmp.Compare(a.id, b.id) })
+		for _, c := range cs {
+			s.syncMedia(c)
+		}
+	}
 	// Effects first: a phone hears about its call before watchers do.
 	for i, e := range s.effects {
 		switch e.kind {
@@ -280,10 +424,25 @@ func (s *Switch) flush() {
 			e.sink.DND(e.on)
 		case effReset:
 			e.sink.Reset()
+		case effOpenMedia:
+			e.sink.OpenMedia(e.line, e.id, s.params)
+		case effStartMedia:
+			e.sink.StartMedia(e.line, e.id, e.addr, s.params)
+		case effStopMedia:
+			e.sink.StopMedia(e.line, e.id)
+		case effCallForward:
+			e.sink.CallForward(e.line, e.num)
 		}
 		s.effects[i] = effect{}
 	}
 	s.effects = s.effects[:0]
+	if s.rec != nil {
+		for _, r := range s.records {
+			s.rec.CallRecord(r)
+		}
+	}
+	clear(s.records)
+	s.records = s.records[:0]
 	s.publish()
 }
 
@@ -301,6 +460,7 @@ func (s *Switch) markDevice(name string) {
 }
 
 func (s *Switch) markLeg(l *leg) {
+	s.dirtyCalls[l.call] = struct{}{}
 	s.markDN(l.dn)
 	if l.dev != "" {
 		s.dirtyDev[l.dev] = struct{}{}
@@ -520,7 +680,8 @@ func (s *Switch) party(k DNKey) Party {
 
 func (s *Switch) info(l *leg, line int) CallInfo {
 	c := l.call
-	return CallInfo{ID: c.id, Line: line, Calling: c.calling, Called: c.called, Outbound: l == c.a}
+	return CallInfo{ID: l.cid, Line: line, Calling: c.calling, Called: c.called, Outbound: l.outbound,
+		OriginalCalled: c.original, Redirecting: c.redirecting}
 }
 
 func (s *Switch) setState(l *leg, in Input) error {
@@ -547,12 +708,12 @@ func (s *Switch) setRemotes(l *leg) {
 	}
 	for _, a := range l.remote {
 		if !slices.Contains(want, a) {
-			s.emit(a.device, effect{kind: effReleased, line: a.button, id: l.call.id, cause: CauseNormal})
+			s.emit(a.device, effect{kind: effReleased, line: a.button, id: l.cid, cause: CauseNormal})
 		}
 	}
 	for _, a := range want {
 		if !slices.Contains(l.remote, a) {
-			s.emit(a.device, effect{kind: effCallState, line: a.button, id: l.call.id, st: LineRemoteInUse})
+			s.emit(a.device, effect{kind: effCallState, line: a.button, id: l.cid, st: LineRemoteInUse})
 		}
 	}
 	l.remote = want

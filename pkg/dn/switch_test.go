@@ -3,6 +3,7 @@ package dn_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -49,20 +50,31 @@ func testConfig() *config.Config {
 }
 
 type harness struct {
-	t   *testing.T
-	sw  *dn.Switch
-	rec *dntest.Recorder
-	dev map[int]*dntest.Device
-	id  map[int]dn.DeviceID
+	t     *testing.T
+	sw    *dn.Switch
+	rec   *dntest.Recorder
+	media *dntest.Media
+	recs  *dntest.Records
+	dev   map[int]*dntest.Device
+	id    map[int]dn.DeviceID
 }
 
 // run starts a Switch inside the current synctest bubble and stops it when
 // body returns.
 func run(t *testing.T, cfg *config.Config, body func(h *harness)) {
 	t.Helper()
+	runOpts(t, cfg, dn.Options{}, body)
+}
+
+// runOpts is run with Options; the harness fills in Observer, Media and
+// Records with fakes.
+func runOpts(t *testing.T, cfg *config.Config, o dn.Options, body func(h *harness)) {
+	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
-		h := &harness{t: t, rec: &dntest.Recorder{}, dev: map[int]*dntest.Device{}, id: map[int]dn.DeviceID{}}
-		h.sw = dn.New(cfg, h.rec)
+		h := &harness{t: t, rec: &dntest.Recorder{}, media: &dntest.Media{}, recs: &dntest.Records{},
+			dev: map[int]*dntest.Device{}, id: map[int]dn.DeviceID{}}
+		o.Observer, o.Media, o.Records = h.rec, h.media, h.recs
+		h.sw = dn.NewWithOptions(cfg, o)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { _ = h.sw.Run(ctx) })
@@ -85,6 +97,7 @@ func (h *harness) register(tags ...int) {
 		if err != nil {
 			h.t.Fatalf("register %d: %v", tag, err)
 		}
+		d.AutoMedia(h.sw, id, netip.AddrFrom4([4]byte{10, 0, byte(tag / 256), byte(tag % 256)}))
 		h.dev[tag], h.id[tag] = d, id
 	}
 }

@@ -23,12 +23,30 @@
 // back into the loop with a generation number, so a timer that fires after
 // its leg moved on is ignored. Under testing/synctest they run in zero time.
 //
+// # Features
+//
+//   - Media: Device.OpenMedia/StartMedia/StopMedia and Switch.MediaReady;
+//     music on hold, the echo test (Options.EchoNumber, default *43) and
+//     tones come from an Options.Media MediaServer. See Device.
+//   - Hold/Resume; transfer: StartTransfer + CompleteTransfer
+//     (consultative, also at alert), BlindTransfer, and
+//     `transfer-system blind|full-blind` completing on the dialled number.
+//   - Forwarding per DN (cme-cli.md §2.3, §2.7): `call-forward all|busy|
+//     noan N timeout T` and SetCallForwardAll (CfwdALL softkey), bounded
+//     by Options.MaxForwardHops and a visited set; hunting over DNs with
+//     the same number unless `huntstop`. See Switch.route.
+//   - DND (seed 002 table): call reject by default, ringer-off on `f`
+//     buttons with `dnd feature-ring`; per user (`username`) across phones.
+//   - Call records (missed/placed/received) to Options.Records.
+//
 // The package imports only the stdlib, pkg/config and pkg/dialplan.
 package dn
 
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"time"
 )
 
 // DNKind separates the two tag namespaces: ephone-dn 1 and voice register
@@ -159,10 +177,13 @@ const (
 	CauseAnsweredElsewhere              // shared line answered on another phone
 	CauseUnregistered                   // a phone in the call went away
 	CauseConfig                         // the DN or phone was removed from the config
+	CauseForwarded                      // the call moved on to a call-forward target
+	CauseTransferred                    // this appearance transferred the call away
+	CauseLoop                           // forwarding stopped: loop or too many hops
 )
 
 var causeNames = [...]string{"normal", "busy", "unassigned", "no-answer", "dnd", "unavailable",
-	"answered-elsewhere", "unregistered", "config"}
+	"answered-elsewhere", "unregistered", "config", "forwarded", "transferred", "loop"}
 
 func (c Cause) String() string {
 	if int(c) < len(causeNames) {
@@ -177,6 +198,17 @@ type Party struct {
 	Name   string
 }
 
+// Alert is how an offered call alerts on one appearance (`button` separators,
+// cme-cli.md §2.2, and DND ringer-off, §2.6).
+type Alert uint8
+
+const (
+	AlertNormal  Alert = iota // audible ring
+	AlertFeature              // `f`: feature ring (triple pulse)
+	AlertBeep                 // `b`: beep, no ring
+	AlertSilent               // `s`, or DND ringer-off: flash and display only
+)
+
 // CallInfo is the display data of a call on one appearance.
 type CallInfo struct {
 	ID       CallID
@@ -185,11 +217,32 @@ type CallInfo struct {
 	Called   Party
 	Outbound bool // this appearance placed the call
 	PeerHold bool // the other party has put the call on hold
+	// OriginalCalled and Redirecting are set once a call was forwarded or
+	// transferred: the first number called and the last DN that moved it
+	// (SCCP CallInfo originalCalledParty / lastRedirectingParty).
+	OriginalCalled Party
+	Redirecting    Party
+	Alert          Alert // for Ring: how to alert
 }
 
 // Device is what the core asks of a phone. SCCP sessions and SIP endpoints
 // implement it. Every method is called on the Switch goroutine and MUST
 // enqueue and return: never block, never call Switch methods from inside.
+//
+// # Media
+//
+// Phones send RTP to each other directly; the core only tells each end
+// where to send (sccp.md §7). For every bound call leg that should carry
+// audio the core calls OpenMedia; the adapter opens a receive channel (SCCP
+// OpenReceiveChannel, SIP: the address is in the phone's SDP) and reports
+// the phone's receive address with Switch.MediaReady. Once both ends of a
+// connected call have reported, each gets StartMedia with the other's
+// address. Hold closes the holder's media (StopMedia) and streams music on
+// hold from the MediaServer to the held party's receive address; resume
+// reopens it. A transfer calls StartMedia again with the new peer's
+// address: the adapter restarts transmission (SCCP: StopMediaTransmission
+// then StartMediaTransmission). StopMedia always precedes Released for a
+// leg that had media.
 type Device interface {
 	// Ring: a call alerts on appearance line.
 	Ring(line int, info CallInfo)
@@ -210,7 +263,123 @@ type Device interface {
 	// or the phone was removed); the adapter should restart it, as CME's
 	// `restart` does. The device stays registered until UnregisterDevice.
 	Reset()
+	// OpenMedia: open a receive channel for call id on line and report its
+	// address with Switch.MediaReady (SCCP OpenReceiveChannel).
+	OpenMedia(line int, id CallID, p MediaParams)
+	// StartMedia: send the call's RTP to remote (SCCP
+	// StartMediaTransmission). Repeated with a new remote when the peer
+	// changes.
+	StartMedia(line int, id CallID, remote netip.AddrPort, p MediaParams)
+	// StopMedia: stop sending and close the receive channel (SCCP
+	// StopMediaTransmission + CloseReceiveChannel).
+	StopMedia(line int, id CallID)
+	// CallForward: the DN on line is now forwarded-all to number ("" =
+	// off), set from the CLI or a CfwdAll softkey on any phone with the DN
+	// (cme-cli.md §2.7: the last setting wins; SIP pushes it to the phone).
+	CallForward(line int, number string)
 }
+
+// Codec is an RTP audio codec by its static payload type (RFC 3551 §6).
+// The zero value is PCMU.
+type Codec uint8
+
+const (
+	PCMU Codec = 0 // G.711 µ-law
+	PCMA Codec = 8 // G.711 A-law
+)
+
+func (c Codec) String() string {
+	switch c {
+	case PCMU:
+		return "PCMU"
+	case PCMA:
+		return "PCMA"
+	}
+	return fmt.Sprintf("Codec(%d)", int(c))
+}
+
+// MediaParams are the stream parameters the core asks for: one codec and
+// packetisation per Switch (default PCMU, 20 ms; sccp.md §7 media rules:
+// both ends must use the same).
+type MediaParams struct {
+	Codec    Codec
+	PacketMs int
+}
+
+// MediaServer is cmed's own RTP endpoint (music on hold, echo test,
+// in-band tones), implemented around pkg/media by the daemon. Its methods
+// are called on the Switch goroutine: open a socket, start a goroutine and
+// return; never block, never call Switch methods.
+type MediaServer interface {
+	// StartMOH streams music on hold to dest.
+	StartMOH(dest netip.AddrPort, p MediaParams) (MediaHandle, error)
+	// StartEcho opens a socket that sends every RTP packet back to where
+	// it came from; the caller's phone is told to send to the returned
+	// address.
+	StartEcho(p MediaParams) (netip.AddrPort, MediaHandle, error)
+	// StartTone streams a call-progress tone (e.g. reorder for an
+	// unassigned number) to dest.
+	StartTone(dest netip.AddrPort, p MediaParams, t Tone) (MediaHandle, error)
+}
+
+// MediaHandle stops one MediaServer stream. Stop must not block long and
+// may be called once.
+type MediaHandle interface{ Stop() }
+
+// RecordKind names a phone call list (cme-cli.md §4.4).
+type RecordKind string
+
+const (
+	RecordMissed   RecordKind = "missed"
+	RecordPlaced   RecordKind = "placed"
+	RecordReceived RecordKind = "received"
+)
+
+// CallRecord is one entry for a phone's call history, emitted when the
+// call leaves the phone. Rules: placed for a phone that dialled a complete
+// number; received for the phone that answered; missed for every phone an
+// offered call alerted on (audibly or ringer-off) when no appearance of
+// that DN answered it: a shared-line call answered on another phone is no
+// missed call, and a DND call-reject phone was never alerted so logs
+// nothing (seed 002 table).
+type CallRecord struct {
+	Phone    string // device name
+	Kind     RecordKind
+	Number   string // the other party
+	Name     string
+	Line     string // our DN's number
+	Button   int
+	Start    time.Time
+	Duration time.Duration // talk time; zero for missed calls
+}
+
+// CallRecorder receives call records (pkg/store persists them). Called on
+// the Switch goroutine; must not block.
+type CallRecorder interface {
+	CallRecord(CallRecord)
+}
+
+// Options configure a Switch beyond the config snapshot.
+type Options struct {
+	Observer Observer     // presence snapshots; may be nil
+	Media    MediaServer  // MOH and echo audio; nil: signalling only
+	Records  CallRecorder // call history; may be nil
+	// EchoNumber is the echo-test number, answered by the core with the
+	// caller's RTP looped back. CME has no such command; "" means
+	// DefaultEchoNumber, "-" disables it.
+	EchoNumber string
+	// MaxForwardHops bounds a chain of call forwards (0: DefaultMaxForwardHops).
+	MaxForwardHops int
+	// Media parameters for every call; zero value: PCMU, 20 ms.
+	MediaParams MediaParams
+}
+
+const (
+	// DefaultEchoNumber is the echo test, *43 as on other PBXs.
+	DefaultEchoNumber = "*43"
+	// DefaultMaxForwardHops: CUCM's default Forward Maximum Hop Count is 12.
+	DefaultMaxForwardHops = 12
+)
 
 // LineEvent is a DN's presence snapshot, published when any field changes.
 type LineEvent struct {
@@ -252,4 +421,5 @@ var (
 	ErrNoCall        = errors.New("dn: no such call on line")
 	ErrLineBusy      = errors.New("dn: no free call slot on line")
 	ErrBadState      = errors.New("dn: not allowed in this call state")
+	ErrBadNumber     = errors.New("dn: number not allowed")
 )

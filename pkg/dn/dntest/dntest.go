@@ -4,6 +4,7 @@ package dntest
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -13,14 +14,19 @@ import (
 
 // Effect is one recorded Device call. Kind is the method name.
 type Effect struct {
-	Kind  string // Ring, StopRing, CallState, CallInfo, Tone, Released, DND, Reset
-	Line  int
-	Call  dn.CallID
-	State dn.LineState
-	Tone  dn.Tone
-	Cause dn.Cause
-	Info  dn.CallInfo
-	On    bool
+	// Ring, StopRing, CallState, CallInfo, Tone, Released, DND, Reset,
+	// OpenMedia, StartMedia, StopMedia, CallForward
+	Kind   string
+	Line   int
+	Call   dn.CallID
+	State  dn.LineState
+	Tone   dn.Tone
+	Cause  dn.Cause
+	Info   dn.CallInfo
+	On     bool
+	Addr   netip.AddrPort // StartMedia: the remote
+	Params dn.MediaParams
+	Number string // CallForward
 }
 
 func (e Effect) String() string {
@@ -37,15 +43,43 @@ func (e Effect) String() string {
 		return fmt.Sprintf("DND(%v)", e.On)
 	case "Reset":
 		return "Reset()"
+	case "StartMedia":
+		return fmt.Sprintf("StartMedia(%d, call %d, %v)", e.Line, e.Call, e.Addr)
+	case "CallForward":
+		return fmt.Sprintf("CallForward(%d, %q)", e.Line, e.Number)
 	}
 	return fmt.Sprintf("%s(%d, call %d)", e.Kind, e.Line, e.Call)
 }
 
 // Device records effects. It is safe for concurrent use and never blocks.
-// The zero value is ready.
+// The zero value is ready; AutoMedia makes it answer OpenMedia like a
+// phone would.
 type Device struct {
 	mu      sync.Mutex
 	effects []Effect
+
+	sw       *dn.Switch
+	id       dn.DeviceID
+	addr     netip.Addr
+	nextPort uint16
+	rx       map[dn.CallID]netip.AddrPort
+}
+
+// AutoMedia makes the device report a receive address (addr, ports from
+// 20000 up, a new one per OpenMedia) with sw.MediaReady for every
+// OpenMedia, from a new goroutine as a real adapter would (a Device must
+// not call the Switch synchronously).
+func (d *Device) AutoMedia(sw *dn.Switch, id dn.DeviceID, addr netip.Addr) {
+	d.mu.Lock()
+	d.sw, d.id, d.addr, d.nextPort = sw, id, addr, 20000
+	d.mu.Unlock()
+}
+
+// RxAddr is the receive address last reported for a call (AutoMedia).
+func (d *Device) RxAddr(id dn.CallID) netip.AddrPort {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.rx[id]
 }
 
 var _ dn.Device = (*Device)(nil)
@@ -76,6 +110,34 @@ func (d *Device) Released(line int, id dn.CallID, c dn.Cause) {
 }
 func (d *Device) DND(on bool) { d.add(Effect{Kind: "DND", On: on}) }
 func (d *Device) Reset()      { d.add(Effect{Kind: "Reset"}) }
+
+func (d *Device) OpenMedia(line int, id dn.CallID, p dn.MediaParams) {
+	d.mu.Lock()
+	d.effects = append(d.effects, Effect{Kind: "OpenMedia", Line: line, Call: id, Params: p})
+	sw, dev := d.sw, d.id
+	var ap netip.AddrPort
+	if sw != nil {
+		ap = netip.AddrPortFrom(d.addr, d.nextPort)
+		d.nextPort += 2
+		if d.rx == nil {
+			d.rx = map[dn.CallID]netip.AddrPort{}
+		}
+		d.rx[id] = ap
+	}
+	d.mu.Unlock()
+	if sw != nil {
+		go func() { _ = sw.MediaReady(dev, line, id, ap) }()
+	}
+}
+func (d *Device) StartMedia(line int, id dn.CallID, remote netip.AddrPort, p dn.MediaParams) {
+	d.add(Effect{Kind: "StartMedia", Line: line, Call: id, Addr: remote, Params: p})
+}
+func (d *Device) StopMedia(line int, id dn.CallID) {
+	d.add(Effect{Kind: "StopMedia", Line: line, Call: id})
+}
+func (d *Device) CallForward(line int, number string) {
+	d.add(Effect{Kind: "CallForward", Line: line, Number: number})
+}
 
 // Effects returns a copy of everything recorded so far.
 func (d *Device) Effects() []Effect {
@@ -175,3 +237,186 @@ func (r *Recorder) Count() int {
 	defer r.mu.Unlock()
 	return r.count
 }
+
+// Media is a fake dn.MediaServer that records the streams it runs.
+type Media struct {
+	mu      sync.Mutex
+	streams []*Stream
+	echo    uint16
+}
+
+var _ dn.MediaServer = (*Media)(nil)
+
+// Stream is one started MediaServer stream.
+type Stream struct {
+	Kind    string // MOH, Echo, Tone
+	Dest    netip.AddrPort
+	Addr    netip.AddrPort // Echo: where the phone sends
+	Tone    dn.Tone
+	mu      *sync.Mutex
+	stopped bool
+}
+
+// Stop implements dn.MediaHandle.
+func (st *Stream) Stop() {
+	st.mu.Lock()
+	st.stopped = true
+	st.mu.Unlock()
+}
+
+// Stopped reports whether Stop was called.
+func (st *Stream) Stopped() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.stopped
+}
+
+func (m *Media) add(st *Stream) *Stream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st.mu = &m.mu
+	m.streams = append(m.streams, st)
+	return st
+}
+
+func (m *Media) StartMOH(dest netip.AddrPort, _ dn.MediaParams) (dn.MediaHandle, error) {
+	return m.add(&Stream{Kind: "MOH", Dest: dest}), nil
+}
+
+func (m *Media) StartEcho(_ dn.MediaParams) (netip.AddrPort, dn.MediaHandle, error) {
+	m.mu.Lock()
+	m.echo++
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 40000+2*m.echo)
+	m.mu.Unlock()
+	return addr, m.add(&Stream{Kind: "Echo", Addr: addr}), nil
+}
+
+func (m *Media) StartTone(dest netip.AddrPort, _ dn.MediaParams, t dn.Tone) (dn.MediaHandle, error) {
+	return m.add(&Stream{Kind: "Tone", Dest: dest, Tone: t}), nil
+}
+
+// Streams returns the streams started so far.
+func (m *Media) Streams() []*Stream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.streams)
+}
+
+// Active returns the streams of a kind not stopped yet.
+func (m *Media) Active(kind string) []*Stream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*Stream
+	for _, st := range m.streams {
+		if st.Kind == kind && !st.stopped {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// Records is a dn.CallRecorder that keeps every record.
+type Records struct {
+	mu   sync.Mutex
+	recs []dn.CallRecord
+}
+
+var _ dn.CallRecorder = (*Records)(nil)
+
+func (r *Records) CallRecord(rec dn.CallRecord) {
+	r.mu.Lock()
+	r.recs = append(r.recs, rec)
+	r.mu.Unlock()
+}
+
+// All returns the records so far.
+func (r *Records) All() []dn.CallRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.recs)
+}
+
+// Of returns the records of one phone and kind.
+func (r *Records) Of(phone string, kind dn.RecordKind) []dn.CallRecord {
+	var out []dn.CallRecord
+	for _, rec := range r.All() {
+		if rec.Phone == phone && rec.Kind == kind {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// Stuck replays the recorded effects like a phone's display would and
+// returns what is still showing: per line and call the last call state or
+// "ringing" not yet ended by Released, and "media" for receive channels
+// opened and never stopped. At quiescence (no calls) it must be empty:
+// anything left is a stuck lamp (sccp.md §10.2).
+func (d *Device) Stuck() []string {
+	type key struct {
+		line int
+		call dn.CallID
+	}
+	shown := map[key]string{}
+	media := map[key]bool{}
+	var order []key
+	for _, e := range d.Effects() {
+		k := key{e.Line, e.Call}
+		switch e.Kind {
+		case "Ring":
+			k.call = e.Info.ID
+			if _, ok := shown[k]; !ok {
+				order = append(order, k)
+			}
+			shown[k] = "ringing"
+		case "StopRing":
+			if shown[k] == "ringing" {
+				shown[k] = "alerted"
+			}
+		case "CallState":
+			if _, ok := shown[k]; !ok {
+				order = append(order, k)
+			}
+			shown[k] = e.State.String()
+		case "Released":
+			delete(shown, k)
+		case "OpenMedia":
+			if !media[k] {
+				order = append(order, k)
+			}
+			media[k] = true
+		case "StopMedia":
+			delete(media, k)
+		}
+	}
+	var out []string
+	for _, k := range order {
+		if st, ok := shown[k]; ok {
+			out = append(out, fmt.Sprintf("line %d call %d: %s", k.line, k.call, st))
+			delete(shown, k)
+		}
+		if media[k] {
+			out = append(out, fmt.Sprintf("line %d call %d: media open", k.line, k.call))
+			delete(media, k)
+		}
+	}
+	return out
+}
+
+// Nop is a dn.Device that ignores everything (benchmarks, load tests).
+type Nop struct{}
+
+var _ dn.Device = Nop{}
+
+func (Nop) Ring(int, dn.CallInfo)                                     {}
+func (Nop) StopRing(int, dn.CallID)                                   {}
+func (Nop) CallState(int, dn.CallID, dn.LineState)                    {}
+func (Nop) CallInfo(int, dn.CallInfo)                                 {}
+func (Nop) Tone(int, dn.CallID, dn.Tone)                              {}
+func (Nop) Released(int, dn.CallID, dn.Cause)                         {}
+func (Nop) DND(bool)                                                  {}
+func (Nop) Reset()                                                    {}
+func (Nop) OpenMedia(int, dn.CallID, dn.MediaParams)                  {}
+func (Nop) StartMedia(int, dn.CallID, netip.AddrPort, dn.MediaParams) {}
+func (Nop) StopMedia(int, dn.CallID)                                  {}
+func (Nop) CallForward(int, string)                                   {}

@@ -1,0 +1,86 @@
+package dn_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/dn/dntest"
+)
+
+// BenchmarkCallSetupTeardown measures complete calls between fake phones:
+// off-hook, dial a 4-digit number, answer, both media addresses reported,
+// hang up. Every Switch method returns after the loop has applied the
+// command and flushed its effects and presence, so each call ends with all
+// lamps settled. pairs callers run concurrently against the one Switch
+// goroutine. Reported as calls/s.
+func BenchmarkCallSetupTeardown(b *testing.B) {
+	for _, pairs := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
+			cfg := &config.Config{Telephony: &config.Telephony{}}
+			for i := 1; i <= 2*pairs; i++ {
+				cfg.EphoneDNs = append(cfg.EphoneDNs, config.EphoneDN{Tag: i, Number: fmt.Sprintf("%d", 5000+i), AllowWatch: true})
+				cfg.Ephones = append(cfg.Ephones, config.Ephone{Tag: i, MAC: fmt.Sprintf("0000.0001.%04d", i),
+					Buttons: []config.Button{{Index: 1, Mode: config.ButtonNormal, DNs: []int{i}}}})
+			}
+			sw := dn.NewWithOptions(cfg, dn.Options{Observer: &dntest.Recorder{}, Records: &dntest.Records{}})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { _ = sw.Run(ctx) }()
+			ids := make([]dn.DeviceID, 2*pairs+1)
+			for i := 1; i <= 2*pairs; i++ {
+				id, err := sw.RegisterDevice(dn.DeviceInfo{Name: dn.DeviceName(fmt.Sprintf("0000.0001.%04d", i))}, dntest.Nop{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = id
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for p := range pairs {
+				wg.Go(func() {
+					a, c := ids[2*p+1], ids[2*p+2]
+					number := fmt.Sprintf("%d", 5000+2*p+2)
+					for next.Add(1) <= int64(b.N) {
+						if err := oneCall(sw, a, c, number); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+			if calls, _ := sw.Calls(); len(calls) != 0 {
+				b.Fatalf("calls left: %d", len(calls))
+			}
+		})
+	}
+}
+
+func oneCall(sw *dn.Switch, a, c dn.DeviceID, number string) error {
+	if err := sw.OffHook(a, 0); err != nil {
+		return err
+	}
+	if err := sw.Digits(a, 0, number); err != nil {
+		return err
+	}
+	if err := sw.Answer(c, 0, 0); err != nil {
+		return err
+	}
+	calls, _ := sw.Calls()
+	for _, cl := range calls {
+		if cl.Legs[0].Device == a.Name {
+			_ = sw.MediaReady(a, 0, cl.ID, netip.MustParseAddrPort("10.0.0.1:20000"))
+			_ = sw.MediaReady(c, 0, cl.ID, netip.MustParseAddrPort("10.0.0.2:20000"))
+		}
+	}
+	return sw.OnHook(a, 0)
+}

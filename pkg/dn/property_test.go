@@ -1,0 +1,119 @@
+package dn_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+)
+
+// TestNoStuckLampsProperty drives random sequences of calls, answers,
+// hang-ups, hold/resume, transfers (consultative, blind, cancelled),
+// forwarding changes and DND toggles, then hangs everything up and lets
+// every timer run out. At quiescence no phone may show anything: every
+// ring, call state and media channel a phone was given must have been
+// ended (sccp.md §10.2 stuck lamps), no call may remain, every DN must be
+// idle and no MOH or echo stream may still run.
+func TestNoStuckLampsProperty(t *testing.T) {
+	seeds := 40
+	if testing.Short() {
+		seeds = 8
+	}
+	numbers := []string{"1001", "1002", "1003", "1004", "1005", "1006", "2001", "*43", "1099", "9"}
+	for seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			cfg := featConfig(func(d map[int]*config.EphoneDN, c *config.Config) {
+				d[2].Mode = config.SingleLine
+				d[2].CallForward.Busy = "1005"
+				d[5].CallForward.NoAnswer, d[5].CallForward.NoAnswerTimeout = "1006", 8
+				d[6].NoHuntstop = true
+				d[7].Number = "1006"
+				c.Ephones[5].Buttons[0].Mode = config.ButtonFeature
+				c.Ephones[0].Username, c.VoiceRegisterPools[0].Username = "u1", "u1"
+				if seed%2 == 1 {
+					c.Telephony.TransferSystem = "blind"
+				}
+			})
+			tags := []int{1, 2, 3, 4, 5, 6, 7, 101}
+			run(t, cfg, func(h *harness) {
+				r := rand.New(rand.NewPCG(uint64(seed), 7))
+				h.register(tags...)
+				pick := func() int { return tags[r.IntN(len(tags))] }
+				callOf := func(tag int) dn.CallID {
+					calls, _ := h.sw.Calls()
+					var ids []dn.CallID
+					for _, c := range calls {
+						for _, l := range c.Legs {
+							if l.Device == devName(tag) || (tag == 101 && l.Device == dn.DeviceName("0000.0000.0101")) {
+								ids = append(ids, c.ID)
+							}
+						}
+					}
+					if len(ids) == 0 {
+						return dn.CallID(r.IntN(5))
+					}
+					return ids[r.IntN(len(ids))]
+				}
+				for range 150 {
+					tag := pick()
+					id := h.id[tag]
+					switch r.IntN(14) {
+					case 0, 1:
+						_ = h.sw.OffHook(id, 0)
+						_ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
+					case 2, 3:
+						_ = h.sw.Answer(id, 0, 0)
+					case 4, 5:
+						_ = h.sw.OnHook(id, 0)
+					case 6:
+						_ = h.sw.Hold(id, 0, 0)
+					case 7:
+						_ = h.sw.Resume(id, 0, 0)
+					case 8:
+						if c, err := h.sw.StartTransfer(id, 0, 0); err == nil && r.IntN(2) == 0 {
+							_ = h.sw.Digits(id, 0, numbers[r.IntN(6)])
+							_ = c
+						}
+					case 9:
+						_ = h.sw.CompleteTransfer(id, callOf(tag), 0)
+					case 10:
+						_ = h.sw.BlindTransfer(id, callOf(tag), numbers[r.IntN(len(numbers))])
+					case 11:
+						_ = h.sw.SetDND(id, r.IntN(2) == 0)
+					case 12:
+						n := ""
+						if r.IntN(2) == 0 {
+							n = numbers[r.IntN(6)]
+						}
+						_ = h.sw.SetCallForwardAll(id, 0, n)
+					case 13:
+						time.Sleep(time.Duration(r.IntN(12)) * time.Second)
+					}
+				}
+				// Quiesce: DND and forwarding off, everybody hangs up,
+				// held calls are resumed and hung up, timers run out.
+				for _, tag := range tags {
+					_ = h.sw.SetDND(h.id[tag], false)
+					_ = h.sw.SetCallForwardAll(h.id[tag], 0, "")
+				}
+				for range 10 {
+					for _, tag := range tags {
+						_ = h.sw.OnHook(h.id[tag], 0)
+						_ = h.sw.Resume(h.id[tag], 0, 0)
+						_ = h.sw.OnHook(h.id[tag], 0)
+					}
+				}
+				time.Sleep(10 * time.Minute)
+				synctest.Wait()
+				h.wantNoStuck(tags...)
+				for tag := 1; tag <= 7; tag++ {
+					h.wantPresence(tag, dn.PresenceIdle)
+				}
+			})
+		})
+	}
+}
