@@ -1,0 +1,283 @@
+// Package metrics holds cmed's Prometheus metrics and its runtime debug
+// categories (the IOS `debug ...` / `terminal monitor` machinery on top of
+// log/slog).
+//
+// It imports only the stdlib and client_golang, never another cmed
+// package: adapters depend on tiny consumer-defined interfaces
+// (`interface{ NotifySent(pkg string) }`) that *Metrics satisfies, and the
+// wiring passes in a SnapshotFunc that turns core state into the plain
+// structs below (go-ecosystem.md §2 "Metrics", §4 import rules).
+//
+// Counters are things adapters see happen (NOTIFYs sent, lamp updates sent,
+// calls placed, authentication failures); gauges and the engine's own
+// counters are computed at scrape time from a Snapshot, so they can never
+// drift from the state `show` commands print.
+package metrics
+
+import (
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every cmed metric (CoreDNS naming:
+// namespace_subsystem_name_unit).
+const Namespace = "cmed"
+
+// Metrics owns a private registry (no promauto globals: two daemons in one
+// test binary must not collide) and the counters adapters increment.
+// All methods are safe for concurrent use; a nil *Metrics is a no-op, so
+// adapters built without metrics need no nil checks.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	notifies     *prometheus.CounterVec
+	lampUpdates  *prometheus.CounterVec
+	lampLatency  prometheus.Histogram
+	calls        prometheus.Counter
+	authFailures *prometheus.CounterVec
+	registers    *prometheus.CounterVec
+
+	mu       sync.Mutex
+	snapshot SnapshotFunc
+}
+
+// Options tune New.
+type Options struct {
+	// NoRuntimeCollectors leaves out the Go and process collectors, so
+	// tests can compare the whole exposition exactly.
+	NoRuntimeCollectors bool
+}
+
+// LampLatencyBuckets are the lamp-latency histogram bounds in seconds: from
+// a line event in the core to the lamp message written to the phone. A LAN
+// round of SCCP or SIP is sub-millisecond; anything over 100 ms is a stall.
+var LampLatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}
+
+// New builds the registry with cmed's metrics registered.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		notifies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "sip", Name: "notifies_sent_total",
+			Help: "SIP NOTIFY requests sent, by event package.",
+		}, []string{"package"}),
+		lampUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "blf", Name: "lamp_updates_sent_total",
+			Help: "Lamp (BLF) state updates written to phones, by protocol.",
+		}, []string{"protocol"}),
+		lampLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "blf", Name: "lamp_latency_seconds",
+			Help:    "Time from a line state change to the lamp update leaving for the phone.",
+			Buckets: LampLatencyBuckets,
+		}),
+		calls: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "calls_total",
+			Help: "Calls placed (a dialled number was offered to a DN or trunk).",
+		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "auth_failures_total",
+			Help: "Failed authentications, by protocol (sip, ssh, telnet, http).",
+		}, []string{"protocol"}),
+		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "registrations_total",
+			Help: "Device registrations accepted, by protocol.",
+		}, []string{"protocol"}),
+	}
+	m.reg.MustRegister(m.notifies, m.lampUpdates, m.lampLatency, m.calls, m.authFailures, m.registers,
+		&snapshotCollector{m: m})
+	if !opts.NoRuntimeCollectors {
+		m.reg.MustRegister(collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return m
+}
+
+// Registry is the registry, for callers that add their own collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition format
+// (mount it on /metrics).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// NotifySent counts one NOTIFY sent for event package pkg ("presence",
+// "dialog", "message-summary").
+func (m *Metrics) NotifySent(pkg string) {
+	if m != nil {
+		m.notifies.WithLabelValues(pkg).Inc()
+	}
+}
+
+// LampUpdate counts one lamp update written to a phone of protocol proto
+// ("sccp", "sip").
+func (m *Metrics) LampUpdate(proto string) {
+	if m != nil {
+		m.lampUpdates.WithLabelValues(proto).Inc()
+	}
+}
+
+// LampLatency records how long a lamp update took from the core's state
+// change to the phone's writer.
+func (m *Metrics) LampLatency(d time.Duration) {
+	if m != nil {
+		m.lampLatency.Observe(d.Seconds())
+	}
+}
+
+// CallStarted counts a placed call.
+func (m *Metrics) CallStarted() {
+	if m != nil {
+		m.calls.Inc()
+	}
+}
+
+// AuthFailure counts a failed login or digest check for proto ("sip",
+// "ssh", "telnet", "http").
+func (m *Metrics) AuthFailure(proto string) {
+	if m != nil {
+		m.authFailures.WithLabelValues(proto).Inc()
+	}
+}
+
+// Registered counts an accepted device registration for proto.
+func (m *Metrics) Registered(proto string) {
+	if m != nil {
+		m.registers.WithLabelValues(proto).Inc()
+	}
+}
+
+// Snapshot is core state at scrape time, in plain types so this package
+// needs no core import. The wiring (pkg/web.SnapshotFunc) fills it from
+// dn.Switch and blf.Engine.
+type Snapshot struct {
+	// Devices counts registered devices by protocol and model.
+	Devices []DeviceCount
+	// DNs counts directory numbers by lamp state (idle, ringing, inuse,
+	// hold, dnd, unknown).
+	DNs map[string]int
+	// Subscriptions counts active presence subscriptions by watcher kind.
+	Subscriptions map[string]int
+	// Refused is the presence engine's refused-subscription counter by
+	// reason; the engine is the one place that decides refusals, so it is
+	// counted there rather than in every adapter.
+	Refused map[string]uint64
+	// Deliveries is the presence engine's count of lamp states handed to
+	// watchers since start.
+	Deliveries uint64
+	// ActiveCalls is the number of calls in progress.
+	ActiveCalls int
+}
+
+// DeviceCount is one (protocol, model) group of registered devices.
+type DeviceCount struct {
+	Protocol string
+	Model    string
+	Count    int
+}
+
+// SnapshotFunc returns current core state. It is called once per scrape,
+// on the scraping goroutine.
+type SnapshotFunc func() Snapshot
+
+// SetSnapshotFunc installs (or with nil removes) the scrape-time source of
+// the gauges.
+func (m *Metrics) SetSnapshotFunc(f SnapshotFunc) {
+	m.mu.Lock()
+	m.snapshot = f
+	m.mu.Unlock()
+}
+
+var (
+	descDevices = prometheus.NewDesc(Namespace+"_registered_devices",
+		"Registered devices by protocol and model.", []string{"protocol", "model"}, nil)
+	descDNs = prometheus.NewDesc(Namespace+"_dn_states",
+		"Directory numbers by lamp state.", []string{"state"}, nil)
+	descSubs = prometheus.NewDesc(Namespace+"_blf_subscriptions",
+		"Active presence subscriptions by watcher kind.", []string{"kind"}, nil)
+	descRefused = prometheus.NewDesc(Namespace+"_blf_subscriptions_refused_total",
+		"Presence subscriptions refused, by reason.", []string{"reason"}, nil)
+	descDeliveries = prometheus.NewDesc(Namespace+"_blf_deliveries_total",
+		"Lamp states handed to watchers by the presence engine.", nil, nil)
+	descActiveCalls = prometheus.NewDesc(Namespace+"_calls_active",
+		"Calls in progress.", nil, nil)
+)
+
+// DNStates are the lamp states always exported (as 0 when absent), so a
+// dashboard's series do not appear and vanish.
+var DNStates = []string{"idle", "ringing", "inuse", "hold", "dnd", "unknown"}
+
+// snapshotCollector computes gauges at scrape time (an unchecked-free,
+// fully described Collector).
+type snapshotCollector struct{ m *Metrics }
+
+func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDevices, descDNs, descSubs, descRefused, descDeliveries, descActiveCalls} {
+		ch <- d
+	}
+}
+
+func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	f := c.m.snapshot
+	c.m.mu.Unlock()
+	if f == nil {
+		return
+	}
+	s := f()
+	// Merge duplicate groups: the same label pair twice would fail the
+	// whole scrape.
+	type group struct{ proto, model string }
+	devices := map[group]int{}
+	var order []group
+	for _, d := range s.Devices {
+		g := group{d.Protocol, d.Model}
+		if _, ok := devices[g]; !ok {
+			order = append(order, g)
+		}
+		devices[g] += d.Count
+	}
+	for _, g := range order {
+		ch <- prometheus.MustNewConstMetric(descDevices, prometheus.GaugeValue, float64(devices[g]), g.proto, g.model)
+	}
+	for _, st := range DNStates {
+		ch <- prometheus.MustNewConstMetric(descDNs, prometheus.GaugeValue, float64(s.DNs[st]), st)
+	}
+	for _, st := range sortedKeys(s.DNs) {
+		if !contains(DNStates, st) {
+			ch <- prometheus.MustNewConstMetric(descDNs, prometheus.GaugeValue, float64(s.DNs[st]), st)
+		}
+	}
+	for _, k := range sortedKeys(s.Subscriptions) {
+		ch <- prometheus.MustNewConstMetric(descSubs, prometheus.GaugeValue, float64(s.Subscriptions[k]), k)
+	}
+	for _, r := range sortedKeys(s.Refused) {
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(s.Refused[r]), r)
+	}
+	ch <- prometheus.MustNewConstMetric(descDeliveries, prometheus.CounterValue, float64(s.Deliveries))
+	ch <- prometheus.MustNewConstMetric(descActiveCalls, prometheus.GaugeValue, float64(s.ActiveCalls))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
