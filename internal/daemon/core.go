@@ -8,6 +8,8 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/metrics"
+	"github.com/cmed-project/cmed/pkg/web"
 )
 
 // observers fans the switch's presence snapshots out to every consumer (the
@@ -67,6 +69,7 @@ func (u *upstream) Unwatch(number string) {
 // startCore builds the line-state switch and the presence engine and runs
 // the switch's owner goroutine until ctx ends.
 func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
+	d.metrics = metrics.New(metrics.Options{})
 	d.blf = blf.New(cfg, &d.upstream)
 	d.observers.add(d.blf)
 	ms, err := d.startMedia(ctx, cfg)
@@ -77,6 +80,7 @@ func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 	d.wg.Add(1)
 	go d.history.run(ctx)
 	d.sw = dn.NewWithOptions(cfg, dn.Options{Observer: &d.observers, Media: ms, Records: d.history})
+	d.metrics.SetSnapshotFunc(web.SnapshotFunc(d.sw, d.blf))
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

@@ -21,6 +21,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/media"
+	"github.com/cmed-project/cmed/pkg/metrics"
 	"github.com/cmed-project/cmed/pkg/store"
 )
 
@@ -70,6 +71,8 @@ type Daemon struct {
 	upstream  upstream
 	applyMu   sync.Mutex // serialises ApplyConfig
 	media     *media.Server
+	metrics   *metrics.Metrics
+	debug     *metrics.Debug
 	history   *historyWriter
 
 	cancel context.CancelFunc
@@ -133,9 +136,12 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	debug := metrics.NewDebug()
+	log = slog.New(debug.Handler(log.Handler()))
 	d := &Daemon{
 		opts:      opts,
 		log:       log,
+		debug:     debug,
 		store:     st,
 		started:   time.Now(),
 		listeners: map[string]net.Addr{},
@@ -236,6 +242,9 @@ func (d *Daemon) startServices(ctx context.Context) error {
 		return fmt.Errorf("generating phone configuration files: %w", err)
 	}
 	if err := d.startTFTP(ctx, cfg); err != nil {
+		return err
+	}
+	if err := d.startHTTP(ctx, cfg); err != nil {
 		return err
 	}
 	// The control socket opens last, once everything it can reach exists.

@@ -1,0 +1,186 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/cli"
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/metrics"
+)
+
+// cliState is the CLI's per-daemon state. It lives beside the Daemon (in
+// cliStates) rather than in it so the CLI glue stays in the cli_*.go files.
+type cliState struct {
+	server *cli.Server
+
+	configureMu sync.Mutex // serialises Backend.Configure across sessions
+
+	mu        sync.Mutex
+	resetters []func(config.DeviceAction) error
+	debug     cli.Debugger
+}
+
+var cliStates sync.Map // *Daemon -> *cliState
+
+// cli returns the daemon's CLI state, creating it on first use; it is
+// dropped when the daemon has stopped.
+func (d *Daemon) cli() *cliState {
+	if v, ok := cliStates.Load(d); ok {
+		return v.(*cliState)
+	}
+	st := &cliState{}
+	st.server = cli.NewServer(cliBackend{d, st}, d.log.With("service", "cli"))
+	v, loaded := cliStates.LoadOrStore(d, st)
+	if !loaded {
+		go func() {
+			<-d.done
+			cliStates.Delete(d)
+		}()
+	}
+	return v.(*cliState)
+}
+
+// CLIServer is the CLI server (SSH, control socket and telnet share it).
+func (d *Daemon) CLIServer() *cli.Server { return d.cli().server }
+
+// AddResetter registers a phone adapter's handler for `reset`/`restart`
+// typed in configuration mode (kind "ephone" or "pool", tag 0 = all). An
+// adapter returns nil for a kind it does not serve.
+func (d *Daemon) AddResetter(fn func(config.DeviceAction) error) {
+	st := d.cli()
+	st.mu.Lock()
+	st.resetters = append(st.resetters, fn)
+	st.mu.Unlock()
+}
+
+// SetDebug connects `debug`, `undebug` and `terminal monitor` to the
+// daemon's debug switchboard.
+func (d *Daemon) SetDebug(md *metrics.Debug) {
+	st := d.cli()
+	st.mu.Lock()
+	if md == nil {
+		st.debug = nil
+	} else {
+		st.debug = metricsDebugger{md}
+	}
+	st.mu.Unlock()
+}
+
+// cliBackend implements cli.Backend on the daemon.
+type cliBackend struct {
+	d  *Daemon
+	st *cliState
+}
+
+func (b cliBackend) Running() *config.Config { return b.d.Running() }
+
+func (b cliBackend) Configure(edit func(*config.Config) (*config.Config, error)) error {
+	b.st.configureMu.Lock()
+	defer b.st.configureMu.Unlock()
+	next, err := edit(b.d.Running())
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		return nil
+	}
+	if err := b.d.ApplyConfig(next); err != nil {
+		return fmt.Errorf("%% %v", err)
+	}
+	return nil
+}
+
+func (b cliBackend) SaveRunning() error                  { return b.d.SaveRunning() }
+func (b cliBackend) StartupText() (string, error)        { return b.d.StartupText() }
+func (b cliBackend) Devices() ([]dn.DeviceStatus, error) { return b.d.Switch().Devices() }
+func (b cliBackend) Lines() ([]dn.LineStatus, error)     { return b.d.Switch().Lines() }
+func (b cliBackend) Calls() ([]dn.CallStatus, error)     { return b.d.Switch().Calls() }
+func (b cliBackend) PresenceGlobal() blf.GlobalInfo      { return b.d.Presence().Global() }
+func (b cliBackend) PresenceSubscriptions() []blf.SubscriptionInfo {
+	return b.d.Presence().Subscriptions()
+}
+
+func (b cliBackend) CallHistory() ([]cli.CallRecord, error) {
+	recs, err := b.d.store.AllCallRecords()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.CallRecord, len(recs))
+	for i, r := range recs {
+		out[i] = cli.CallRecord{Phone: r.Phone, Kind: string(r.Kind), Number: r.Number, Name: r.Name, Line: r.Line,
+			Start: r.Start, Duration: r.Duration}
+	}
+	return out, nil
+}
+
+func (b cliBackend) Reset(a config.DeviceAction) error {
+	b.st.mu.Lock()
+	rs := append([]func(config.DeviceAction) error(nil), b.st.resetters...)
+	b.st.mu.Unlock()
+	if len(rs) == 0 {
+		return errors.New("% No phone adapter is running to reset phones")
+	}
+	var errs []error
+	for _, fn := range rs {
+		if err := fn(a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b cliBackend) Info() cli.SystemInfo {
+	return cli.SystemInfo{Version: b.d.opts.Version, Started: b.d.started}
+}
+
+func (b cliBackend) Debug() cli.Debugger {
+	b.st.mu.Lock()
+	defer b.st.mu.Unlock()
+	return b.st.debug
+}
+
+// metricsDebugger adapts pkg/metrics' switchboard to cli.Debugger.
+type metricsDebugger struct{ md *metrics.Debug }
+
+func (m metricsDebugger) Enable(c string) error  { return m.md.Enable(c) }
+func (m metricsDebugger) Disable(c string) error { return m.md.Disable(c) }
+func (m metricsDebugger) DisableAll()            { m.md.DisableAll() }
+func (m metricsDebugger) Active() []string       { return m.md.Active() }
+
+// Subscribe turns a Monitor (a bounded buffer that drops the oldest lines)
+// into a channel for one session.
+func (m metricsDebugger) Subscribe() (<-chan string, func()) {
+	mon := m.md.Monitor(256)
+	out := make(chan string, 64)
+	stop := make(chan struct{})
+	var once sync.Once
+	go func() {
+		defer close(out)
+		var buf []string
+		for {
+			select {
+			case <-stop:
+				return
+			case <-mon.C():
+				buf = mon.Drain(buf[:0])
+				for _, l := range buf {
+					select {
+					case out <- l:
+					case <-stop:
+						return
+					}
+				}
+			}
+		}
+	}()
+	return out, func() {
+		once.Do(func() {
+			mon.Close()
+			close(stop)
+		})
+	}
+}

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/web"
+)
+
+// startHTTP serves the lamp board, /metrics and (when enabled) pprof on the
+// `ip http` listener.
+func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
+	l := cfg.Services.HTTP
+	if !l.Enabled {
+		return nil
+	}
+	ln, err := net.Listen("tcp", d.listenerAddr(l, 80))
+	if err != nil {
+		return err
+	}
+	d.addListener("http", "tcp", ln.Addr())
+	ws := web.New(web.Options{
+		Source:        d.sw,
+		Presence:      d.blf,
+		Users:         func() []config.User { return d.Running().Users },
+		Verify:        d.verifyWebUser,
+		OnAuthFailure: func(string, string) { d.metrics.AuthFailure("http") },
+		Metrics:       d.metrics.Handler(),
+		Hostname:      func() string { return d.Running().HostnameOrDefault() },
+		Logger:        d.log.With("service", "http"),
+	})
+	d.observers.add(ws)
+	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	d.goServe("http", func() error {
+		go func() {
+			<-ctx.Done()
+			// SSE streams never end by themselves: close them first.
+			ws.Close()
+			sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			srv.Shutdown(sctx)
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// verifyWebUser checks a lamp-board login against the config's users
+// (`username X privilege P secret S`).
+func (d *Daemon) verifyWebUser(user, pass string) bool {
+	return d.verifyUser(user, pass)
+}
+
+// verifyUser is the one place logins are checked (SSH, lamp board).
+func (d *Daemon) verifyUser(user, pass string) bool {
+	for _, u := range d.Running().Users {
+		if u.Name == user {
+			ok, _ := config.VerifySecret(u.Secret, pass)
+			return ok
+		}
+	}
+	return false
+}
