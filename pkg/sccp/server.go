@@ -1,0 +1,368 @@
+// Package sccp is cmed's SCCP ("Skinny") server: the TCP listener of
+// `telephony-service` / `ip source-address A port P`, one session per Cisco
+// phone. A session registers the phone (sccp.md §6), answers every
+// provisioning request, drives the phone's display, lamps and media from the
+// line-state core (it implements dn.Device) and shows BLF lamps from the
+// presence engine (sccp.md §8). Wire encoding is pkg/sccp/msg's job.
+//
+// # Goroutines
+//
+// Each connection has one reader goroutine, which decodes frames and calls
+// the core (Switch methods block until the core's loop ran them). Everything
+// the session sends goes through a bounded queue drained by a writer
+// goroutine that exists only while there is something to write, so an idle
+// phone costs one goroutine. The core's Device callbacks and the presence
+// engine's Deliver only enqueue; a full queue drops the connection (the
+// phone re-registers) rather than stalling the core (go-ecosystem.md §4).
+package sccp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+)
+
+// Switch is the part of *dn.Switch a session uses.
+type Switch interface {
+	RegisterDevice(info dn.DeviceInfo, sink dn.Device) (dn.DeviceID, error)
+	UnregisterDevice(id dn.DeviceID) error
+	OffHook(id dn.DeviceID, line int) error
+	Digits(id dn.DeviceID, line int, digits string) error
+	OnHook(id dn.DeviceID, line int) error
+	Answer(id dn.DeviceID, line int, call dn.CallID) error
+	Hold(id dn.DeviceID, line int, call dn.CallID) error
+	Resume(id dn.DeviceID, line int, call dn.CallID) error
+	SetDND(id dn.DeviceID, on bool) error
+}
+
+// MediaReporter is implemented by a Switch that places phone-to-phone media:
+// the session reports each OpenReceiveChannelAck address (sccp.md §7).
+type MediaReporter interface {
+	MediaReady(id dn.DeviceID, line int, call dn.CallID, addr netip.AddrPort) error
+}
+
+// Forwarder is implemented by a Switch that supports the CFwdAll softkey.
+type Forwarder interface {
+	SetCallForwardAll(id dn.DeviceID, line int, number string) error
+}
+
+// Transferrer is implemented by a Switch that supports the Transfer
+// softkey: the first press holds the call and opens a consultation call,
+// the second connects the two far ends.
+type Transferrer interface {
+	StartTransfer(id dn.DeviceID, line int, call dn.CallID) (dn.CallID, error)
+	CompleteTransfer(id dn.DeviceID, held, consult dn.CallID) error
+}
+
+// Presence is the part of *blf.Engine a session uses.
+type Presence interface {
+	Subscribe(req blf.SubscribeRequest) (blf.SubID, error)
+	Unsubscribe(id blf.SubID) error
+}
+
+// Metrics receives counters; every method must be cheap and non-blocking.
+type Metrics interface {
+	Registered(model string)
+	Rejected(reason string)
+	Disconnected(reason string)
+}
+
+// Limits bound what one peer can make the server do. Zero values take the
+// defaults below.
+type Limits struct {
+	MaxConnsPerIP    int           // default 64 (one IP may host many devices, ISS-305)
+	HandshakeTimeout time.Duration // Register must arrive within; default 30 s
+	MaxFrame         int           // header length limit; default msg.DefaultMaxLength
+	QueueLen         int           // frames queued for one phone before it is dropped; default 512
+	// KeepaliveGrace is added to two keepalive intervals to form the read
+	// deadline of a registered phone; default 5 s.
+	KeepaliveGrace time.Duration
+	// WriteTimeout bounds one write to a phone; default 10 s.
+	WriteTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxConnsPerIP <= 0 {
+		l.MaxConnsPerIP = 64
+	}
+	if l.HandshakeTimeout <= 0 {
+		l.HandshakeTimeout = 30 * time.Second
+	}
+	if l.QueueLen <= 0 {
+		l.QueueLen = 512
+	}
+	if l.KeepaliveGrace <= 0 {
+		l.KeepaliveGrace = 5 * time.Second
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = 10 * time.Second
+	}
+	return l
+}
+
+// Server accepts SCCP phones. Set the exported fields, then call Serve.
+type Server struct {
+	Switch   Switch
+	Presence Presence              // nil: every BLF lamp stays unknown
+	Config   func() *config.Config // the current snapshot; required
+	Logger   *slog.Logger          // nil: slog.Default()
+	Limits   Limits
+	Metrics  Metrics          // optional
+	Now      func() time.Time // nil: time.Now (DefineTimeDate)
+
+	initOnce sync.Once
+	idxMu    sync.Mutex
+	idx      *cfgIndex
+	limits   Limits
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	byName   map[string]*session // registered sessions by device name (sccp.md §13 item 3)
+	conns    map[*session]struct{}
+	perIP    map[netip.Addr]int
+	wg       sync.WaitGroup
+	shutdown bool
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.limits = s.Limits.withDefaults()
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = slog.Default()
+		}
+		s.byName = map[string]*session{}
+		s.conns = map[*session]struct{}{}
+		s.perIP = map[netip.Addr]int{}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+	})
+}
+
+// ErrServerClosed is returned by Serve after its context ended.
+var ErrServerClosed = errors.New("sccp: server closed")
+
+// Serve accepts connections on l until ctx ends, then closes l and every
+// session and waits for their goroutines. It returns ErrServerClosed then.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	s.init()
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	var tempDelay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.closeAll()
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				// Back off like net/http on EMFILE and friends.
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				time.Sleep(tempDelay)
+				continue
+			}
+			s.closeAll()
+			return err
+		}
+		tempDelay = 0
+		s.ServeConn(c)
+	}
+}
+
+// ServeConn starts a session on an accepted connection (tests use net.Pipe)
+// and returns at once.
+func (s *Server) ServeConn(c net.Conn) {
+	s.init()
+	ip := remoteIP(c)
+	s.mu.Lock()
+	if s.shutdown || s.perIP[ip] >= s.limits.MaxConnsPerIP {
+		s.mu.Unlock()
+		s.log.Warn("sccp: connection refused", "remote", c.RemoteAddr().String(), "reason", "per-IP limit")
+		c.Close()
+		return
+	}
+	s.perIP[ip]++
+	ss := newSession(s, c, ip)
+	s.conns[ss] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		ss.run()
+	}()
+}
+
+func remoteIP(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// closeAll closes every session and waits for their goroutines.
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	s.shutdown = true
+	list := make([]*session, 0, len(s.conns))
+	for ss := range s.conns {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range list {
+		ss.close("server shutdown")
+	}
+	s.wg.Wait()
+}
+
+// claim makes ss the session of its device name and returns the session it
+// replaces, if any: a phone back on a new TCP connection replaces its old
+// session at once (sccp.md §6.3, ISS-247/497).
+func (s *Server) claim(name string, ss *session) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.byName[name]
+	s.byName[name] = ss
+	if old == ss {
+		return nil
+	}
+	return old
+}
+
+// release forgets ss when its connection ends.
+func (s *Server) release(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.name != "" && s.byName[ss.name] == ss {
+		delete(s.byName, ss.name)
+	}
+	if _, ok := s.conns[ss]; ok {
+		delete(s.conns, ss)
+		if s.perIP[ss.ip]--; s.perIP[ss.ip] <= 0 {
+			delete(s.perIP, ss.ip)
+		}
+	}
+}
+
+// cfgIndex finds ephones and ephone-dns of one snapshot in O(1): with
+// 10,000 phones a linear scan per request dominated registration.
+type cfgIndex struct {
+	cfg     *config.Config
+	ephones map[string]*config.Ephone // by device name
+	dns     map[int]*config.EphoneDN
+}
+
+func newCfgIndex(cfg *config.Config) *cfgIndex {
+	x := &cfgIndex{cfg: cfg, ephones: make(map[string]*config.Ephone, len(cfg.Ephones)),
+		dns: make(map[int]*config.EphoneDN, len(cfg.EphoneDNs))}
+	for i := range cfg.Ephones {
+		if e := &cfg.Ephones[i]; e.MAC != "" {
+			x.ephones[dn.DeviceName(e.MAC)] = e
+		}
+	}
+	for i := range cfg.EphoneDNs {
+		x.dns[cfg.EphoneDNs[i].Tag] = &cfg.EphoneDNs[i]
+	}
+	return x
+}
+
+func (x *cfgIndex) ephone(deviceName string) *config.Ephone {
+	return x.ephones[strings.ToUpper(deviceName)]
+}
+
+func (x *cfgIndex) dn(tag int) *config.EphoneDN { return x.dns[tag] }
+
+// index returns the index of the current snapshot, rebuilt when it changed.
+func (s *Server) index() *cfgIndex {
+	cfg := s.config()
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if s.idx == nil || s.idx.cfg != cfg {
+		s.idx = newCfgIndex(cfg)
+	}
+	return s.idx
+}
+
+func (s *Server) config() *config.Config {
+	if s.Config == nil {
+		return &config.Config{}
+	}
+	if c := s.Config(); c != nil {
+		return c
+	}
+	return &config.Config{}
+}
+
+// Apply is called after a new configuration snapshot was swapped in (and
+// after the core's own Apply). Phones whose ephone was removed or whose
+// buttons, speed-dials or BLF speed-dials changed are restarted with Reset
+// type 2, as CME's `restart` does (sccp.md §6.3); they re-register and get
+// the new template. Phones the core already told to reset are restarted once.
+func (s *Server) Apply(cfg *config.Config) {
+	s.init()
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.byName))
+	for _, ss := range s.byName {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	idx := newCfgIndex(cfg)
+	for _, ss := range list {
+		ss.applyConfig(idx)
+	}
+}
+
+// Sessions returns the registered phones, sorted by device name, for `show ephone`.
+func (s *Server) Sessions() []SessionInfo {
+	s.init()
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.byName))
+	for _, ss := range s.byName {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(list))
+	for _, ss := range list {
+		out = append(out, ss.info())
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int {
+		if a.DeviceName < b.DeviceName {
+			return -1
+		}
+		if a.DeviceName > b.DeviceName {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Session returns one registered phone by device name (SEP + MAC).
+func (s *Server) Session(name string) (SessionInfo, bool) {
+	s.init()
+	s.mu.Lock()
+	ss := s.byName[name]
+	s.mu.Unlock()
+	if ss == nil {
+		return SessionInfo{}, false
+	}
+	return ss.info(), true
+}
+
+func (s *Server) registered(ss *session) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.registered
+}
