@@ -57,8 +57,8 @@ func (d *Daemon) AddResetter(fn func(config.DeviceAction) error) {
 	st.mu.Unlock()
 }
 
-// SetDebug connects `debug`, `undebug` and `terminal monitor` to the
-// daemon's debug switchboard.
+// SetDebug connects `debug`, `undebug` and `terminal monitor` to another
+// debug switchboard than the daemon's own (d.debug, the default).
 func (d *Daemon) SetDebug(md *metrics.Debug) {
 	st := d.cli()
 	st.mu.Lock()
@@ -140,6 +140,9 @@ func (b cliBackend) Info() cli.SystemInfo {
 func (b cliBackend) Debug() cli.Debugger {
 	b.st.mu.Lock()
 	defer b.st.mu.Unlock()
+	if b.st.debug == nil && b.d.debug != nil {
+		return metricsDebugger{b.d.debug}
+	}
 	return b.st.debug
 }
 

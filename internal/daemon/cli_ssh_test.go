@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"strings"
@@ -31,9 +30,7 @@ ephone-dn 1
 func startSSH(t *testing.T, dir string, cfg []byte) *cmedtest.Instance {
 	t.Helper()
 	inst := cmedtest.StartIn(t, dir, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel) // runs before the daemon's Stop (LIFO)
-	if err := inst.StartSSHForTest(ctx); err != nil {
+	if err := inst.StartSSHForTest(); err != nil {
 		t.Fatal(err)
 	}
 	if inst.Addr("ssh") == nil {

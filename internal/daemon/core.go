@@ -102,6 +102,9 @@ func (d *Daemon) ApplyConfig(cfg *config.Config) error {
 		return err
 	}
 	d.blf.Apply(cfg)
+	if d.sccp != nil {
+		d.sccp.Apply(cfg)
+	}
 	if err := d.phoneFiles.regenerate(cfg); err != nil {
 		d.log.Error("regenerating phone files", "err", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/media"
 	"github.com/cmed-project/cmed/pkg/metrics"
+	"github.com/cmed-project/cmed/pkg/sccp"
 	"github.com/cmed-project/cmed/pkg/store"
 )
 
@@ -74,6 +75,7 @@ type Daemon struct {
 	metrics   *metrics.Metrics
 	debug     *metrics.Debug
 	history   *historyWriter
+	sccp      *sccp.Server
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -245,6 +247,12 @@ func (d *Daemon) startServices(ctx context.Context) error {
 		return err
 	}
 	if err := d.startHTTP(ctx, cfg); err != nil {
+		return err
+	}
+	if err := d.startSCCP(ctx, cfg); err != nil {
+		return err
+	}
+	if err := d.startCLIListeners(ctx, cfg); err != nil {
 		return err
 	}
 	// The control socket opens last, once everything it can reach exists.

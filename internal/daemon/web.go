@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cmed-project/cmed/pkg/cli"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/web"
 )
@@ -62,8 +63,7 @@ func (d *Daemon) verifyWebUser(user, pass string) bool {
 func (d *Daemon) verifyUser(user, pass string) bool {
 	for _, u := range d.Running().Users {
 		if u.Name == user {
-			ok, _ := config.VerifySecret(u.Secret, pass)
-			return ok
+			return cli.VerifySecret(u.Secret, pass)
 		}
 	}
 	return false

@@ -444,6 +444,14 @@ func pick(n *Node, word string, negated, atRoot bool) (*Node, *Error) {
 		sort.Strings(names)
 		return nil, &Error{Kind: Ambiguous, Hint: fmt.Sprintf("%q could be %s", word, strings.Join(names, ", "))}
 	case len(params) > 0:
+		// A constrained parameter (a range, an address) beats a free-form
+		// one that also accepts the word: `secret 8 $8$...` reads 8 as the
+		// encryption type, as IOS does.
+		for _, p := range params {
+			if !p.Param.Rest && p.Param.Name != "WORD" && p.Param.Name != "STRING" {
+				return p, nil
+			}
+		}
 		return params[0], nil
 	}
 	if bad < 0 {

@@ -283,3 +283,21 @@ func FuzzTreeParse(f *testing.F) {
 		}
 	})
 }
+
+// A constrained parameter wins over WORD when both accept the word, so an
+// optional type number before a WORD (`secret [<0-9>] WORD`) reads as IOS
+// reads it.
+func TestConstrainedParamBeatsWord(t *testing.T) {
+	tr := New()
+	var got []string
+	tr.MustAdd("secret [<0-9>] WORD", func(m *Match) error { got = m.Args(); return nil })
+	for line, want := range map[string]string{"secret 8 $8$x": "8|$8$x", "secret abc": "abc", "secret 10": "10"} {
+		got = nil
+		if err := tr.Exec(line, nil); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if s := strings.Join(got, "|"); s != want {
+			t.Errorf("%q: args %q, want %q", line, s, want)
+		}
+	}
+}

@@ -62,6 +62,10 @@ type Editor struct {
 	stack []frame // stack[0] is always global config
 	done  bool    // `end`, or `exit` from global config
 
+	// actions are reset/restart requests made by the lines executed since
+	// the last TakeActions (see actions.go).
+	actions []DeviceAction
+
 	// Parse bookkeeping: the line being executed and where to record it.
 	lineNo int
 	src    *Source
@@ -198,16 +202,43 @@ func (e *Editor) record(m *cmdtree.Match, at frame, depth int) {
 // two-column layout; errors are *cmdtree.Error from the current mode.
 func (e *Editor) Help(line string) (string, error) {
 	var first error
+	var fallback []cmdtree.HelpItem
+	word := ""
+	if f := strings.Fields(line); len(f) > 0 && (len(f) > 1 || strings.HasSuffix(line, " ")) {
+		word = strings.ToLower(f[0])
+	}
 	for depth := len(e.stack) - 1; depth >= 0; depth-- {
-		items, err := grammar[e.stack[depth].mode].Help(line)
-		if err == nil {
+		t := grammar[e.stack[depth].mode]
+		items, err := t.Help(line)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		// As in match: a first word spelled out in an enclosing mode wins
+		// over an abbreviation in an inner one (`ephone ?` in ephone-dn
+		// mode is about the global ephone command).
+		if word == "" || hasKeyword(t, word) {
 			return cmdtree.FormatHelp(items), nil
 		}
-		if first == nil {
-			first = err
+		if fallback == nil {
+			fallback = items
 		}
 	}
+	if fallback != nil {
+		return cmdtree.FormatHelp(fallback), nil
+	}
 	return "", first
+}
+
+func hasKeyword(t *cmdtree.Tree, word string) bool {
+	for _, c := range t.Root().Children {
+		if c.Param == nil && c.Word == word {
+			return true
+		}
+	}
+	return false
 }
 
 // Complete answers Tab in the current mode, falling back to the enclosing

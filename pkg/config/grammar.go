@@ -93,6 +93,7 @@ func buildGrammar() [numModes]*cmdtree.Tree {
 			return nil
 		}))
 	}
+	addDeviceActions(g)
 	return g
 }
 
@@ -197,7 +198,7 @@ func globalTree() *cmdtree.Tree {
 	t := newTree(
 		"hostname", "Set system's network name", "enable", "Modify enable password parameters",
 		"secret", "Assign the privileged level secret", "privilege", "Set user privilege level",
-		"http", "HTTP server configuration", "ssh", "SSH server configuration", "server", "Enable the server",
+		"http", "HTTP server configuration", "ssh", "SSH server configuration", "telnet", "Telnet server configuration (off by default)", "server", "Enable the server",
 		"address", "Listen address", "tftp-server", "Provide TFTP service for netload requests",
 		"directory", "Directory served over TFTP", "telephony-service", "Configure SCCP phone system (CME)",
 		"ephone-dn", "Define ephone directory number", "ephone", "Define ephone (SCCP phone)",
@@ -214,11 +215,25 @@ func globalTree() *cmdtree.Tree {
 		set(m, &e.cfg.Hostname, m.Arg(0))
 		return nil
 	}), "WORD=This system's network name")
-	t.MustAdd("enable secret ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
-		set(m, &e.cfg.EnableSecret, m.Arg(0))
+	t.MustAdd("enable secret ! [<0-9>] WORD", act(func(e *Editor, m *cmdtree.Match) error {
+		if m.Negated() {
+			e.cfg.EnableSecret = ""
+			return nil
+		}
+		a := m.Args()
+		typ := ""
+		if len(a) == 2 {
+			typ = a[0]
+		}
+		s, err := storeSecret(typ, a[len(a)-1])
+		if err != nil {
+			return err
+		}
+		e.cfg.EnableSecret = s
 		return nil
-	}))
-	t.MustAdd("username WORD ! [privilege <0-15>] secret WORD", act(func(e *Editor, m *cmdtree.Match) error {
+	}), "<0-9>=Encryption type: 0 clear text (hashed on entry), 5 MD5, 8 PBKDF2, 9 scrypt",
+		"WORD=The enable secret")
+	t.MustAdd("username WORD ! [privilege <0-15>] secret [<0-9>] WORD", act(func(e *Editor, m *cmdtree.Match) error {
 		c := e.cfg
 		name := m.Arg(0)
 		i := slices.IndexFunc(c.Users, func(u User) bool { return u.Name == name })
@@ -235,7 +250,14 @@ func globalTree() *cmdtree.Tree {
 		if p, ok := m.After("privilege"); ok {
 			u.Privilege = atoi(p)
 		}
-		u.Secret, _ = m.After("secret")
+		typ, secret := "", m.Arg(len(m.Args())-1)
+		if t, _ := m.After("secret"); t != secret {
+			typ = t
+		}
+		var err error
+		if u.Secret, err = storeSecret(typ, secret); err != nil {
+			return err
+		}
 		if i >= 0 {
 			c.Users[i] = u
 		} else {
@@ -257,6 +279,7 @@ func globalTree() *cmdtree.Tree {
 	}
 	listener("http", func(c *Config) *Listener { return &c.Services.HTTP })
 	listener("ssh", func(c *Config) *Listener { return &c.Services.SSH })
+	listener("telnet", func(c *Config) *Listener { return &c.Services.Telnet })
 	t.MustAdd("tftp-server address ! A.B.C.D port <0-65535>", act(func(e *Editor, m *cmdtree.Match) error {
 		l := &e.cfg.Services.TFTP
 		l.Enabled = !m.Negated()

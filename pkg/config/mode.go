@@ -50,9 +50,9 @@ func (m Mode) Prompt() string {
 	case ModeDialPeer:
 		return "config-dial-peer"
 	case ModeTranslationRule:
-		return "cfg-translation-rule"
+		return "config-voice-translation-rule"
 	case ModeTranslationProfile:
-		return "cfg-translation-profile"
+		return "config-voice-translation-profile"
 	}
 	return "config"
 }

@@ -14,8 +14,10 @@ package config
 
 // Config is one complete configuration snapshot.
 type Config struct {
-	Hostname     string // "Router" when empty
-	EnableSecret string // as typed (cmed stores it as given; see Users)
+	Hostname string // "Router" when empty
+	// EnableSecret and User.Secret hold the hashed form ("$8$SALT$HASH",
+	// see secret.go); Parse hashes a secret typed in clear.
+	EnableSecret string
 	Users        []User
 
 	Services Services // listeners that are not SCCP or SIP (HTTP, SSH, TFTP)
@@ -64,7 +66,10 @@ type Listener struct {
 type Services struct {
 	HTTP Listener // ip http server / ip http address A port P
 	SSH  Listener // ip ssh server / ip ssh address A port P
-	TFTP Listener // tftp-server address A port P
+	// Telnet is off unless configured (`ip telnet server`, `ip telnet
+	// address A port P`): it sends passwords in clear.
+	Telnet Listener
+	TFTP   Listener // tftp-server address A port P
 
 	// TFTPRoot is the directory firmware and other static files are served
 	// from (`tftp-server directory PATH`).

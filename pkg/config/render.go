@@ -22,12 +22,12 @@ func Render(c *Config) string {
 	})
 	r.section(func() {
 		if c.EnableSecret != "" {
-			r.line("enable secret %s", c.EnableSecret)
+			r.line("enable secret %s", renderSecret(c.EnableSecret))
 		}
 	})
 	r.section(func() {
 		for _, u := range c.Users {
-			r.line("username %s privilege %d secret %s", u.Name, u.Privilege, u.Secret)
+			r.line("username %s privilege %d secret %s", u.Name, u.Privilege, renderSecret(u.Secret))
 		}
 	})
 	if v := c.VoiceService; v != nil {
@@ -147,6 +147,10 @@ func Render(c *Config) string {
 		r.flag("ip ssh server", s.SSH.Enabled)
 		if s.SSH.Address != "" {
 			r.line("ip ssh address %s port %d", s.SSH.Address, s.SSH.Port)
+		}
+		r.flag("ip telnet server", s.Telnet.Enabled)
+		if s.Telnet.Address != "" {
+			r.line("ip telnet address %s port %d", s.Telnet.Address, s.Telnet.Port)
 		}
 	})
 	r.section(func() {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -175,11 +176,14 @@ func (g gen) buttons() []Button {
 }
 
 func (g gen) config() *Config {
-	c := &Config{Hostname: g.maybe(g.word), EnableSecret: g.maybe(g.word)}
+	// Secrets are stored hashed (secret.go); a few precomputed hashes keep
+	// the cases reproducible and the test fast.
+	hashed := func() string { return testHashes()[g.n(0, 2)] }
+	c := &Config{Hostname: g.maybe(g.word), EnableSecret: g.maybe(hashed)}
 	for i := range g.n(0, 3) {
-		c.Users = append(c.Users, User{Name: fmt.Sprintf("u%d%s", i, g.word()), Privilege: g.n(0, 15), Secret: g.word()})
+		c.Users = append(c.Users, User{Name: fmt.Sprintf("u%d%s", i, g.word()), Privilege: g.n(0, 15), Secret: hashed()})
 	}
-	c.Services = Services{HTTP: g.listener(), SSH: g.listener(), TFTPRoot: g.maybe(g.word)}
+	c.Services = Services{HTTP: g.listener(), SSH: g.listener(), Telnet: g.listener(), TFTPRoot: g.maybe(g.word)}
 	if g.coin() {
 		c.Services.TFTP = Listener{Enabled: true, Address: g.ip(), Port: g.n(0, 65535)}
 	}
@@ -496,3 +500,7 @@ func mutate(c *Config) {
 		c.TranslationProfiles[i].Called++
 	}
 }
+
+var testHashes = sync.OnceValue(func() []string {
+	return []string{hashType8("a", "0123456789abcd"), hashType8("b b", "0123456789abcd"), MD5Crypt("c", "salt")}
+})

@@ -71,9 +71,11 @@ func (v *validator) ranges() {
 	c := v.c
 	v.port("|ip", "ip http", c.Services.HTTP.Port)
 	v.port("|ip", "ip ssh", c.Services.SSH.Port)
+	v.port("|ip", "ip telnet", c.Services.Telnet.Port)
 	v.port("|tftp-server", "tftp-server", c.Services.TFTP.Port)
 	for _, l := range []struct{ name, addr string }{
 		{"ip http address", c.Services.HTTP.Address}, {"ip ssh address", c.Services.SSH.Address},
+		{"ip telnet address", c.Services.Telnet.Address},
 		{"tftp-server address", c.Services.TFTP.Address},
 	} {
 		if l.addr != "" && cmdtree.CheckIPv4(l.addr) >= 0 {

@@ -148,8 +148,7 @@ func (s *Switch) detach(d *device, cause Cause) {
 // ---- call set-up ----
 
 func (s *Switch) newCall() *call {
-	s.lastCall++
-	return &call{id: s.lastCall, started: s.now()}
+	return &call{id: s.NewCallID(), started: s.now()}
 }
 
 // newDialingLeg takes appearance a off-hook with dial tone for call c.
@@ -290,8 +289,11 @@ func (s *Switch) place(l *leg, t dialplan.Target) {
 		s.answerEcho(c)
 		return
 	}
+	if t.Kind == dialplan.TargetDialPeer && s.placeTrunk(l, t.Number) {
+		return
+	}
 	if t.Kind != dialplan.TargetDN {
-		s.fail(l, InCalleeBusy, ToneReorder) // dial-peers (trunks) are not routed by the core yet
+		s.fail(l, InCalleeBusy, ToneReorder) // no trunk, or no usable dial-peer
 		return
 	}
 	if cause, ok := s.route(c, t.Number); !ok {
@@ -415,12 +417,16 @@ func (s *Switch) forward(c *call, from *dnConf, number string) (Cause, bool) {
 		s.answerEcho(c)
 		return 0, true
 	}
+	if s.forwardOut(c, number) {
+		return 0, true
+	}
 	return s.route(c, number)
 }
 
 // offer creates the callee leg of c on DN d and alerts it on ringable.
 func (s *Switch) offer(c *call, d *dnConf, ringable []appearance) {
 	c.called = Party{Number: d.number, Name: d.name}
+	c.calling = s.displayCalling(c, d)
 	b := &leg{call: c, cid: c.id, dn: d.key, start: s.now()}
 	c.b = b
 	_ = s.setState(b, InOffered)
@@ -447,6 +453,10 @@ func (s *Switch) callerAlerting(a *leg) {
 	if a.state == LineRingback {
 		s.emit(a.dev, effect{kind: effCallState, line: a.line, id: a.cid, st: LineRingback})
 		s.emit(a.dev, effect{kind: effTone, line: a.line, id: a.cid, tone: ToneRingback})
+		if ts := a.trunk; ts != nil && ts.inbound && !ts.alerted && !ts.started {
+			ts.alerted = true
+			s.emitTrunk(effect{kind: effTrunkRinging, id: a.cid})
+		}
 	}
 	s.markLeg(a)
 }
@@ -687,6 +697,15 @@ func (s *Switch) dropLeg(l *leg, cause Cause, skip string) {
 		}
 		s.dirtyDev[r.device] = struct{}{}
 	}
+	if ts := l.trunk; ts != nil {
+		if !ts.gone && (ts.inbound || ts.started) {
+			s.emitTrunk(effect{kind: effTrunkHangup, id: l.cid, cause: cause})
+		}
+		ts.gone = true
+		if s.trunks[l.cid] == l {
+			delete(s.trunks, l.cid)
+		}
+	}
 	s.recordLeg(l)
 	l.stopTimer()
 	if l.moh != nil {
@@ -730,7 +749,9 @@ func (s *Switch) recordLeg(l *leg) {
 			Name: c.called.Name, Line: line, Button: l.line, Start: l.start, Duration: talk})
 	case l.dev != "" && !l.outbound && !l.answered.IsZero():
 		other := c.calling
-		if p := peer(l); p != nil {
+		if p := peer(l); p != nil && p.trunk != nil && !p.trunk.inbound {
+			other = p.trunk.party
+		} else if p != nil && p.trunk == nil {
 			other = s.party(p.dn)
 		}
 		s.records = append(s.records, CallRecord{Phone: l.dev, Kind: RecordReceived, Number: other.Number,
@@ -927,6 +948,7 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 		extra = append(extra, dialplan.Entry{Pattern: s.echo, Kind: dialplan.TargetService})
 	}
 	s.plan, _ = dialplan.FromConfig(cfg, extra...)
+	s.applyTrunkConfig(cfg)
 	s.ringTimeout = time.Duration(cfg.Telephony.RingingSeconds()) * time.Second
 	s.xferBlind = false
 	if cfg.Telephony != nil {

@@ -59,6 +59,10 @@ type dnConf struct {
 	cfb         string
 	cfna        string
 	cfnaTimeout time.Duration
+
+	// xin and xout are `translation-profile incoming|outgoing`, applied
+	// to trunk calls (see trunk.go).
+	xin, xout string
 }
 
 type deviceConf struct {
@@ -95,7 +99,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 		}
 		dns[k] = &dnConf{key: k, number: d.Number, secondary: d.Secondary, name: d.Name, label: d.Label,
 			calls: d.Mode.Calls(), allowWatch: cfg.EphoneDNAllowWatch(d), huntstop: !d.NoHuntstop,
-			preference: d.Preference}
+			preference: d.Preference, xin: d.TranslationProfileIn, xout: d.TranslationProfileOut}
 		dns[k].setForward(cf)
 	}
 	for _, d := range cfg.VoiceRegisterDNs {

@@ -36,6 +36,7 @@ var transitions = map[LineState]map[Input]LineState{
 	},
 	LineRingback: {
 		InPeerAnswer: LineConnected,
+		InCalleeBusy: LineBusy, // a trunk call failed after the INVITE went out
 		InRelease:    LineIdle,
 	},
 	LineRinging: {

@@ -19,6 +19,7 @@ func TestTransitionTable(t *testing.T) {
 		{LineDialing, InCalleeBusy, LineBusy},
 		{LineDialing, InRelease, LineIdle},
 		{LineRingback, InPeerAnswer, LineConnected},
+		{LineRingback, InCalleeBusy, LineBusy},
 		{LineRingback, InRelease, LineIdle},
 		{LineRinging, InAnswer, LineConnected},
 		{LineRinging, InRelease, LineIdle},

@@ -39,7 +39,10 @@ func (s *Switch) syncMedia(c *call) {
 		if l == nil || l.dev == "" {
 			continue
 		}
-		want := l.state == LineConnected
+		// A caller to a trunk opens its receive channel at once: the
+		// address is the SDP offer, and early media may arrive.
+		p := peer(l)
+		want := l.state == LineConnected || (l.state == LineRingback && p != nil && p.trunk != nil)
 		switch {
 		case want && !l.open:
 			l.open, l.rx, l.tx = true, zeroAddr, zeroAddr
@@ -57,23 +60,27 @@ func (s *Switch) syncMedia(c *call) {
 		c.echoAddr, c.echoH = addr, h
 	}
 	for _, l := range legs {
-		if l == nil || l.dev == "" {
+		if l == nil || (l.dev == "" && l.trunk == nil) {
 			continue
 		}
 		p := peer(l)
-		var dest netip.AddrPort
-		if l.open && l.rx.IsValid() {
-			switch {
-			case c.echo:
-				dest = c.echoAddr
-			case p != nil && p.dev != "" && p.open && p.rx.IsValid():
-				dest = p.rx
+		if l.trunk != nil {
+			s.syncTrunk(l)
+		} else {
+			var dest netip.AddrPort
+			if l.open && l.rx.IsValid() {
+				switch {
+				case c.echo:
+					dest = c.echoAddr
+				case p != nil && (p.dev != "" || p.trunk != nil) && p.open && p.rx.IsValid():
+					dest = p.rx
+				}
 			}
+			if dest.IsValid() && dest != l.tx {
+				s.emit(l.dev, effect{kind: effStartMedia, line: l.line, id: l.cid, addr: dest})
+			}
+			l.tx = dest
 		}
-		if dest.IsValid() && dest != l.tx {
-			s.emit(l.dev, effect{kind: effStartMedia, line: l.line, id: l.cid, addr: dest})
-		}
-		l.tx = dest
 
 		moh := s.media != nil && l.open && l.rx.IsValid() && p != nil && p.state == LineHold
 		switch {

@@ -3,27 +3,33 @@ package dn_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
 // TestNoStuckLampsProperty drives random sequences of calls, answers,
 // hang-ups, hold/resume, transfers (consultative, blind, cancelled),
-// forwarding changes and DND toggles, then hangs everything up and lets
-// every timer run out. At quiescence no phone may show anything: every
-// ring, call state and media channel a phone was given must have been
-// ended (sccp.md §10.2 stuck lamps), no call may remain, every DN must be
-// idle and no MOH or echo stream may still run.
+// forwarding changes, DND toggles and trunk calls (out through dial-peers
+// and in from a fake trunk that progresses, answers, fails and hangs up
+// at random), then hangs everything up and lets every timer run out. At
+// quiescence no phone may show anything: every ring, call state and media
+// channel a phone was given must have been ended (sccp.md §10.2 stuck
+// lamps), no call may remain, every DN must be idle, no MOH or echo stream
+// may still run and the trunk may hold no dialog.
 func TestNoStuckLampsProperty(t *testing.T) {
 	seeds := 40
 	if testing.Short() {
 		seeds = 8
 	}
-	numbers := []string{"1001", "1002", "1003", "1004", "1005", "1006", "2001", "*43", "1099", "9"}
+	numbers := []string{"1001", "1002", "1003", "1004", "1005", "1006", "2001", "*43", "1099", "9",
+		"95551234#", "51234", "7123#"}
+	causes := []dn.Cause{dn.CauseBusy, dn.CauseUnassigned, dn.CauseUnavailable, dn.CauseNoAnswer}
 	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			cfg := featConfig(func(d map[int]*config.EphoneDN, c *config.Config) {
@@ -37,9 +43,11 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				if seed%2 == 1 {
 					c.Telephony.TransferSystem = "blind"
 				}
+				addTrunks(c)
 			})
+			tr := &dntest.Trunk{}
 			tags := []int{1, 2, 3, 4, 5, 6, 7, 101}
-			run(t, cfg, func(h *harness) {
+			runOpts(t, cfg, dn.Options{Trunk: tr}, func(h *harness) {
 				r := rand.New(rand.NewPCG(uint64(seed), 7))
 				h.register(tags...)
 				pick := func() int { return tags[r.IntN(len(tags))] }
@@ -61,7 +69,7 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				for range 150 {
 					tag := pick()
 					id := h.id[tag]
-					switch r.IntN(14) {
+					switch r.IntN(17) {
 					case 0, 1:
 						_ = h.sw.OffHook(id, 0)
 						_ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
@@ -92,6 +100,35 @@ func TestNoStuckLampsProperty(t *testing.T) {
 						_ = h.sw.SetCallForwardAll(id, 0, n)
 					case 13:
 						time.Sleep(time.Duration(r.IntN(12)) * time.Second)
+					case 14:
+						called := numbers[r.IntN(len(numbers))]
+						if r.IntN(3) == 0 {
+							called = "5551" + called // through dial-peer 300's DID rule
+						}
+						_, _ = tr.Incoming(h.sw, dn.InboundCall{Calling: dn.Party{Number: "0612345"},
+							Called: called, Remote: tr.RemoteAddr()})
+					case 15, 16:
+						live := tr.Live()
+						if len(live) == 0 {
+							break
+						}
+						tid := live[r.IntN(len(live))]
+						switch k := r.IntN(6); {
+						case tr.Inbound(tid) && k < 4:
+							_ = h.sw.TrunkMedia(tid, tr.RemoteAddr())
+						case tr.Inbound(tid):
+							_ = tr.HangupRemote(h.sw, tid)
+						case k == 0:
+							_ = h.sw.TrunkProgress(tid, r.IntN(2) == 0, netip.AddrPort{})
+						case k == 1:
+							_ = h.sw.TrunkProgress(tid, false, tr.RemoteAddr())
+						case k == 2 || k == 3:
+							_ = tr.Answer(h.sw, tid, tr.RemoteAddr())
+						case k == 4:
+							_ = tr.Fail(h.sw, tid, causes[r.IntN(len(causes))])
+						default:
+							_ = tr.HangupRemote(h.sw, tid)
+						}
 					}
 				}
 				// Quiesce: DND and forwarding off, everybody hangs up,
@@ -107,9 +144,21 @@ func TestNoStuckLampsProperty(t *testing.T) {
 						_ = h.sw.OnHook(h.id[tag], 0)
 					}
 				}
+				// A trunk caller on the echo test stays until it hangs up.
+				calls, _ := h.sw.Calls()
+				for _, c := range calls {
+					for _, l := range c.Legs {
+						if l.Trunk != 0 && c.Called.Number == "*43" {
+							_ = tr.HangupRemote(h.sw, l.Trunk)
+						}
+					}
+				}
 				time.Sleep(10 * time.Minute)
 				synctest.Wait()
 				h.wantNoStuck(tags...)
+				if live := tr.Live(); len(live) != 0 {
+					t.Errorf("trunk calls left open: %v\n%s", live, tr.Dump())
+				}
 				for tag := 1; tag <= 7; tag++ {
 					h.wantPresence(tag, dn.PresenceIdle)
 				}

@@ -54,13 +54,18 @@ type LineStatus struct {
 	Appearances []LineAppearance
 }
 
-// LegStatus is one side of a call.
+// LegStatus is one side of a call. A trunk leg has no DN (zero DNKey) and
+// no device; Trunk and DialPeer say which trunk call it is.
 type LegStatus struct {
 	DN     DNKey
 	Device string // "" while ringing unanswered
 	Line   int
 	State  LineState
 	Digits string
+	// Trunk is the trunk call id of a trunk leg (0 for a phone's leg) and
+	// DialPeer its dial-peer.
+	Trunk    CallID
+	DialPeer int
 }
 
 // CallStatus is an active call (`show call active voice brief` data).
@@ -133,8 +138,11 @@ func (s *Switch) Calls() ([]CallStatus, error) {
 			st := CallStatus{ID: id, Calling: c.calling, Called: c.called, Started: c.started}
 			for _, l := range []*leg{c.a, c.b} {
 				if l != nil {
-					st.Legs = append(st.Legs, LegStatus{DN: l.dn, Device: l.dev, Line: l.line, State: l.state,
-						Digits: l.digits})
+					ls := LegStatus{DN: l.dn, Device: l.dev, Line: l.line, State: l.state, Digits: l.digits}
+					if l.trunk != nil {
+						ls.Trunk, ls.DialPeer = l.cid, l.trunk.peer
+					}
+					st.Legs = append(st.Legs, ls)
 				}
 			}
 			out = append(out, st)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/config"
@@ -21,6 +22,7 @@ type Switch struct {
 	rec     CallRecorder
 	params  MediaParams
 	echo    string // echo-test number, "" when disabled
+	trunk   Trunk  // nil: no trunk calls
 	maxHops int
 	now     func() time.Time
 
@@ -33,7 +35,7 @@ type Switch struct {
 	legs        map[DNKey][]*leg       // live legs per DN
 	devs        map[string]*device     // registered devices by name
 	calls       map[CallID]*call
-	lastCall    CallID
+	lastCall    atomic.Uint64 // CallIDs; NewCallID takes them from any goroutine
 	lastGen     uint32
 	ringTimeout time.Duration
 	xferBlind   bool               // transfer-system blind | full-blind
@@ -41,6 +43,9 @@ type Switch struct {
 	cfaConf     map[DNKey]string   // call-forward all as last configured
 	dndState    map[string]bool    // DND per device name, kept across registrations
 	dirtyCalls  map[*call]struct{} // calls whose media must be re-derived
+	trunks      map[CallID]*leg    // trunk legs by trunk call id
+	peers       map[int]*config.DialPeer
+	xlate       *dialplan.Translator
 	records     []CallRecord
 
 	dirtyDN  map[DNKey]struct{}
@@ -96,6 +101,10 @@ type leg struct {
 	xferOf    *call // consult leg: the held call a transfer will move
 	xferBlind bool  // consult leg: transfer as soon as the number is complete
 
+	// trunk is set on the far side of a trunk call (no DN, no device;
+	// cid is the trunk call id, rx the far end's RTP address).
+	trunk *trunkSide
+
 	timer *time.Timer // interdigit or no-answer timer in flight
 }
 
@@ -114,6 +123,20 @@ type call struct {
 	echoH       MediaHandle
 }
 
+// trunkSide is the state of a trunk leg (see Trunk).
+type trunkSide struct {
+	inbound bool
+	peer    int    // dial-peer tag (0: inbound without a dial-peer)
+	number  string // outbound: the number dialled, before translation
+	hunt    []int  // outbound: dial-peers still to try, in hunt order
+	party   Party  // the far end as displayed and recorded
+	started bool   // outbound: Dial sent; inbound: Answered sent
+	waited  bool   // TrunkMediaWait expired without a phone address
+	alerted bool   // outbound: ringback tone given; inbound: Ringing sent
+	gone    bool   // the adapter ended this id: no Hangup
+	local   netip.AddrPort
+}
+
 // New builds a Switch for a config snapshot. obs may be nil.
 func New(cfg *config.Config, obs Observer) *Switch {
 	return NewWithOptions(cfg, Options{Observer: obs})
@@ -128,6 +151,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Switch {
 		obs:        o.Observer,
 		media:      o.Media,
 		rec:        o.Records,
+		trunk:      o.Trunk,
 		params:     o.MediaParams,
 		echo:       o.EchoNumber,
 		maxHops:    o.MaxForwardHops,
@@ -143,6 +167,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Switch {
 		cfaConf:    make(map[DNKey]string),
 		dndState:   make(map[string]bool),
 		dirtyCalls: make(map[*call]struct{}),
+		trunks:     make(map[CallID]*leg),
 	}
 	switch s.echo {
 	case "":
@@ -331,6 +356,62 @@ func (s *Switch) CallForwardAll(k DNKey) (string, error) {
 	return out, err
 }
 
+// NewCallID reserves a call id for TrunkIncoming. Safe from any goroutine.
+func (s *Switch) NewCallID() CallID { return CallID(s.lastCall.Add(1)) }
+
+// TrunkIncoming offers a call from a trunk to the local DN with number
+// in.Called after the inbound dial-peer's and then the DN's `translation-
+// profile incoming` (called and calling numbers). It is routed like an
+// internal call: hunting, call-forward all/busy/no-answer, DND, missed and
+// received call records. The trunk hears about it through Trunk.Ringing,
+// Trunk.Answered and Trunk.Hangup. A call that alerts nowhere at once
+// returns a *RejectError with the cause and leaves nothing behind.
+func (s *Switch) TrunkIncoming(in InboundCall) (CallID, error) {
+	var id CallID
+	err := s.do(func() error {
+		var err error
+		id, err = s.trunkIncoming(in)
+		return err
+	})
+	return id, err
+}
+
+// TrunkProgress reports that outbound trunk call id progresses (SIP 180
+// with ringing, 183 without). early is the far end's RTP address when it
+// sends early media (SDP in 18x): the phone then hears that instead of
+// its own ringback tone.
+func (s *Switch) TrunkProgress(id CallID, ringing bool, early netip.AddrPort) error {
+	return s.do(func() error { return s.trunkProgress(id, ringing, early) })
+}
+
+// TrunkAnswered reports that outbound trunk call id was answered (200 OK);
+// remote is the far end's RTP address from its SDP.
+func (s *Switch) TrunkAnswered(id CallID, remote netip.AddrPort) error {
+	return s.do(func() error { return s.trunkAnswered(id, remote) })
+}
+
+// TrunkMedia reports a new RTP address of the far end of trunk call id
+// (re-INVITE, or the SDP of an offerless INVITE's ACK).
+func (s *Switch) TrunkMedia(id CallID, remote netip.AddrPort) error {
+	return s.do(func() error { return s.trunkMedia(id, remote) })
+}
+
+// TrunkFailed reports that outbound trunk call id was not answered: cause
+// from the final response (486 CauseBusy, 404/484 CauseUnassigned, 480/
+// 503/408/timeouts CauseUnavailable, ...). The core hunts to the next
+// dial-peer matching the number (IOS dial-peer hunting), except after
+// CauseUnassigned; when none is left the caller hears busy (CauseBusy,
+// CauseDND) or reorder. The id is dead afterwards.
+func (s *Switch) TrunkFailed(id CallID, cause Cause) error {
+	return s.do(func() error { return s.trunkFailed(id, cause) })
+}
+
+// TrunkHangup reports that the far end ended trunk call id (BYE, or CANCEL
+// of an inbound call). The id is dead afterwards.
+func (s *Switch) TrunkHangup(id CallID) error {
+	return s.do(func() error { return s.trunkHangup(id) })
+}
+
 // Apply swaps in a new config snapshot: DNs, phones and buttons are
 // diffed; calls on removed DNs are released, phones whose buttons changed
 // get Reset, and presence is republished (e.g. `no allow watch`).
@@ -366,6 +447,11 @@ const (
 	effStartMedia
 	effStopMedia
 	effCallForward
+	effTrunkDial
+	effTrunkUpdate
+	effTrunkRinging
+	effTrunkAnswered
+	effTrunkHangup
 )
 
 type effect struct {
@@ -380,6 +466,7 @@ type effect struct {
 	on    bool
 	addr  netip.AddrPort
 	num   string
+	tc    TrunkCall
 }
 
 func (s *Switch) emit(dev string, e effect) {
@@ -432,6 +519,16 @@ func (s *Switch) flush() {
 			e.sink.StopMedia(e.line, e.id)
 		case effCallForward:
 			e.sink.CallForward(e.line, e.num)
+		case effTrunkDial:
+			s.trunk.Dial(e.tc)
+		case effTrunkUpdate:
+			s.trunk.UpdateMedia(e.id, e.addr)
+		case effTrunkRinging:
+			s.trunk.Ringing(e.id)
+		case effTrunkAnswered:
+			s.trunk.Answered(e.id, e.addr)
+		case effTrunkHangup:
+			s.trunk.Hangup(e.id, e.cause)
 		}
 		s.effects[i] = effect{}
 	}
@@ -459,9 +556,18 @@ func (s *Switch) markDevice(name string) {
 	}
 }
 
+// emitTrunk queues a Trunk call; without a Trunk there are no trunk legs.
+func (s *Switch) emitTrunk(e effect) {
+	if s.trunk != nil {
+		s.effects = append(s.effects, e)
+	}
+}
+
 func (s *Switch) markLeg(l *leg) {
 	s.dirtyCalls[l.call] = struct{}{}
-	s.markDN(l.dn)
+	if l.trunk == nil {
+		s.markDN(l.dn)
+	}
 	if l.dev != "" {
 		s.dirtyDev[l.dev] = struct{}{}
 	}

@@ -25,7 +25,7 @@ func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, er
 	if h == nil {
 		return 0, ErrNoCall
 	}
-	if p := peer(h); p == nil || p.dev == "" || (h.state != LineConnected && h.state != LineHold) {
+	if p := peer(h); !party(p) || (h.state != LineConnected && h.state != LineHold) {
 		return 0, ErrBadState
 	}
 	if h.state == LineConnected {
@@ -84,8 +84,11 @@ func (s *Switch) completeTransfer(id DeviceID, held, consult CallID) error {
 		return ErrNoCall
 	}
 	a, c := peer(h), peer(k)
-	if a == nil || a.dev == "" || c == nil || (h.state != LineHold && h.state != LineConnected) {
+	if !party(a) || c == nil || (h.state != LineHold && h.state != LineConnected) {
 		return ErrBadState // the consultation is still dialing, or nothing to join
+	}
+	if a.trunk != nil && c.trunk != nil {
+		return ErrBadState // trunk to trunk (hairpin) is not supported
 	}
 	c1, c2 := h.call, k.call
 	s.dropLeg(h, CauseTransferred, "")
@@ -100,7 +103,7 @@ func (s *Switch) join(c1 *call, a, c, t *leg) {
 	c1.a, c1.b = a, c
 	c.call = c1
 	c1.hops, c1.visited = 0, nil
-	c1.calling, c1.called = s.party(a.dn), s.party(c.dn)
+	c1.calling, c1.called = s.legParty(a), s.legParty(c)
 	c1.redirecting = s.party(t.dn)
 	s.markLeg(a)
 	s.markLeg(c)
@@ -110,7 +113,9 @@ func (s *Switch) join(c1 *call, a, c, t *leg) {
 		for _, r := range c.ringing {
 			s.emit(r.device, effect{kind: effCallInfo, line: r.button, info: s.info(c, r.button)})
 		}
-		s.armRing(c)
+		if c.trunk == nil {
+			s.armRing(c)
+		}
 		return
 	}
 	for _, l := range []*leg{a, c} {
@@ -132,7 +137,7 @@ func (s *Switch) blindTransfer(id DeviceID, callID CallID, number string) error 
 	if number == "" || !validNumber(number) {
 		return ErrBadNumber
 	}
-	if a := peer(h); a == nil || a.dev == "" {
+	if a := peer(h); !party(a) {
 		return ErrBadState
 	}
 	s.blindLeg(h, number)
@@ -148,8 +153,11 @@ func (s *Switch) blindLeg(h *leg, number string) {
 	s.dropLeg(h, CauseTransferred, "")
 	c.a, c.b = a, nil
 	c.hops, c.visited = 0, nil
-	c.calling = s.party(a.dn)
+	c.calling = s.legParty(a)
 	c.redirecting = s.party(h.dn)
+	if s.forwardOut(c, number) {
+		return
+	}
 	if m := s.plan.Expire(number); m.Result != dialplan.Complete || m.Target.Kind != dialplan.TargetDN {
 		s.releaseCall(c, CauseUnassigned, "")
 		return
@@ -168,7 +176,7 @@ func (s *Switch) blindFromConsult(l *leg, held *call, number string) {
 			h = x
 		}
 	}
-	if h == nil || peer(h) == nil || peer(h).dev == "" {
+	if h == nil || !party(peer(h)) {
 		l.xferOf = nil
 		s.fail(l, InCalleeBusy, ToneReorder)
 		return
@@ -176,4 +184,16 @@ func (s *Switch) blindFromConsult(l *leg, held *call, number string) {
 	l.placed = "" // the consultation placed nothing itself
 	s.releaseCall(l.call, CauseTransferred, "")
 	s.blindLeg(h, number)
+}
+
+// party says whether l is a bound party a transfer can move: a phone's
+// leg or a trunk.
+func party(l *leg) bool { return l != nil && (l.dev != "" || l.trunk != nil) }
+
+// legParty is the party a leg stands for on the other side's display.
+func (s *Switch) legParty(l *leg) Party {
+	if l.trunk != nil {
+		return l.trunk.party
+	}
+	return s.party(l.dn)
 }

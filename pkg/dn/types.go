@@ -38,6 +38,11 @@
 //   - DND (seed 002 table): call reject by default, ringer-off on `f`
 //     buttons with `dnd feature-ring`; per user (`username`) across phones.
 //   - Call records (missed/placed/received) to Options.Records.
+//   - Trunk calls over `dial-peer voice N voip` through an Options.Trunk
+//     (the SIP adapter): outbound with dial-peer hunting, inbound routed
+//     like internal calls, translation profiles of DNs and dial-peers,
+//     call-forward and blind transfer to external numbers. See Trunk and
+//     trunk.go.
 //
 // The package imports only the stdlib, pkg/config and pkg/dialplan.
 package dn
@@ -359,11 +364,101 @@ type CallRecorder interface {
 	CallRecord(CallRecord)
 }
 
+// Trunk is the far side of calls over `dial-peer voice N voip` peers,
+// implemented by the SIP adapter (pkg/sip, as a B2BUA leg). Like Device,
+// every method is called on the Switch goroutine and MUST enqueue and
+// return: never block, never call Switch methods from inside.
+//
+// Ids: an outbound attempt has its own TrunkCall.ID (a call that hunts to
+// the next dial-peer gets a new id per attempt); an inbound call keeps the
+// id of TrunkIncoming. The adapter reports on an outbound id with
+// TrunkProgress, TrunkAnswered, TrunkFailed and TrunkHangup, on an inbound
+// id with TrunkHangup (and TrunkMedia for re-INVITEs) until either side
+// hangs up. After Hangup, or after the adapter reported TrunkFailed or
+// TrunkHangup, the id is dead and reports on it return ErrNoCall.
+//
+// Suggested SIP mapping of Hangup causes for an unanswered inbound call:
+// CauseBusy and CauseDND 486 Busy Here, CauseUnassigned 404 Not Found,
+// CauseLoop 482 Loop Detected, CauseNoAnswer 480 Temporarily Unavailable
+// (or 408), others 480; for a call in progress: CANCEL before the answer,
+// BYE after it.
+type Trunk interface {
+	// Dial sends a new outbound call to a dial-peer (INVITE). It is
+	// called once the caller phone's RTP receive address is known
+	// (call.Offer, the SDP offer) or, if the phone does not report one
+	// within TrunkMediaWait, without it (UpdateMedia follows).
+	Dial(call TrunkCall)
+	// UpdateMedia: where the trunk should send RTP for call id changed
+	// after Dial/Answered (the caller phone reported late, the call was
+	// transferred to another phone, a held call resumed on a new receive
+	// channel: re-INVITE with the new SDP). An invalid address means no
+	// local receiver (the local party holds and music on hold is streamed
+	// to the trunk's address; re-INVITE a=sendonly, or ignore).
+	UpdateMedia(id CallID, local netip.AddrPort)
+	// Ringing: inbound call id alerts on at least one local phone (180).
+	Ringing(id CallID)
+	// Answered: inbound call id was answered; local is the answering
+	// phone's RTP receive address for the SDP answer (200 OK). Invalid if
+	// the phone did not report one within TrunkMediaWait (UpdateMedia
+	// follows).
+	Answered(id CallID, local netip.AddrPort)
+	// Hangup: the core ended trunk call id with cause (a phone hung up,
+	// the call was not answered, the phone went away, ...). Not called
+	// for ids the adapter itself ended with TrunkFailed or TrunkHangup.
+	Hangup(id CallID, cause Cause)
+}
+
+// TrunkCall is an outbound call to a dial-peer.
+type TrunkCall struct {
+	ID     CallID // this attempt; not the id the caller's phone shows
+	Call   CallID // the call the phone knows (for logs and show)
+	Peer   int    // dial-peer tag
+	Target string // the dial-peer's `session target` as configured ("ipv4:192.0.2.1:5060")
+	// Called and Calling are after translation: the calling DN's
+	// `translation-profile outgoing`, then the dial-peer's.
+	Called  string
+	Calling Party
+	Media   MediaParams
+	// Offer is the caller phone's RTP receive address (SDP offer); invalid
+	// if the phone did not report it in time.
+	Offer netip.AddrPort
+}
+
+// InboundCall is a call offered by a trunk (an INVITE from a SIP peer).
+type InboundCall struct {
+	// ID is an id from Switch.NewCallID, so that the adapter can file
+	// the call before any Trunk callback for it can arrive; 0 lets
+	// TrunkIncoming allocate one (callbacks may then precede its return).
+	ID CallID
+	// Calling is the caller (From / P-Asserted-Identity) and Called the
+	// dialled number (Request-URI user part), both as received.
+	Calling Party
+	Called  string
+	// DialPeer is the inbound dial-peer tag, whose `translation-profile
+	// incoming` applies. 0: the core picks the first voip dial-peer whose
+	// destination-pattern matches the calling number (IOS inbound
+	// dial-peer matching, `answer-address`/destination-pattern step);
+	// none: no dial-peer translation.
+	DialPeer int
+	// Remote is the trunk's RTP address from the SDP offer (invalid:
+	// offerless INVITE; report it later with TrunkMedia).
+	Remote netip.AddrPort
+}
+
+// RejectError is returned by TrunkIncoming when the call cannot be offered
+// to any phone; no call exists and no Trunk method is called for it.
+type RejectError struct{ Cause Cause }
+
+func (e *RejectError) Error() string { return "dn: trunk call rejected: " + e.Cause.String() }
+
 // Options configure a Switch beyond the config snapshot.
 type Options struct {
 	Observer Observer     // presence snapshots; may be nil
 	Media    MediaServer  // MOH and echo audio; nil: signalling only
 	Records  CallRecorder // call history; may be nil
+	// Trunk places and answers calls over voip dial-peers; nil: a number
+	// that matches only dial-peers gets reorder.
+	Trunk Trunk
 	// EchoNumber is the echo-test number, answered by the core with the
 	// caller's RTP looped back. CME has no such command; "" means
 	// DefaultEchoNumber, "-" disables it.
@@ -379,6 +474,9 @@ const (
 	DefaultEchoNumber = "*43"
 	// DefaultMaxForwardHops: CUCM's default Forward Maximum Hop Count is 12.
 	DefaultMaxForwardHops = 12
+	// TrunkMediaWait is how long the core waits for a phone's receive
+	// address before it dials or answers a trunk call without one.
+	TrunkMediaWait = 2 * time.Second
 )
 
 // LineEvent is a DN's presence snapshot, published when any field changes.
@@ -422,4 +520,6 @@ var (
 	ErrLineBusy      = errors.New("dn: no free call slot on line")
 	ErrBadState      = errors.New("dn: not allowed in this call state")
 	ErrBadNumber     = errors.New("dn: number not allowed")
+	ErrNoTrunk       = errors.New("dn: no trunk configured (Options.Trunk)")
+	ErrBadCallID     = errors.New("dn: call id not reserved or already in use")
 )

@@ -30,6 +30,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/sccp/msg"
 )
 
 // Switch is the part of *dn.Switch a session uses.
@@ -365,4 +366,36 @@ func (s *Server) registered(ss *session) bool {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	return ss.registered
+}
+
+// ResetPhones sends Reset to registered phones: every one when tag is 0,
+// else the ephone with that tag. restart asks for CME's `restart` (re-read
+// the configuration and re-register, Reset type 2); otherwise the phone
+// reboots (`reset`, type 1) (sccp.md §6.3). It returns how many phones were
+// told.
+func (s *Server) ResetPhones(tag int, restart bool) int {
+	s.init()
+	cfg := s.config()
+	want := map[string]bool{}
+	for _, e := range cfg.Ephones {
+		if tag == 0 || e.Tag == tag {
+			want[dn.DeviceName(e.MAC)] = true
+		}
+	}
+	s.mu.Lock()
+	var list []*session
+	for name, ss := range s.byName {
+		if want[name] {
+			list = append(list, ss)
+		}
+	}
+	s.mu.Unlock()
+	typ := msg.ResetReboot
+	if restart {
+		typ = msg.ResetRestart
+	}
+	for _, ss := range list {
+		ss.send(&msg.Reset{Type: typ})
+	}
+	return len(list)
 }

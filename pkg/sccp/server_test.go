@@ -187,8 +187,13 @@ func TestRegisterModelsAndBLF(t *testing.T) {
 	lamp(a61, 1, msg.BLFUnknown, "unknown after disconnect")
 	lamp(a60, 2, msg.BLFUnknown, "unknown after disconnect")
 
-	// show data
+	// show data. The session leaves the table just after the core has
+	// unregistered it (which is what turned the lamps unknown), so wait.
 	infos := e.srv.Sessions()
+	for deadline := time.Now().Add(5 * time.Second); len(infos) != 4 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		infos = e.srv.Sessions()
+	}
 	if len(infos) != 4 {
 		t.Fatalf("%d sessions, want 4", len(infos))
 	}

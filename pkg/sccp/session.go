@@ -236,6 +236,10 @@ func (s *session) finish() {
 		if m := s.srv.Metrics; m != nil {
 			m.Disconnected(reason)
 		}
+	} else {
+		// A connection that never registered (garbage, a scan, a phone
+		// that gave up) still gets a line, so bad input is visible.
+		s.log.Warn("sccp: connection dropped before registration", "remote", s.conn.RemoteAddr().String(), "reason", reason)
 	}
 	s.srv.release(s)
 }

@@ -420,3 +420,190 @@ func (Nop) OpenMedia(int, dn.CallID, dn.MediaParams)                  {}
 func (Nop) StartMedia(int, dn.CallID, netip.AddrPort, dn.MediaParams) {}
 func (Nop) StopMedia(int, dn.CallID)                                  {}
 func (Nop) CallForward(int, string)                                   {}
+
+// Trunk is a fake dn.Trunk: it records every call the core makes and keeps
+// the set of trunk calls a real adapter would still have a dialog for, so
+// tests can check that none is left behind. Report back with the helper
+// methods (Incoming, Answer, Fail, HangupRemote), which call the Switch from the
+// test goroutine as an adapter's own goroutine would.
+type Trunk struct {
+	mu     sync.Mutex
+	events []TrunkEvent
+	dials  map[dn.CallID]dn.TrunkCall
+	live   map[dn.CallID]bool
+	port   uint16
+}
+
+// TrunkEvent is one recorded Trunk call. Kind is the method name: Dial,
+// UpdateMedia, Ringing, Answered, Hangup.
+type TrunkEvent struct {
+	Kind  string
+	ID    dn.CallID
+	Call  dn.TrunkCall // Dial
+	Addr  netip.AddrPort
+	Cause dn.Cause
+}
+
+func (e TrunkEvent) String() string {
+	switch e.Kind {
+	case "Dial":
+		return fmt.Sprintf("Dial(%d, peer %d, %s -> %s, offer %v)", e.ID, e.Call.Peer, e.Call.Calling.Number,
+			e.Call.Called, e.Call.Offer)
+	case "Hangup":
+		return fmt.Sprintf("Hangup(%d, %v)", e.ID, e.Cause)
+	case "Ringing":
+		return fmt.Sprintf("Ringing(%d)", e.ID)
+	}
+	return fmt.Sprintf("%s(%d, %v)", e.Kind, e.ID, e.Addr)
+}
+
+var _ dn.Trunk = (*Trunk)(nil)
+
+func (t *Trunk) add(e TrunkEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, e)
+	switch e.Kind {
+	case "Dial":
+		if t.dials == nil {
+			t.dials = map[dn.CallID]dn.TrunkCall{}
+		}
+		t.dials[e.ID] = e.Call
+		t.setLive(e.ID, true)
+	case "Hangup":
+		t.setLive(e.ID, false)
+	}
+}
+
+func (t *Trunk) setLive(id dn.CallID, on bool) {
+	if t.live == nil {
+		t.live = map[dn.CallID]bool{}
+	}
+	if on {
+		t.live[id] = true
+	} else {
+		delete(t.live, id)
+	}
+}
+
+func (t *Trunk) Dial(c dn.TrunkCall) {
+	t.add(TrunkEvent{Kind: "Dial", ID: c.ID, Call: c, Addr: c.Offer})
+}
+func (t *Trunk) UpdateMedia(id dn.CallID, local netip.AddrPort) {
+	t.add(TrunkEvent{Kind: "UpdateMedia", ID: id, Addr: local})
+}
+func (t *Trunk) Ringing(id dn.CallID) { t.add(TrunkEvent{Kind: "Ringing", ID: id}) }
+func (t *Trunk) Answered(id dn.CallID, local netip.AddrPort) {
+	t.add(TrunkEvent{Kind: "Answered", ID: id, Addr: local})
+}
+func (t *Trunk) Hangup(id dn.CallID, c dn.Cause) { t.add(TrunkEvent{Kind: "Hangup", ID: id, Cause: c}) }
+
+// RemoteAddr returns a new far-end RTP address (198.51.100.1, even ports
+// from 30000).
+func (t *Trunk) RemoteAddr() netip.AddrPort {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.port == 0 {
+		t.port = 30000
+	}
+	t.port += 2
+	return netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), t.port)
+}
+
+// Events returns a copy of everything recorded so far.
+func (t *Trunk) Events() []TrunkEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.events)
+}
+
+// Last returns the last event of a kind (any id when id is 0).
+func (t *Trunk) Last(kind string, id dn.CallID) (TrunkEvent, bool) {
+	es := t.Events()
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].Kind == kind && (id == 0 || es[i].ID == id) {
+			return es[i], true
+		}
+	}
+	return TrunkEvent{}, false
+}
+
+// Dials returns the outbound calls in the order they were dialled.
+func (t *Trunk) Dials() []dn.TrunkCall {
+	var out []dn.TrunkCall
+	for _, e := range t.Events() {
+		if e.Kind == "Dial" {
+			out = append(out, e.Call)
+		}
+	}
+	return out
+}
+
+// Live returns the trunk calls a real adapter would still hold a dialog
+// for: dialled or incoming, and not ended by either side; sorted.
+func (t *Trunk) Live() []dn.CallID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]dn.CallID, 0, len(t.live))
+	for id := range t.live {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Inbound reports whether id is a call that came in through Incoming.
+func (t *Trunk) Inbound(id dn.CallID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, dialled := t.dials[id]
+	return !dialled
+}
+
+// Dump renders the events one per line for failure messages.
+func (t *Trunk) Dump() string {
+	var b strings.Builder
+	for _, e := range t.Events() {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Incoming offers a call from the trunk, as an adapter receiving an
+// INVITE would: it reserves the id first so that callbacks find it.
+func (t *Trunk) Incoming(sw *dn.Switch, in dn.InboundCall) (dn.CallID, error) {
+	in.ID = sw.NewCallID()
+	t.mu.Lock()
+	t.setLive(in.ID, true)
+	t.mu.Unlock()
+	id, err := sw.TrunkIncoming(in)
+	if err != nil {
+		t.mu.Lock()
+		t.setLive(in.ID, false)
+		t.mu.Unlock()
+	}
+	return id, err
+}
+
+// Answer reports the far end's answer of outbound call id.
+func (t *Trunk) Answer(sw *dn.Switch, id dn.CallID, remote netip.AddrPort) error {
+	return sw.TrunkAnswered(id, remote)
+}
+
+// Fail reports a final failure of outbound call id; the dialog is over.
+func (t *Trunk) Fail(sw *dn.Switch, id dn.CallID, c dn.Cause) error {
+	t.mu.Lock()
+	t.setLive(id, false)
+	t.mu.Unlock()
+	return sw.TrunkFailed(id, c)
+}
+
+// HangupRemote reports that the far end hung up call id (BYE); the
+// dialog is over.
+func (t *Trunk) HangupRemote(sw *dn.Switch, id dn.CallID) error {
+	t.mu.Lock()
+	t.setLive(id, false)
+	t.mu.Unlock()
+	return sw.TrunkHangup(id)
+}

@@ -1,0 +1,233 @@
+// Command cmed-load drives a cmed daemon with fake SCCP phones
+// (pkg/sccp/sccptest) and sipp, and reports rates, lamp latency and the
+// daemon's CPU and RSS (issue 9, BENCHMARKS.md).
+//
+//	cmed-load genconfig -n 1000 -m 10 > big.cfg
+//	cmed-load harness  -n 20000 -m 10 -listen 127.0.0.1:2000   # in-process core+SCCP
+//	cmed-load register -addr 127.0.0.1:2000 -n 1000 -pid PID
+//	cmed-load blf      -addr 127.0.0.1:2000 -n 1000 -m 10 -rate 1000 -d 20s -pid PID
+//	cmed-load calls    -addr 127.0.0.1:2000 -n 1000 -rate 50 -d 20s -pid PID
+//	cmed-load subscribe -sip 127.0.0.1:5060 -rate 600 -calls 9000 -pid PID
+//	cmed-load mixed    -addr ... -sip ... (blf churn, calls and SUBSCRIBEs at once)
+//
+// Every run is bounded by -n, -d and -calls and ends by itself.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	addr, sip       string
+	n, m, conc      int
+	rate, regRate   float64
+	dur             time.Duration
+	pid             int
+	calls           int
+	sippScenario    string
+	hold            time.Duration
+	subscribeRate   float64
+	base            int
+	listen          string
+	model           string
+	seed            uint64
+	subscribeSubset int
+}
+
+func (o *options) office() Office {
+	return Office{N: o.n, M: o.m, Base: o.base, Model: o.model}.withDefaults()
+}
+
+func flags(name string, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:2000", "daemon SCCP address")
+	fs.StringVar(&o.sip, "sip", "127.0.0.1:5060", "daemon SIP address (subscribe, mixed)")
+	fs.IntVar(&o.n, "n", 100, "phones")
+	fs.IntVar(&o.m, "m", 10, "BLF buttons per phone")
+	fs.IntVar(&o.conc, "c", 200, "registrations in flight")
+	fs.Float64Var(&o.regRate, "reg-rate", 0, "new registrations per second (0: as fast as -c allows)")
+	fs.Float64Var(&o.rate, "rate", 100, "line changes (blf) or calls (calls) per second")
+	fs.DurationVar(&o.dur, "d", 10*time.Second, "scenario duration")
+	fs.IntVar(&o.pid, "pid", 0, "daemon PID for CPU and RSS from /proc")
+	fs.IntVar(&o.calls, "calls", 3000, "SUBSCRIBE lifecycles (subscribe)")
+	fs.Float64Var(&o.subscribeRate, "sub-rate", 300, "SUBSCRIBE lifecycles per second (subscribe, mixed)")
+	fs.StringVar(&o.sippScenario, "scenario", "/work/shared/peers/sipp/subscribe_dialog.xml", "sipp scenario")
+	fs.DurationVar(&o.hold, "hold", 200*time.Millisecond, "talk time per call (calls)")
+	fs.IntVar(&o.base, "base", 100000, "first directory number of the generated office")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:2000", "harness: SCCP listen address")
+	fs.StringVar(&o.model, "model", "7961", "phone model")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
+	fs.IntVar(&o.subscribeSubset, "sub-dns", 1000, "subscribe: how many of the office's DNs the watchers cycle over")
+	return fs
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: cmed-load genconfig|harness|register|blf|calls|subscribe|mixed [flags]")
+		os.Exit(2)
+	}
+	raiseNoFile()
+	var o options
+	cmd := os.Args[1]
+	fs := flags(cmd, &o)
+	fs.Parse(os.Args[2:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd {
+	case "genconfig":
+		of := o.office()
+		if of.N > 1000 || of.N*of.M > 500 {
+			fmt.Fprintf(os.Stderr, "cmed-load: note: %d ephones / %d BLF subscriptions exceed CME's limits (1000 ephones, max-subscription 500); cmed's validation refuses this config, use `cmed-load harness`\n", of.N, of.N*of.M)
+		}
+		fmt.Print(of.Text())
+	case "harness":
+		err = runHarness(ctx, o)
+	case "register":
+		err = runRegister(ctx, o)
+	case "blf":
+		err = runBLF(ctx, o)
+	case "calls":
+		err = runCalls(ctx, o)
+	case "subscribe":
+		err = runSubscribe(ctx, o, os.Stdout)
+	case "mixed":
+		err = runMixed(ctx, o)
+	default:
+		err = fmt.Errorf("unknown command %q", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cmed-load:", err)
+		os.Exit(1)
+	}
+}
+
+// raiseNoFile lifts the soft open-files limit to the hard one: each fake
+// phone is one socket.
+func raiseNoFile() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) == nil && r.Cur < r.Max {
+		r.Cur = r.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+}
+
+func registerReport(rep *report, f *Fleet) {
+	var lat []time.Duration
+	for i, p := range f.phones {
+		if p != nil {
+			lat = append(lat, f.regLat[i])
+		}
+	}
+	rep.add("registered=%d failed=%d wall=%.2fs rate=%.0f phones/s register+provision p50=%s p99=%s",
+		len(lat), f.regErr.Load(), f.wall.Seconds(), float64(len(lat))/f.wall.Seconds(), ms(percentile(lat, 50)), ms(percentile(lat, 99)))
+}
+
+func runRegister(ctx context.Context, o options) error {
+	before := readProc(o.pid)
+	f := ConnectFleet(ctx, o.addr, o.office(), o.conc, o.regRate)
+	after := readProc(o.pid)
+	var rep report
+	rep.add("scenario=register n=%d m=%d c=%d", o.n, o.m, o.conc)
+	registerReport(&rep, f)
+	rep.proc(before, after, f.wall, f.Registered())
+	f.Close()
+	fmt.Print(rep.String())
+	return nil
+}
+
+// blfChurn runs the BLF scenario on a connected fleet and adds its lines.
+func blfChurn(ctx context.Context, o options, f *Fleet, rep *report) {
+	rng := rand.New(rand.NewPCG(o.seed, 7))
+	start := time.Now()
+	changes := f.churnLines(ctx, o.rate, o.dur, rng)
+	wall := time.Since(start)
+	// Let the last updates arrive.
+	time.Sleep(time.Second)
+	lat, stray, lost := f.lamps.finish()
+	rep.add("line_changes=%d (%.0f/s) lamp_updates=%d (%.0f/s) lost=%d stray=%d", changes, float64(changes)/wall.Seconds(),
+		len(lat), float64(len(lat))/wall.Seconds(), lost, stray)
+	rep.add("lamp_latency p50=%s p99=%s max=%s", ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(percentile(lat, 100)))
+}
+
+func runBLF(ctx context.Context, o options) error {
+	before := readProc(o.pid)
+	f := ConnectFleet(ctx, o.addr, o.office(), o.conc, o.regRate)
+	defer f.Close()
+	var rep report
+	rep.add("scenario=blf n=%d m=%d rate=%.0f d=%v", o.n, o.m, o.rate, o.dur)
+	registerReport(&rep, f)
+	reg := readProc(o.pid)
+	rep.proc(before, reg, f.wall, f.Registered())
+	f.WatchLamps(ctx)
+	blfChurn(ctx, o, f, &rep)
+	rep.add("during churn:")
+	rep.proc(reg, readProc(o.pid), o.dur, 0)
+	fmt.Print(rep.String())
+	return nil
+}
+
+func runMixed(ctx context.Context, o options) error {
+	before := readProc(o.pid)
+	f := ConnectFleet(ctx, o.addr, o.office(), o.conc, o.regRate)
+	defer f.Close()
+	var rep report
+	rep.add("scenario=mixed n=%d m=%d blf-rate=%.0f sub-rate=%.0f d=%v", o.n, o.m, o.rate, o.subscribeRate, o.dur)
+	registerReport(&rep, f)
+	reg := readProc(o.pid)
+	f.WatchLamps(ctx)
+	var wg sync.WaitGroup
+	var subOut, callOut report
+	var subErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		so := o
+		so.calls = int(o.subscribeRate * o.dur.Seconds())
+		var b stringsBuilder
+		subErr = runSubscribe(ctx, so, &b)
+		subOut.add("%s", b.String())
+	}()
+	go func() {
+		defer wg.Done()
+		callPairs(ctx, o, f, &callOut, 0.1)
+	}()
+	blfChurn(ctx, o, f, &rep)
+	wg.Wait()
+	rep.lines = append(rep.lines, callOut.lines...)
+	rep.lines = append(rep.lines, subOut.lines...)
+	if subErr != nil {
+		rep.add("subscribe: %v", subErr)
+	}
+	rep.proc(before, reg, f.wall, f.Registered())
+	rep.add("during the mixed load:")
+	rep.proc(reg, readProc(o.pid), o.dur, 0)
+	fmt.Print(rep.String())
+	return nil
+}
+
+type stringsBuilder struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *stringsBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *stringsBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
