@@ -1,0 +1,547 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+)
+
+// The B2BUA side for registered SIP phones. Every call leg of a phone is a
+// SIP dialog between cmed and the phone; the other leg is whatever the line
+// core connects it to (another SIP phone, an SCCP phone, music on hold).
+// Media flows between the endpoints: the SDP cmed gives a phone carries the
+// other endpoint's RTP address from dn's StartMedia (sccp.md §7 media rules,
+// dn.Device "Media").
+//
+// dn.Device methods run on the Switch goroutine and must not block, so they
+// only post events to the leg; one goroutine per leg does the SIP work and
+// calls back into the Switch.
+
+// legEvent is one effect of the core on a leg.
+type legEvent struct {
+	kind   string // ringback, connected, open, start, stop, released, stopring, hold
+	remote netip.AddrPort
+	cause  dn.Cause
+}
+
+type leg struct {
+	dev  *phoneDevice
+	line int
+	id   dn.CallID
+
+	mu     sync.Mutex
+	events []legEvent
+	wake   chan struct{}
+
+	// phone side
+	uas      *sipgo.DialogServerSession // the phone called (we answer its INVITE)
+	uac      *sipgo.DialogClientSession // we called the phone
+	phoneRTP netip.AddrPort             // from the phone's SDP
+	peerRTP  netip.AddrPort             // where the phone should send (StartMedia)
+	version  uint64                     // SDP o= version
+	answered bool
+	callID   string // SIP Call-ID of the phone dialog
+}
+
+func newLeg(d *phoneDevice, line int) *leg {
+	return &leg{dev: d, line: line, wake: make(chan struct{}, 1)}
+}
+
+func (l *leg) post(e legEvent) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// The media fields are shared by the leg's goroutine and request handlers
+// (re-INVITE, BYE): accessed under l.mu.
+func (l *leg) phone() netip.AddrPort {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.phoneRTP
+}
+
+func (l *leg) setPhone(a netip.AddrPort) {
+	l.mu.Lock()
+	l.phoneRTP = a
+	l.mu.Unlock()
+}
+
+func (l *leg) peer() netip.AddrPort {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peerRTP
+}
+
+func (l *leg) setPeer(a netip.AddrPort) {
+	l.mu.Lock()
+	l.peerRTP = a
+	l.mu.Unlock()
+}
+
+// sdp builds the next SDP version for the phone.
+func (l *leg) sdp(direction string) []byte {
+	l.mu.Lock()
+	l.version++
+	v, peer := l.version, l.peerRTP
+	l.mu.Unlock()
+	return buildSDP(peer, direction, v)
+}
+
+// next waits for the next event, ctx end or timeout (0: none).
+func (l *leg) next(ctx context.Context, timeout time.Duration) (legEvent, bool) {
+	var tc <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		tc = t.C
+	}
+	for {
+		l.mu.Lock()
+		if len(l.events) > 0 {
+			e := l.events[0]
+			l.events = l.events[1:]
+			l.mu.Unlock()
+			return e, true
+		}
+		l.mu.Unlock()
+		select {
+		case <-l.wake:
+		case <-ctx.Done():
+			return legEvent{}, false
+		case <-tc:
+			return legEvent{kind: "timeout"}, true
+		}
+	}
+}
+
+// dispatch posts a core effect to the leg of call id.
+func (d *phoneDevice) dispatch(line int, id dn.CallID, e legEvent) {
+	d.mu.Lock()
+	l := d.legs[id]
+	if l == nil && e.kind == "dialing" {
+		// The phone's own INVITE is waiting for the id OffHook makes.
+		if p := d.pending[line]; p != nil {
+			l = p
+			l.id = id
+			delete(d.pending, line)
+			d.legs[id] = l
+		}
+	}
+	d.mu.Unlock()
+	if l != nil && e.kind != "dialing" {
+		l.post(e)
+	}
+}
+
+// causeStatus maps why a call ended before an answer to the SIP final
+// response (dn.Trunk doc: suggested mapping).
+func causeStatus(c dn.Cause) (int, string) {
+	switch c {
+	case dn.CauseBusy, dn.CauseDND:
+		return 486, "Busy Here"
+	case dn.CauseUnassigned:
+		return 404, "Not Found"
+	case dn.CauseLoop:
+		return 482, "Loop Detected"
+	}
+	return 480, "Temporarily Unavailable"
+}
+
+// lineFor is the pool line (`number N dn T`) whose DN has number.
+func lineFor(cfg *config.Config, pool int, number string) int {
+	for _, p := range cfg.VoiceRegisterPools {
+		if p.Tag != pool {
+			continue
+		}
+		for _, n := range p.Numbers {
+			if d := cfg.VoiceRegisterDNByTag(n.DN); d != nil && d.Number == number {
+				return n.Tag
+			}
+		}
+		if len(p.Numbers) > 0 {
+			return p.Numbers[0].Tag
+		}
+	}
+	return 0
+}
+
+// onInvite: a call from a registered phone (initial INVITE), or a
+// re-INVITE in one of its dialogs (hold/resume, RFC 3264 §8.4).
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if req.To() != nil && tagOf(req.To().Params) != "" {
+		if !s.trunkReinvite(req, tx) {
+			s.onReinvite(req, tx)
+		}
+		return
+	}
+	b, ok := s.reg.localWatcher(req)
+	if !ok {
+		s.onTrunkInvite(req, tx) // from a peer: dial-peer call
+		return
+	}
+	ph := s.reg.phone(b.Pool)
+	if ph == nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+		return
+	}
+	media, err := ParseMedia(req.Body())
+	if err != nil && len(req.Body()) > 0 {
+		s.respond(tx, sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	ds, err := s.dsc.ReadInvite(req, tx)
+	if err != nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+		return
+	}
+	line := lineFor(s.cfg(), b.Pool, req.From().Address.User)
+	l := newLeg(ph.sink, line)
+	l.uas, l.phoneRTP = ds, media.Addr
+	s.reg.indexLeg(l, req.CallID().Value())
+	d := ph.sink
+	d.mu.Lock()
+	d.pending[line] = l
+	d.mu.Unlock()
+	_ = ds.Respond(100, "Trying", nil)
+
+	fail := func(code int, reason string) {
+		d.mu.Lock()
+		delete(d.pending, line)
+		d.mu.Unlock()
+		d.forget(l)
+		_ = ds.Respond(code, reason, nil)
+	}
+	if err := s.sw().OffHook(ph.id, line); err != nil {
+		fail(486, "Busy Here")
+		return
+	}
+	d.mu.Lock()
+	bound := l.id != 0
+	d.mu.Unlock()
+	if !bound {
+		fail(500, "Server Internal Error")
+		return
+	}
+	if err := s.sw().Digits(ph.id, line, req.Recipient.User); err != nil {
+		_ = s.sw().OnHook(ph.id, line)
+		fail(404, "Not Found")
+		return
+	}
+	s.runOutgoing(ph, l)
+}
+
+func (s *Server) sw() Switch { return s.opts.Switch }
+
+// runOutgoing drives a call the phone placed until the final response to
+// its INVITE, then keeps the leg for BYE/re-INVITE.
+func (s *Server) runOutgoing(ph *phone, l *leg) {
+	ds := l.uas
+	ctx := ds.Context()
+	connected := false
+	for !l.answered {
+		e, ok := l.next(ctx, 0)
+		if !ok { // CANCEL (sipgo answered 200 + 487) or transaction end
+			_ = s.sw().OnHook(ph.id, l.line)
+			l.dev.forget(l)
+			return
+		}
+		switch e.kind {
+		case "ringback":
+			_ = ds.Respond(180, "Ringing", nil)
+		case "open":
+			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
+		case "start":
+			l.setPeer(e.remote)
+			if connected {
+				s.answerPhone(l)
+			}
+		case "connected":
+			connected = true
+			if l.peer().IsValid() {
+				s.answerPhone(l)
+			} else {
+				// Wait briefly for StartMedia (dn.TrunkMediaWait), then
+				// answer without media; a re-INVITE follows.
+				go func() {
+					time.Sleep(2 * time.Second)
+					l.post(legEvent{kind: "answer-anyway"})
+				}()
+			}
+		case "answer-anyway":
+			if connected && !l.answered {
+				s.answerPhone(l)
+			}
+		case "released":
+			l.dev.forget(l)
+			code, reason := causeStatus(e.cause)
+			_ = ds.Respond(code, reason, nil) // waits for the ACK
+			return
+		case "failed":
+			// The core leaves a failed call off-hook with a tone until the
+			// phone hangs up; a SIP phone gets the final response instead.
+			if err := s.sw().OnHook(ph.id, l.line); err != nil {
+				s.log.Debug("sip: on-hook after a failed call", "pool", ph.pool, "line", l.line, "err", err)
+			}
+			l.dev.forget(l)
+			code, reason := causeStatus(e.cause)
+			_ = ds.Respond(code, reason, nil) // waits for the ACK
+			return
+		}
+	}
+	go s.runEstablished(ph, l)
+}
+
+func (s *Server) answerPhone(l *leg) {
+	body := l.sdp("sendrecv")
+	if err := l.uas.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+		s.log.Debug("sip: 200 to phone failed", "err", err)
+	}
+	l.answered = true
+}
+
+// runEstablished follows an answered leg: the core's release sends BYE; a
+// new peer address (transfer, resume) re-INVITEs the phone.
+func (s *Server) runEstablished(ph *phone, l *leg) {
+	ctx := s.context()
+	for {
+		e, ok := l.next(ctx, 0)
+		if !ok {
+			return
+		}
+		switch e.kind {
+		case "open":
+			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
+		case "start":
+			if e.remote != l.peer() {
+				l.setPeer(e.remote)
+				s.reinvitePhone(l, "sendrecv")
+			}
+		case "released", "bye":
+			if e.kind == "released" {
+				bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if l.uas != nil {
+					_ = l.uas.Bye(bctx)
+				} else if l.uac != nil {
+					_ = l.uac.Bye(bctx)
+				}
+				cancel()
+			}
+			l.dev.forget(l)
+			return
+		}
+	}
+}
+
+// reinvitePhone sends a target-refresh INVITE with a new offer pointing the
+// phone at its new peer (RFC 3261 §14.1).
+func (s *Server) reinvitePhone(l *leg, direction string) {
+	var target sip.Uri
+	var dlgDo func(context.Context, *sip.Request) (*sip.Response, error)
+	if l.uas != nil {
+		target = l.uas.InviteRequest.Contact().Address
+		dlgDo = l.uas.Do
+	} else if l.uac != nil && l.uac.InviteResponse != nil && l.uac.InviteResponse.Contact() != nil {
+		target = l.uac.InviteResponse.Contact().Address
+		dlgDo = l.uac.Do
+	} else {
+		return
+	}
+	req := sip.NewRequest(sip.INVITE, target)
+	req.SetBody(l.sdp(direction))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ctx, cancel := context.WithTimeout(s.context(), 10*time.Second)
+	defer cancel()
+	res, err := dlgDo(ctx, req)
+	if err != nil || !res.IsSuccess() {
+		s.log.Debug("sip: re-INVITE to phone failed", "err", err)
+		return
+	}
+	if m, err := ParseMedia(res.Body()); err == nil {
+		l.setPhone(m.Addr)
+	}
+	ack := sip.NewRequest(sip.ACK, target)
+	ack.AppendHeader(sip.HeaderClone(req.From()))
+	ack.AppendHeader(sip.HeaderClone(res.To()))
+	ack.AppendHeader(sip.HeaderClone(req.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+	ack.SetTransport(req.Transport())
+	s.prepare(ack)
+	_ = s.client.WriteRequest(ack)
+}
+
+// onReinvite handles a re-INVITE from a phone: hold (sendonly/inactive)
+// and resume (sendrecv), RFC 3264 §8.4, mapped to dn Hold/Resume (music on
+// hold comes from the core).
+func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	l, ph := s.reg.legByCallID(req.CallID().Value())
+	if l == nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	m, err := ParseMedia(req.Body())
+	if err != nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	dir := "sendrecv"
+	if m.OnHold() {
+		dir = "recvonly"
+		if m.Direction == "inactive" {
+			dir = "inactive"
+		}
+		_ = s.sw().Hold(ph.id, l.line, l.id)
+	} else {
+		l.setPhone(m.Addr)
+		_ = s.sw().Resume(ph.id, l.line, l.id)
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", l.sdp(dir))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(&sip.ContactHeader{Address: s.contactURI("", req.Transport())})
+	s.respond(tx, res)
+}
+
+// onBye ends a phone's call (RFC 3261 §15.1.2).
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if s.trunkBye(req, tx) {
+		return
+	}
+	l, ph := s.reg.legByCallID(req.CallID().Value())
+	if l == nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	s.respond(tx, sip.NewResponseFromRequest(req, 200, "OK", nil))
+	_ = s.sw().OnHook(ph.id, l.line)
+	l.post(legEvent{kind: "bye"})
+}
+
+// ring calls the phone for an offered call (dn Ring): INVITE without an
+// offer (RFC 3264 §5, the phone offers in its 200 and cmed answers in the
+// ACK once the core has connected the media).
+func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
+	b := s.reg.bindingForLine(ph.pool, l.line)
+	if b == nil {
+		return
+	}
+	var target sip.Uri
+	if err := sip.ParseUri(b.Contact, &target); err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.context())
+	defer cancel()
+	req := sip.NewRequest(sip.INVITE, target)
+	req.SetTransport(b.Transport)
+	from := &sip.FromHeader{DisplayName: info.Calling.Name, Address: sip.Uri{Scheme: "sip", User: info.Calling.Number, Host: s.host()},
+		Params: sip.HeaderParams{}}
+	from.Params.Add("tag", sip.GenerateTagN(12))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: b.Number, Host: s.host()}})
+	req.AppendHeader(&sip.ContactHeader{Address: s.contactURI(info.Calling.Number, b.Transport)})
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY"))
+	s.prepare(req)
+	dc, err := s.dcc.WriteInvite(ctx, req)
+	if err != nil {
+		s.log.Debug("sip: INVITE to phone failed", "err", err)
+		return
+	}
+	l.uac = dc
+	s.reg.indexLeg(l, dc.InviteRequest.CallID().Value())
+	answered := make(chan error, 1)
+	go func() { answered <- dc.WaitAnswer(ctx, sipgo.AnswerOptions{}) }()
+	for {
+		select {
+		case err := <-answered:
+			if err != nil {
+				// Declined or unreachable: the call keeps ringing elsewhere
+				// or times out in the core.
+				s.log.Debug("sip: phone did not answer", "err", err)
+				l.dev.forget(l)
+				return
+			}
+			s.answeredByPhone(ph, l)
+			return
+		case <-l.wake:
+			l.mu.Lock()
+			evs := l.events
+			l.events = nil
+			l.mu.Unlock()
+			for _, e := range evs {
+				if e.kind == "stopring" || e.kind == "released" {
+					cancel() // WaitAnswer sends CANCEL
+					<-answered
+					l.dev.forget(l)
+					return
+				}
+			}
+		}
+	}
+}
+
+// answeredByPhone: the phone's 200 carries its offer; tell the core, wait
+// for the peer's address, ACK with the answer.
+func (s *Server) answeredByPhone(ph *phone, l *leg) {
+	dc := l.uac
+	if m, err := ParseMedia(dc.InviteResponse.Body()); err == nil {
+		l.setPhone(m.Addr)
+	}
+	if err := s.sw().Answer(ph.id, l.line, l.id); err != nil {
+		// Answered elsewhere meanwhile: ACK and hang up.
+		s.ackPhone(l)
+		ctx, cancel := context.WithTimeout(s.context(), 5*time.Second)
+		_ = dc.Bye(ctx)
+		cancel()
+		l.dev.forget(l)
+		return
+	}
+	ctx := s.context()
+	for !l.peer().IsValid() {
+		e, ok := l.next(ctx, 2*time.Second)
+		if !ok || e.kind == "timeout" {
+			break
+		}
+		switch e.kind {
+		case "open":
+			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
+		case "start":
+			l.setPeer(e.remote)
+		case "released":
+			s.ackPhone(l)
+			l.post(e)
+		}
+	}
+	s.ackPhone(l)
+	l.answered = true
+	s.runEstablished(ph, l)
+}
+
+func (s *Server) ackPhone(l *leg) {
+	dc := l.uac
+	res := dc.InviteResponse
+	target := dc.InviteRequest.Recipient
+	if c := res.Contact(); c != nil {
+		target = c.Address
+	}
+	ack := sip.NewRequest(sip.ACK, target)
+	ack.AppendHeader(sip.HeaderClone(dc.InviteRequest.From()))
+	ack.AppendHeader(sip.HeaderClone(res.To()))
+	ack.AppendHeader(sip.HeaderClone(dc.InviteRequest.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: dc.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+	ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ack.SetBody(l.sdp("sendrecv"))
+	ack.SetTransport(dc.InviteRequest.Transport())
+	if err := dc.WriteAck(s.context(), ack); err != nil {
+		s.log.Debug("sip: ACK failed", "err", err)
+	}
+}

@@ -1,0 +1,393 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/sip/pidf"
+	"github.com/cmed-project/cmed/pkg/sip/subs"
+)
+
+// notifier is the presence server for SIP watchers (RFC 6665 notifier,
+// packages presence and dialog): subs.Table keeps the RFC rules, the blf
+// engine decides authorisation and supplies lamp states, this file does the
+// wire.
+type notifier struct {
+	s     *Server
+	table *subs.Table
+	mbox  *blf.Mailbox
+
+	mu    sync.Mutex
+	lamps map[string]blf.State // presentity number -> latest lamp (from Deliver)
+	subs  map[subs.SubID]*watch
+}
+
+// watch is what the wire needs beyond subs.Table's view of a subscription.
+type watch struct {
+	blfID     blf.SubID
+	number    string
+	local     sip.Uri // the presentity AoR: From of our NOTIFYs
+	remote    sip.Uri // the watcher: To of our NOTIFYs
+	transport string
+}
+
+func newNotifier(s *Server) *notifier {
+	n := &notifier{s: s, mbox: blf.NewMailbox(), lamps: map[string]blf.State{}, subs: map[subs.SubID]*watch{}}
+	n.table = subs.NewTable(subs.Config{FoldRinging: s.opts.FoldRinging, NotifyTimeout: s.opts.NotifyTimeout})
+	return n
+}
+
+// Deliver implements blf.Watcher; it runs under the engine lock and only
+// records and signals (blf package doc).
+func (n *notifier) Deliver(u blf.Update) {
+	n.mu.Lock()
+	n.lamps[u.Presentity] = u.State
+	n.mu.Unlock()
+	n.mbox.Deliver(u)
+}
+
+// lineState maps a lamp to the body model. DND is a flag on an idle line
+// (pidf.LineState doc); the engine reports DND only for idle SCCP DNs.
+func (n *notifier) lineState(number string, st blf.State) pidf.LineState {
+	ls := pidf.LineState{Entity: "sip:" + number + "@" + n.s.host(), Number: number}
+	switch st {
+	case blf.StateIdle:
+		ls.Status = pidf.StatusIdle
+	case blf.StateInUse:
+		ls.Status = pidf.StatusInUse
+	case blf.StateAlerting:
+		ls.Status = pidf.StatusRinging
+	case blf.StateDND:
+		ls.Status, ls.DND = pidf.StatusIdle, true
+	default:
+		ls.Status = pidf.StatusUnknown
+	}
+	return ls
+}
+
+func (n *notifier) drainLoop(ctx context.Context) {
+	defer n.s.wg.Done()
+	var buf []blf.Update
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.mbox.C():
+		}
+		buf = n.mbox.Drain(buf[:0])
+		now := time.Now()
+		for _, u := range buf {
+			n.mu.Lock()
+			st := n.lamps[u.Presentity]
+			n.mu.Unlock()
+			for _, nt := range n.table.OnStateChange(u.Presentity, n.lineState(u.Presentity, st), now) {
+				n.send(nt)
+			}
+		}
+	}
+}
+
+func (n *notifier) tick(now time.Time) {
+	for _, nt := range n.table.Tick(now) {
+		n.send(nt)
+		n.reap(nt.Sub)
+	}
+}
+
+func verdictFor(err error) subs.Verdict {
+	var re *blf.RefusedError
+	if !errors.As(err, &re) {
+		return subs.RefuseServiceDisabled
+	}
+	switch re.Reason {
+	case blf.ReasonMaxSubscriptions:
+		return subs.RefuseLimit
+	case blf.ReasonNotWatchable:
+		return subs.RefuseNotWatchable
+	case blf.ReasonExternalNotAllowed:
+		return subs.RefuseWatcherNotAllowed
+	case blf.ReasonUnknownPresentity:
+		return subs.RefuseNoSuchPresentity
+	}
+	return subs.RefuseServiceDisabled
+}
+
+func subscribeInfo(req *sip.Request) subs.SubscribeInfo {
+	info := subs.SubscribeInfo{CallID: req.CallID().Value(), FromTag: tagOf(req.From().Params), ToTag: tagOf(req.To().Params)}
+	if h := req.GetHeader("Event"); h != nil {
+		info.Event = h.Value()
+	}
+	for _, h := range req.GetHeaders("Accept") {
+		for _, v := range strings.Split(h.Value(), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				info.Accept = append(info.Accept, v)
+			}
+		}
+	}
+	if h := req.GetHeader("Expires"); h != nil {
+		info.Expires, info.HasExpires = headerInt(req, "Expires")
+		if !info.HasExpires {
+			info.Expires, info.HasExpires = 0, true // unparsable: treated as too brief below
+		}
+	}
+	if c := req.Contact(); c != nil {
+		info.Contact = c.Address.String()
+	}
+	// Route set for a UAS: Record-Route in order (RFC 3261 §12.1.1).
+	for _, h := range req.GetHeaders("Record-Route") {
+		info.RouteSet = append(info.RouteSet, h.Value())
+	}
+	return info
+}
+
+// onSubscribe handles SUBSCRIBE: initial, refresh and unsubscribe (RFC 6665
+// §4.2.1), with CME's policy (cme-cli.md §4.5).
+func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
+	s := n.s
+	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+		return
+	}
+	info := subscribeInfo(req)
+	now := time.Now()
+	if info.ToTag != "" {
+		// In-dialog: refresh or unsubscribe. Authorisation rode on the
+		// dialog-creating request (as Kamailio does, peers/README.md).
+		info.Verdict = subs.Allow
+		dec := n.table.OnSubscribe(info, now)
+		n.answer(req, tx, dec)
+		if dec.Sub != 0 && (dec.Expires == 0 || dec.Status != 200) {
+			n.reap(dec.Sub)
+		}
+		return
+	}
+	if info.Contact == "" {
+		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Missing Contact", nil))
+		return
+	}
+	// Dry run with a refusing verdict: Event (489), Expires (423) and
+	// Accept (406) are checked by the table before any verdict, so anything
+	// but the refusal's 503 is the answer, and no engine subscription is
+	// made for a request that would fail anyway.
+	probe := info
+	probe.Verdict = subs.RefuseLimit
+	if dec := n.table.OnSubscribe(probe, now); dec.Status != 503 {
+		n.answer(req, tx, dec)
+		return
+	}
+
+	cfg := s.cfg()
+	number := req.Recipient.User
+	if number == "" {
+		number = req.To().Address.User
+	}
+	kind, watcherName := blf.KindSIPTrunk, req.Source()
+	if b, ok := s.reg.localWatcher(req); ok {
+		kind, watcherName = blf.KindSIPPhone, req.From().Address.User+"@"+hostOf(b.Source)
+	} else if g := cfg.VoiceRegisterGlobal; g != nil && g.AuthenticatePresence {
+		// cme-cli.md §4.5 rule 3: trunk watchers are challenged against the
+		// credential files; local phones never are.
+		user, ok := s.authenticate(req, tx, s.trunkPassword)
+		if !ok {
+			return
+		}
+		watcherName = user + "@" + req.Source()
+	}
+	expires := time.Duration(info.Expires) * time.Second
+	if !info.HasExpires {
+		expires = time.Hour
+	}
+	blfID, err := s.opts.Presence.Subscribe(blf.SubscribeRequest{Watcher: n, WatcherName: watcherName, Kind: kind,
+		Presentity: number, CanShowAlerting: true, Expires: expires})
+	info.Verdict = subs.Allow
+	if err != nil {
+		info.Verdict = verdictFor(err)
+	}
+	info.Watcher = req.From().Address.String()
+	info.Presentity = number
+	info.Remote = kind == blf.KindSIPTrunk
+	local := sip.Uri{Scheme: "sip", User: number, Host: s.host()}
+	info.Entity = local.String()
+	n.mu.Lock()
+	info.State = n.lineState(number, n.lamps[number])
+	n.mu.Unlock()
+
+	dec := n.table.OnSubscribe(info, now)
+	if dec.Status == 200 {
+		n.mu.Lock()
+		n.subs[dec.Sub] = &watch{blfID: blfID, number: number, local: local, remote: req.From().Address, transport: req.Transport()}
+		n.mu.Unlock()
+	} else if err == nil {
+		_ = s.opts.Presence.Unsubscribe(blfID)
+	}
+	n.answer(req, tx, dec)
+	if dec.Notify != nil && dec.Notify.Terminated {
+		n.reap(dec.Sub) // a fetch (Expires: 0)
+	}
+}
+
+// answer sends the response for dec, then its NOTIFY (RFC 6665 §4.2.1:
+// 200 first, NOTIFY right after; subscribers tolerate either order).
+func (n *notifier) answer(req *sip.Request, tx sip.ServerTransaction, dec subs.Decision) {
+	res := sip.NewResponseFromRequest(req, dec.Status, dec.Reason, nil)
+	if dec.LocalTag != "" {
+		res.To().Params.Add("tag", dec.LocalTag)
+	}
+	switch dec.Status {
+	case 200:
+		res.AppendHeader(sip.NewHeader("Expires", itoa(dec.Expires)))
+		c := n.s.contactURI("", req.Transport())
+		res.AppendHeader(&sip.ContactHeader{Address: c})
+	case 423:
+		res.AppendHeader(sip.NewHeader("Min-Expires", itoa(dec.MinExpires)))
+	case 489:
+		res.AppendHeader(sip.NewHeader("Allow-Events", dec.AllowEvents))
+	case 406:
+		res.AppendHeader(sip.NewHeader("Accept", dec.Accept))
+	}
+	if dec.RetryAfter > 0 {
+		res.AppendHeader(sip.NewHeader("Retry-After", itoa(dec.RetryAfter)))
+	}
+	n.s.respond(tx, res)
+	if dec.Notify != nil {
+		n.send(*dec.Notify)
+	}
+}
+
+// reap releases the engine subscription of a terminated subscription (so
+// it stops counting against max-subscription at once) and forgets the wire
+// data once the table has removed it.
+func (n *notifier) reap(id subs.SubID) {
+	info, ok := n.table.Get(id)
+	n.mu.Lock()
+	w := n.subs[id]
+	var blfID blf.SubID
+	if w != nil && (!ok || info.Terminated) {
+		blfID, w.blfID = w.blfID, 0
+		if !ok {
+			delete(n.subs, id)
+		}
+	}
+	n.mu.Unlock()
+	if blfID != 0 {
+		_ = n.s.opts.Presence.Unsubscribe(blfID)
+	}
+}
+
+// send runs one NOTIFY transaction and then the ones the table queues
+// behind it (coalesced state, or the terminating NOTIFY): one in flight
+// per subscription (subs package doc).
+func (n *notifier) send(nt subs.Notify) {
+	go func() {
+		for cur := &nt; cur != nil; {
+			status := n.transact(cur)
+			if m := n.s.opts.Metrics; m != nil {
+				m.NotifySent(status)
+			}
+			next := n.table.OnNotifyResponse(cur.Sub, cur.CSeq, status, time.Now())
+			n.reap(cur.Sub)
+			cur = next
+		}
+	}()
+}
+
+// transact sends a NOTIFY and returns the final status (0: no answer).
+func (n *notifier) transact(nt *subs.Notify) int {
+	n.mu.Lock()
+	w := n.subs[nt.Sub]
+	var cp watch
+	if w != nil {
+		cp = *w
+	}
+	n.mu.Unlock()
+	if w == nil {
+		// The SUBSCRIBE answer has not recorded the wire data yet (a state
+		// change raced the 200): it will be, at once.
+		for i := 0; i < 50 && w == nil; i++ {
+			time.Sleep(2 * time.Millisecond)
+			n.mu.Lock()
+			if w = n.subs[nt.Sub]; w != nil {
+				cp = *w
+			}
+			n.mu.Unlock()
+		}
+		if w == nil {
+			return 481
+		}
+	}
+	var target sip.Uri
+	if err := sip.ParseUri(nt.Contact, &target); err != nil {
+		return 481
+	}
+	req := sip.NewRequest(sip.NOTIFY, target)
+	req.SetTransport(strings.ToUpper(cp.transport))
+	from := &sip.FromHeader{Address: cp.local, Params: sip.HeaderParams{}}
+	from.Params.Add("tag", nt.Dialog.LocalTag)
+	to := &sip.ToHeader{Address: cp.remote, Params: sip.HeaderParams{}}
+	to.Params.Add("tag", nt.Dialog.RemoteTag)
+	callID := sip.CallIDHeader(nt.Dialog.CallID)
+	maxFwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: nt.CSeq, MethodName: sip.NOTIFY})
+	req.AppendHeader(&maxFwd)
+	for _, r := range nt.RouteSet {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	req.AppendHeader(&sip.ContactHeader{Address: n.s.contactURI("", cp.transport)})
+	req.AppendHeader(sip.NewHeader("Event", nt.Event))
+	req.AppendHeader(sip.NewHeader("Subscription-State", nt.SubscriptionState))
+	req.AppendHeader(sip.NewHeader("Content-Type", nt.ContentType))
+	req.SetBody(nt.Body)
+	n.s.prepare(req)
+	// No per-request deadline: the non-INVITE client transaction ends by
+	// itself at Timer F (64·T1, RFC 3261 §17.1.2.2), and a context timer
+	// per NOTIFY is measurable at fan-out rates.
+	res, err := n.s.client.Do(n.s.context(), req)
+	if err != nil {
+		n.s.log.Debug("sip: NOTIFY failed", "to", nt.Contact, "err", err)
+		return subs.StatusTimeout
+	}
+	return res.StatusCode
+}
+
+// shutdown terminates every subscription and waits for the NOTIFYs.
+func (n *notifier) shutdown(ctx context.Context) {
+	for _, nt := range n.table.Shutdown(time.Now()) {
+		n.send(nt)
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for n.table.Len() > 0 || n.pending() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *notifier) pending() int {
+	c := 0
+	for _, in := range n.table.List() {
+		if in.InFlight || in.Terminated {
+			c++
+		}
+	}
+	return c
+}
+
+// Subscriptions lists the SIP watchers' subscriptions (cmed as notifier).
+func (s *Server) Subscriptions() []subs.Info { return s.pres.table.List() }
+
+func itoa(v int) string {
+	return strconv.Itoa(v)
+}

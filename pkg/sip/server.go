@@ -1,0 +1,483 @@
+package sip
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/sip/subs"
+)
+
+// Switch is the part of *dn.Switch the SIP server uses: registration of
+// pools as devices, and call control for the phones' calls (B2BUA).
+type Switch interface {
+	RegisterDevice(info dn.DeviceInfo, sink dn.Device) (dn.DeviceID, error)
+	UnregisterDevice(id dn.DeviceID) error
+	OffHook(id dn.DeviceID, line int) error
+	Digits(id dn.DeviceID, line int, digits string) error
+	OnHook(id dn.DeviceID, line int) error
+	Answer(id dn.DeviceID, line int, callID dn.CallID) error
+	Hold(id dn.DeviceID, line int, callID dn.CallID) error
+	Resume(id dn.DeviceID, line int, callID dn.CallID) error
+	MediaReady(id dn.DeviceID, line int, callID dn.CallID, addr netip.AddrPort) error
+}
+
+// Presence is the part of *blf.Engine the SIP server uses.
+type Presence interface {
+	Subscribe(req blf.SubscribeRequest) (blf.SubID, error)
+	Unsubscribe(id blf.SubID) error
+	SetExternalState(number string, st blf.State)
+}
+
+// Metrics receives counters; every method must be cheap and non-blocking.
+type Metrics interface {
+	NotifySent(status int) // final status of an outgoing NOTIFY (0: timeout)
+	AuthFailure(method string)
+	Registration(registered bool)
+}
+
+// Options configure a Server. Switch, Presence and Config are required.
+type Options struct {
+	Switch   Switch
+	Presence Presence
+	// Config returns the running configuration snapshot.
+	Config  func() *config.Config
+	Logger  *slog.Logger
+	Metrics Metrics // may be nil
+	// Host is the address advertised in Contact, Via and PIDF entities;
+	// default: the UDP listener's IP.
+	Host string
+	// UpstreamEvent is the package cmed subscribes with to the presence
+	// `server`: "presence" (default, what CME peers serve, sheet §1.3) or
+	// "dialog" (e.g. for a Kamailio fed with dialog PUBLISHes).
+	UpstreamEvent string
+	// UpstreamPort is the presence server's SIP port when no dial-peer
+	// names it (`session target ipv4:A:P` with A = server); default 5060.
+	UpstreamPort int
+	// RetryInterval overrides `sccp blf-speed-dial retry-interval` (tests).
+	RetryInterval time.Duration
+	// FoldRinging reports ringing DNs as on-the-phone in PIDF, CME's "ringing
+	// is in use" (cme-cli.md §4.1) instead of Cisco ce:alerting.
+	FoldRinging bool
+	// ReadFile reads `authenticate credential` files; default os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+	// TickInterval paces expiry and retry checks; default 1 s.
+	TickInterval time.Duration
+	// NotifyTimeout: a NOTIFY unanswered this long counts as timed out
+	// (subs.Config.NotifyTimeout); default 32 s (Timer F).
+	NotifyTimeout time.Duration
+}
+
+// Server is cmed's SIP side: registrar, presence server (notifier) and
+// presence watcher toward an external server. Create it with New, start it
+// with Serve.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	digest *Digest
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	ctx     context.Context // Serve's; background until Serve runs
+	ctxMu   sync.Mutex
+	started chan struct{}
+
+	addrMu  sync.RWMutex
+	udpAddr netip.AddrPort
+	tcpAddr netip.AddrPort
+
+	creds atomic.Pointer[map[string]string] // trunk presence credentials
+
+	dsc *sipgo.DialogServerCache // dialogs of calls phones place
+	dcc *sipgo.DialogClientCache // dialogs of calls cmed places to phones
+
+	trunks trunkTable
+
+	reg  *registrar
+	pres *notifier
+	up   *upstream
+
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// New returns a Server; it does not touch the network.
+func New(opts Options) (*Server, error) {
+	if opts.Switch == nil || opts.Presence == nil || opts.Config == nil {
+		return nil, errors.New("sip: Options need Switch, Presence and Config")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
+	if opts.TickInterval <= 0 {
+		opts.TickInterval = time.Second
+	}
+	if opts.NotifyTimeout <= 0 {
+		opts.NotifyTimeout = 32 * time.Second
+	}
+	if opts.UpstreamPort == 0 {
+		opts.UpstreamPort = config.DefaultSIPPort
+	}
+	if opts.UpstreamEvent == "" {
+		opts.UpstreamEvent = "presence"
+	}
+	// Buffered randomness for sipgo's UUID tags and Call-IDs (one
+	// per response without a To-tag): without it every tag is a getrandom
+	// syscall. Process-wide and idempotent.
+	sipgo.Init()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("cmed"))
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(opts.Logger))
+	if err != nil {
+		return nil, err
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(opts.Logger))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, digest: NewDigest(nil), ua: ua, srv: srv, client: client,
+		ctx: context.Background(), started: make(chan struct{})}
+	s.reg = newRegistrar(s)
+	s.pres = newNotifier(s)
+	s.up = newUpstream(s)
+	s.loadCredentials(opts.Config())
+
+	srv.OnRegister(s.reg.onRegister)
+	srv.OnSubscribe(s.pres.onSubscribe)
+	srv.OnNotify(s.up.onNotify)
+	srv.OnOptions(s.onOptions)
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	return s, nil
+}
+
+// Serve runs the server on udp and tcp (either may be nil) until ctx ends.
+// Call Shutdown first for a graceful stop (terminated NOTIFYs, upstream
+// unsubscribes): they need Serve's transports.
+func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
+	if udp == nil && tcp == nil {
+		return errors.New("sip: no listener")
+	}
+	s.ctxMu.Lock()
+	s.ctx = ctx
+	s.ctxMu.Unlock()
+	if uc, ok := udp.(*net.UDPConn); ok {
+		// Bursts (a registration storm, NOTIFY fan-out answers) overflow
+		// the default socket buffer long before the CPU is busy.
+		_ = uc.SetReadBuffer(4 << 20)
+		_ = uc.SetWriteBuffer(4 << 20)
+	}
+	s.addrMu.Lock()
+	if udp != nil {
+		s.udpAddr = addrPort(udp.LocalAddr())
+	}
+	if tcp != nil {
+		s.tcpAddr = addrPort(tcp.Addr())
+	}
+	s.addrMu.Unlock()
+
+	contact := sip.ContactHeader{Address: s.contactURI("", "udp")}
+	s.dsc = sipgo.NewDialogServerCache(s.client, contact)
+	s.dcc = sipgo.NewDialogClientCache(s.client, contact)
+
+	errc := make(chan error, 2)
+	if udp != nil {
+		go func() { errc <- s.srv.ServeUDP(udp) }()
+	}
+	if tcp != nil {
+		go func() { errc <- s.srv.ServeTCP(tcp) }()
+	}
+	s.wg.Add(3)
+	go s.tickLoop(ctx)
+	go s.pres.drainLoop(ctx)
+	go s.up.loop(ctx)
+	close(s.started)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	if udp != nil {
+		udp.Close()
+	}
+	if tcp != nil {
+		tcp.Close()
+	}
+	s.ua.Close()
+	s.wg.Wait()
+	s.reg.unregisterAll()
+	if err != nil && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// Shutdown sends terminated NOTIFYs (reason deactivated, so watchers
+// re-subscribe at once, sheet §1.9) to every watcher and un-SUBSCRIBEs from
+// the presence server, waiting for answers until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.pres.shutdown(ctx) }()
+	go func() { defer wg.Done(); s.up.shutdown(ctx) }()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Apply takes a new configuration snapshot: credential files are re-read,
+// bindings of pools that left the configuration are dropped, and upstream
+// subscriptions follow a changed `server`.
+func (s *Server) Apply(cfg *config.Config) {
+	s.loadCredentials(cfg)
+	s.reg.apply(cfg)
+	s.up.wake()
+}
+
+// Addr returns the bound UDP and TCP addresses (zero when not serving).
+func (s *Server) Addr() (udp, tcp netip.AddrPort) {
+	s.addrMu.RLock()
+	defer s.addrMu.RUnlock()
+	return s.udpAddr, s.tcpAddr
+}
+
+func (s *Server) cfg() *config.Config {
+	if c := s.opts.Config(); c != nil {
+		return c
+	}
+	return &config.Config{}
+}
+
+func (s *Server) context() context.Context {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
+	return s.ctx
+}
+
+// host is what we advertise in Contact/Via/entity.
+func (s *Server) host() string {
+	if s.opts.Host != "" {
+		return s.opts.Host
+	}
+	u, t := s.Addr()
+	a := cmp.Or(u, t)
+	if a.IsValid() && !a.Addr().IsUnspecified() {
+		return a.Addr().String()
+	}
+	if g := s.cfg().VoiceRegisterGlobal; g != nil && g.SourceAddress != "" {
+		return g.SourceAddress
+	}
+	return "127.0.0.1"
+}
+
+// contactURI is our Contact for the given transport ("udp"/"tcp").
+func (s *Server) contactURI(user, transport string) sip.Uri {
+	u, t := s.Addr()
+	a := u
+	if strings.EqualFold(transport, "tcp") && t.IsValid() {
+		a = t
+	}
+	uri := sip.Uri{Scheme: "sip", User: user, Host: s.host(), Port: int(a.Port()), UriParams: sip.HeaderParams{}}
+	uri.UriParams.Add("transport", strings.ToLower(cmp.Or(transport, "udp")))
+	return uri
+}
+
+// prepare sets the local address of an outgoing request so that UDP
+// requests leave from our listening socket (peers answer and send NOTIFYs
+// to the address they saw, and Via must name the listener).
+func (s *Server) prepare(req *sip.Request) {
+	if !strings.EqualFold(req.Transport(), "UDP") {
+		return
+	}
+	u, _ := s.Addr()
+	if u.IsValid() {
+		req.Laddr = sip.Addr{IP: net.IP(u.Addr().AsSlice()), Port: int(u.Port())}
+	}
+}
+
+func (s *Server) realm() string {
+	if g := s.cfg().VoiceRegisterGlobal; g != nil && g.AuthenticateRealm != "" {
+		return g.AuthenticateRealm
+	}
+	return "cmed"
+}
+
+// loadCredentials reads the `authenticate credential` files (cme-cli.md
+// §1.3). A file that cannot be read is logged and skipped, as CME keeps
+// running with the credentials it has.
+func (s *Server) loadCredentials(cfg *config.Config) {
+	all := map[string]string{}
+	if cfg != nil && cfg.VoiceRegisterGlobal != nil {
+		for _, c := range cfg.VoiceRegisterGlobal.Credentials {
+			b, err := s.opts.ReadFile(credentialPath(c.Location))
+			if err != nil {
+				s.log.Warn("credential file unreadable", "tag", c.Tag, "location", c.Location, "err", err)
+				continue
+			}
+			m, err := ParseCredentials(b)
+			if err != nil {
+				s.log.Warn("credential file rejected", "tag", c.Tag, "location", c.Location, "err", err)
+				continue
+			}
+			for u, p := range m {
+				if _, dup := all[u]; !dup {
+					all[u] = p
+				}
+			}
+		}
+	}
+	s.creds.Store(&all)
+}
+
+// credentialPath maps an IOS location ("flash:cred.csv") to a path; a
+// plain path is used as is.
+func credentialPath(loc string) string {
+	if rest, ok := strings.CutPrefix(loc, "flash:"); ok {
+		return rest
+	}
+	return loc
+}
+
+func (s *Server) trunkPassword(user string) (string, bool) {
+	m := s.creds.Load()
+	if m == nil {
+		return "", false
+	}
+	p, ok := (*m)[user]
+	return p, ok
+}
+
+func (s *Server) tickLoop(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.reg.tick(now)
+			s.pres.tick(now)
+		}
+	}
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY"))
+	res.AppendHeader(sip.NewHeader("Allow-Events", subs.AllowEvents))
+	s.respond(tx, res)
+}
+
+// onAck confirms a phone's dialog; ACKs for our 200s need nothing else.
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	_ = s.dsc.ReadAck(req, tx)
+}
+
+func (s *Server) respond(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond failed", "err", err)
+	}
+}
+
+func (s *Server) authFailure(method string) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.AuthFailure(method)
+	}
+}
+
+// challenge answers 401 with a fresh nonce (RFC 3261 §22.2).
+func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, stale bool) {
+	res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+	res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.Challenge(s.realm(), stale)))
+	s.respond(tx, res)
+}
+
+// authenticate verifies the Authorization header of req with lookup; it
+// answers 401 (or 403 for a wrong user) itself and returns false when the
+// request must stop here.
+func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, lookup func(string) (string, bool)) (string, bool) {
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		s.challenge(req, tx, false)
+		return "", false
+	}
+	c, err := ParseAuthorization(h.Value())
+	if err == nil {
+		err = s.digest.Verify(c, string(req.Method), s.realm(), lookup)
+	}
+	switch {
+	case err == nil:
+		return c.Username, true
+	case errors.Is(err, ErrStaleNonce):
+		s.challenge(req, tx, true)
+	default:
+		s.authFailure(string(req.Method))
+		s.log.Info("sip: digest authentication failed", "method", req.Method, "from", req.Source(), "user", c.Username, "err", err)
+		s.challenge(req, tx, false)
+	}
+	return "", false
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	switch v := a.(type) {
+	case *net.UDPAddr:
+		return v.AddrPort()
+	case *net.TCPAddr:
+		return v.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
+
+// headerInt parses a numeric header such as Expires.
+func headerInt(req *sip.Request, name string) (int, bool) {
+	h := req.GetHeader(name)
+	if h == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+func tagOf(p sip.HeaderParams) string {
+	v, _ := p.Get("tag")
+	return v
+}
+
+func (s *Server) String() string {
+	u, t := s.Addr()
+	return fmt.Sprintf("sip.Server(udp=%v tcp=%v)", u, t)
+}
