@@ -134,7 +134,7 @@ func (b cliBackend) Reset(a config.DeviceAction) error {
 }
 
 func (b cliBackend) Info() cli.SystemInfo {
-	return cli.SystemInfo{Version: b.d.opts.Version, Started: b.d.started}
+	return cli.SystemInfo{Version: b.d.opts.Version, Started: b.d.started, Address: b.d.phoneFiles.address}
 }
 
 func (b cliBackend) Debug() cli.Debugger {

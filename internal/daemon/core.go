@@ -71,6 +71,9 @@ func (u *upstream) Unwatch(number string) {
 func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 	d.metrics = metrics.New(metrics.Options{})
 	d.blf = blf.New(cfg, &d.upstream)
+	// `debug presence` shows subscription events: records carry the
+	// presence category and pass the debug filter only when it is on.
+	d.blf.SetLogger(d.log.With(metrics.CategoryKey, "presence"))
 	d.observers.add(d.blf)
 	ms, err := d.startMedia(ctx, cfg)
 	if err != nil {
@@ -79,7 +82,13 @@ func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 	d.history = &historyWriter{d: d, ch: make(chan dn.CallRecord, 4096)}
 	d.wg.Add(1)
 	go d.history.run(ctx)
-	d.sw = dn.NewWithOptions(cfg, dn.Options{Observer: &d.observers, Media: ms, Records: d.history})
+	opts := dn.Options{Observer: &d.observers, Media: ms, Records: d.history}
+	if cfg.VoiceRegisterGlobal != nil {
+		// Dial-peers reach SIP trunks only when the SIP side runs;
+		// otherwise they give reorder, as an unroutable number does.
+		opts.Trunk = &d.trunk
+	}
+	d.sw = dn.NewWithOptions(cfg, opts)
 	d.metrics.SetSnapshotFunc(web.SnapshotFunc(d.sw, d.blf))
 	d.wg.Add(1)
 	go func() {
@@ -104,6 +113,9 @@ func (d *Daemon) ApplyConfig(cfg *config.Config) error {
 	d.blf.Apply(cfg)
 	if d.sccp != nil {
 		d.sccp.Apply(cfg)
+	}
+	if d.sip != nil {
+		d.sip.Apply(cfg)
 	}
 	if err := d.phoneFiles.regenerate(cfg); err != nil {
 		d.log.Error("regenerating phone files", "err", err)

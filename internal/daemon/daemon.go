@@ -23,6 +23,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/media"
 	"github.com/cmed-project/cmed/pkg/metrics"
 	"github.com/cmed-project/cmed/pkg/sccp"
+	"github.com/cmed-project/cmed/pkg/sip"
 	"github.com/cmed-project/cmed/pkg/store"
 )
 
@@ -76,6 +77,8 @@ type Daemon struct {
 	debug     *metrics.Debug
 	history   *historyWriter
 	sccp      *sccp.Server
+	sip       *sip.Server
+	trunk     trunkProxy
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -250,6 +253,9 @@ func (d *Daemon) startServices(ctx context.Context) error {
 		return err
 	}
 	if err := d.startSCCP(ctx, cfg); err != nil {
+		return err
+	}
+	if err := d.startSIP(ctx, cfg); err != nil {
 		return err
 	}
 	if err := d.startCLIListeners(ctx, cfg); err != nil {

@@ -2,6 +2,8 @@ package blf_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -18,9 +20,13 @@ import (
 // a DN idle <-> in use, so each one is delivered to all its watchers. The
 // latency of a change is the time until its last watcher's Deliver
 // returned; deliveries run on the caller's goroutine (the dn loop in cmed).
-func benchFanout(b *testing.B, dns, watchersPer int) {
+func benchFanout(b *testing.B, dns, watchersPer int) { benchFanoutLogged(b, dns, watchersPer, nil) }
+
+// benchFanoutLogged is benchFanout with log as the engine's debug logger.
+func benchFanoutLogged(b *testing.B, dns, watchersPer int, log *slog.Logger) {
 	cfg := &config.Config{Presence: &config.Presence{MaxSubscription: dns * watchersPer}, SIPUA: &config.SIPUA{PresenceEnable: true}}
 	e := blf.New(cfg, nil)
+	e.SetLogger(log)
 	events := make([]dn.LineEvent, dns)
 	for i := range events {
 		events[i] = dn.LineEvent{Key: dn.DNKey{Kind: dn.EphoneDN, Tag: i + 1}, Number: fmt.Sprint(100000 + i),
@@ -89,6 +95,14 @@ func BenchmarkFanout1DNx1000Watchers(b *testing.B) { benchFanout(b, 1, 1000) }
 
 // BenchmarkFanout10000DNsx10Watchers: 10,000 DNs, 10 watchers each.
 func BenchmarkFanout10000DNsx10Watchers(b *testing.B) { benchFanout(b, 10000, 10) }
+
+// BenchmarkFanout1DNx1000WatchersDebugOff is the daemon's normal case: a
+// debug logger is set (as cmed always does) but `debug presence` is off,
+// so the trace must cost nothing measurable against the nil-logger run.
+func BenchmarkFanout1DNx1000WatchersDebugOff(b *testing.B) {
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	benchFanoutLogged(b, 1, 1000, log.With("category", "presence"))
+}
 
 // BenchmarkSwitchToBLF measures the whole path: a call set up and torn
 // down on the dn.Switch, with 100 watchers on each party.

@@ -1,6 +1,9 @@
 package blf
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +19,7 @@ type Engine struct {
 	mu  sync.Mutex
 	now func() time.Time
 	up  Upstream
+	log *slog.Logger // debug trace (`debug presence`), nil = silent; see SetLogger
 
 	// configuration (Apply)
 	enabled, sipEnabled, watcherAll, allowSubscribe, callList bool
@@ -241,18 +245,24 @@ func (e *Engine) refresh(p *presentity) {
 		return
 	}
 	p.state = st
+	// One Enabled check per change, not per watcher: with debugging off a
+	// fan-out to thousands of watchers costs nothing more (bench_test.go).
+	trace := e.tracing()
 	for _, s := range p.subs {
-		e.deliver(s)
+		e.deliver(s, trace)
 	}
 }
 
-func (e *Engine) deliver(s *sub) {
+func (e *Engine) deliver(s *sub, trace bool) {
 	st := mapFor(s.p.state, &s.req)
 	if st == s.last {
 		return
 	}
 	s.last = st
 	e.deliveries++
+	if trace {
+		e.traceState(s)
+	}
 	s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: st})
 }
 
@@ -261,11 +271,60 @@ func (e *Engine) refuse(r Reason) error {
 	return &RefusedError{Reason: r}
 }
 
+// SetLogger makes the engine trace subscription events at Debug level:
+// subscribe, refusal, unsubscribe and every lamp state handed to a
+// watcher (what `debug presence` shows, cme-cli.md §1.6). Give it a logger
+// carrying the debug category (metrics.CategoryKey = "presence") so the
+// daemon's debug switchboard can turn the trace on and off at run time.
+// nil silences it. Records are built only when the logger is enabled for
+// Debug, so a silent engine pays one check per state change.
+func (e *Engine) SetLogger(l *slog.Logger) {
+	e.mu.Lock()
+	e.log = l
+	e.mu.Unlock()
+}
+
+// tracing reports whether debug records would be kept. Called with e.mu held.
+func (e *Engine) tracing() bool {
+	return e.log != nil && e.log.Enabled(context.Background(), slog.LevelDebug)
+}
+
+func (e *Engine) trace(msg string, attrs ...slog.Attr) {
+	e.log.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
+}
+
+func (e *Engine) traceState(s *sub) {
+	e.trace("presence notify", slog.Uint64("subid", uint64(s.id)), slog.String("watcher", s.req.WatcherName),
+		slog.String("presentity", presentityName(s.p.number, s.p.device)), slog.String("state", s.last.String()))
+}
+
+func presentityName(number string, device bool) string {
+	if device {
+		return "device:" + number
+	}
+	return number
+}
+
 // Subscribe starts a watch and delivers the current state to the watcher
 // before returning. The enforcement rules are cme-cli.md §4.5.
 func (e *Engine) Subscribe(req SubscribeRequest) (SubID, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	id, err := e.subscribe(req)
+	if err != nil && e.tracing() {
+		var re *RefusedError
+		reason := err.Error()
+		if errors.As(err, &re) {
+			reason = re.Reason.String()
+		}
+		e.trace("presence subscription refused", slog.String("watcher", req.WatcherName),
+			slog.String("presentity", presentityName(req.Presentity, req.Device)),
+			slog.String("kind", req.Kind.String()), slog.String("reason", reason))
+	}
+	return id, err
+}
+
+func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 	switch {
 	case !e.enabled, req.Kind.sip() && !e.sipEnabled:
 		return 0, e.refuse(ReasonPresenceDisabled)
@@ -321,6 +380,12 @@ func (e *Engine) Subscribe(req SubscribeRequest) (SubID, error) {
 	// Full state at once, even when unknown.
 	s.last = mapFor(p.state, &req)
 	e.deliveries++
+	if e.tracing() {
+		e.trace("presence subscribe", slog.Uint64("subid", uint64(s.id)), slog.String("watcher", req.WatcherName),
+			slog.String("presentity", presentityName(req.Presentity, req.Device)), slog.String("kind", req.Kind.String()),
+			slog.Uint64("sibid", uint64(s.sib)))
+		e.traceState(s)
+	}
 	req.Watcher.Deliver(Update{Sub: s.id, Presentity: p.number, Device: p.device, State: s.last})
 	return s.id, nil
 }
@@ -338,6 +403,10 @@ func (e *Engine) Unsubscribe(id SubID) error {
 		e.counted--
 	}
 	p := s.p
+	if e.tracing() {
+		e.trace("presence unsubscribe", slog.Uint64("subid", uint64(id)), slog.String("watcher", s.req.WatcherName),
+			slog.String("presentity", presentityName(p.number, p.device)))
+	}
 	p.subs = slices.DeleteFunc(p.subs, func(x *sub) bool { return x == s })
 	if len(p.subs) == 0 {
 		delete(e.presentities, p.key)

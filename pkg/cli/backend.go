@@ -52,6 +52,10 @@ type Backend interface {
 type SystemInfo struct {
 	Version string
 	Started time.Time
+	// Address is the router's own IP address as phones reach it, shown
+	// after local presentities when the config's source addresses are
+	// 0.0.0.0 ("" = unknown).
+	Address string
 }
 
 // CallRecord is one call-history entry (`show call history voice`).

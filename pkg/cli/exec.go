@@ -103,7 +103,8 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 		return nil
 	}))
 	priv.MustAdd("show startup-config", ex(cmdShowStartup))
-	priv.MustAdd("show ephone [summary|registered|unregistered]", ex(cmdShowEphone))
+	priv.MustAdd("show ephone [summary|registered|unregistered|<1-1000>|mac-address H.H.H]", ex(cmdShowEphone),
+		"<1-1000>=ephone tag", "H.H.H=MAC address of the ephone")
 	priv.MustAdd("show ephone-dn [summary|<1-10000>]", ex(cmdShowEphoneDN), "<1-10000>=ephone-dn tag")
 	priv.MustAdd("show voice register {all|global|pool [<1-1000>]|dn [<1-10000>]}", ex(cmdShowVoiceRegister),
 		"<1-1000>=Pool tag", "<1-10000>=DN tag")

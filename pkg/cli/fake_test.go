@@ -27,6 +27,7 @@ type fakeBackend struct {
 	global  blf.GlobalInfo
 	history []CallRecord
 	debug   *fakeDebug
+	address string // SystemInfo.Address
 }
 
 func newFake(t testing.TB, cfgText string) *fakeBackend {
@@ -87,7 +88,7 @@ func (f *fakeBackend) Reset(a config.DeviceAction) error {
 	return nil
 }
 func (f *fakeBackend) Info() SystemInfo {
-	return SystemInfo{Version: "1.2.3", Started: time.Now().Add(-(26*time.Hour + 3*time.Minute))}
+	return SystemInfo{Version: "1.2.3", Started: time.Now().Add(-(26*time.Hour + 3*time.Minute)), Address: f.address}
 }
 func (f *fakeBackend) Debug() Debugger {
 	if f.debug == nil {

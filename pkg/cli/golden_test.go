@@ -116,7 +116,9 @@ var goldens = []struct {
 		"conf t", "ephone-dn 41", "number 1041", "ephone 3", "exit", "exit", "disable", "enable",
 	}},
 	{"show-layouts", PrivMax, []string{
-		"show ephone", "show ephone summary", "show ephone registered", "show ephone-dn summary", "show ephone-dn 1",
+		"show ephone", "show ephone summary", "show ephone registered", "show ephone unregistered", "show ephone 2",
+		"show ephone mac-address 0011.2233.4401", "show ephone mac-address 0011.2233.99AA", "show ephone 9",
+		"show ephone-dn summary", "show ephone-dn 1",
 		"show ephone-dn 3", "show voice register all", "show voice register pool 1", "show presence global",
 		"show presence subscription", "show presence subscription summary", "show presence subscription details",
 		"show presence subscription presentity 1002", "show presence subscription subid 23",

@@ -130,6 +130,13 @@ func cmdShowEphone(c *execCtx, m *cmdtree.Match) error {
 	for _, l := range lines {
 		calls[l.Key] = max(l.MaxCalls, 1)
 	}
+	// `show ephone TAG` and `show ephone mac-address H.H.H` print one
+	// block; like the state filters they print nothing when none matches.
+	tag := m.Int(0)
+	wantMAC, byMAC := m.After("mac-address")
+	if byMAC {
+		tag = 0 // m.Int(0) is the MAC token, not a number
+	}
 	var reg, unreg int
 	for _, d := range devs {
 		if d.Kind != "ephone" {
@@ -140,11 +147,13 @@ func cmdShowEphone(c *execCtx, m *cmdtree.Match) error {
 		} else {
 			unreg++
 		}
+		mac := cmp.Or(ephoneMAC(cfg, d.Tag), "0000.0000.0000")
 		switch {
 		case m.Has("registered") && !d.Registered, m.Has("unregistered") && d.Registered:
 			continue
+		case tag != 0 && d.Tag != tag, byMAC && !strings.EqualFold(mac, wantMAC):
+			continue
 		}
-		mac := cmp.Or(ephoneMAC(cfg, d.Tag), "0000.0000.0000")
 		if !d.Registered {
 			c.printf("ephone-%d[%d] Mac:%s TCP socket:[-1] activeLine:0 whisperLine:0 UNREGISTERED\n", d.Tag, d.Tag-1, mac)
 			if m.Has("summary") {
@@ -436,15 +445,28 @@ func cmdShowPresenceGlobal(c *execCtx, _ *cmdtree.Match) error {
 	return nil
 }
 
-// localAddress is the router's address shown after local presentities.
-func localAddress(cfg *config.Config) string {
-	if cfg.Telephony != nil && cfg.Telephony.SourceAddress != "" {
+// localAddress is the router's address shown after local presentities:
+// the first specific source address of the config, else the address the
+// daemon serves phones on (a router listening on 0.0.0.0 still shows
+// its own IP, cme-cli.md §1.5), else 0.0.0.0.
+func localAddress(cfg *config.Config, info SystemInfo) string {
+	specific := func(a string) bool { return a != "" && a != "0.0.0.0" && a != "::" }
+	if cfg.Telephony != nil && specific(cfg.Telephony.SourceAddress) {
 		return cfg.Telephony.SourceAddress
 	}
-	if cfg.VoiceRegisterGlobal != nil && cfg.VoiceRegisterGlobal.SourceAddress != "" {
+	if cfg.VoiceRegisterGlobal != nil && specific(cfg.VoiceRegisterGlobal.SourceAddress) {
 		return cfg.VoiceRegisterGlobal.SourceAddress
 	}
-	return "0.0.0.0"
+	return cmp.Or(info.Address, "0.0.0.0")
+}
+
+// expiresSeconds is the Expires column: SCCP and web watchers have no
+// expiry of their own and show CME's default, 3600 (cme-cli.md §1.5).
+func expiresSeconds(si blf.SubscriptionInfo) int {
+	if si.Expires <= 0 {
+		return 3600
+	}
+	return int(si.Expires / time.Second)
 }
 
 func withAddr(s, addr string) string {
@@ -459,7 +481,7 @@ func subStatus(st blf.State) string { return st.String() }
 
 func cmdShowPresenceSub(c *execCtx, m *cmdtree.Match) error {
 	subs := c.s.b.PresenceSubscriptions()
-	addr := localAddress(c.s.b.Running())
+	addr := localAddress(c.s.b.Running(), c.s.b.Info())
 	switch {
 	case m.Has("summary"), len(m.Tokens) == 3:
 		var rows []blf.SubscriptionInfo
@@ -481,7 +503,7 @@ func cmdShowPresenceSub(c *execCtx, m *cmdtree.Match) error {
 		}
 		for _, si := range rows {
 			w, p := withAddr(si.Watcher, addr), withAddr(si.Presentity, addr)
-			exp, st := int(si.Expires/time.Second), subStatus(si.State)
+			exp, st := expiresSeconds(si), subStatus(si.State)
 			if device {
 				mark := "  "
 				if si.Device {
@@ -524,7 +546,7 @@ func subRecord(c *execCtx, si blf.SubscriptionInfo, addr string) {
 	c.printf("\n%-24s: %d\n", "Subscription ID", si.ID)
 	row("Watcher", withAddr(si.Watcher, addr))
 	row("Presentity", withAddr(si.Presentity, addr))
-	row("Expires", fmt.Sprintf("%d seconds", int(si.Expires/time.Second)))
+	row("Expires", fmt.Sprintf("%d seconds", expiresSeconds(si)))
 	row("Subscription Duration", fmt.Sprintf("%d seconds", int(si.Duration/time.Second)))
 	row("line status", subStatus(si.State))
 	row("watcher type", si.WatcherType)

@@ -1,0 +1,197 @@
+package daemon_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// interopTool returns the path of an external tool, skipping the test when
+// it is missing unless CMED_INTEROP=1 makes that a failure (CI).
+func interopTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CMED_INTEROP") == "1" {
+			t.Fatalf("%s is required with CMED_INTEROP=1: %v", name, err)
+		}
+		t.Skipf("%s not installed (set CMED_INTEROP=1 to make this a failure)", name)
+	}
+	return p
+}
+
+// loCapture is a tshark capture on the loopback interface, written to a
+// pcapng file until stop.
+type loCapture struct {
+	tshark string
+	path   string
+	cmd    *exec.Cmd
+	done   chan error
+	// stopped is set by stop; only the test goroutine touches it.
+	stopped bool
+
+	mu  sync.Mutex
+	log strings.Builder
+}
+
+// startLoCapture starts `tshark -i lo -f filter -w FILE` and returns once
+// packets matching the filter really reach the file, so that what the test
+// sends next is captured from its first packet. dumpcap's "Capturing on"
+// comes a little before that, so the capture also takes datagrams to a
+// sync socket of its own, and they are sent until tshark (-P -l) prints one.
+// The -a duration bound ends a capture the test forgets to stop.
+func startLoCapture(t *testing.T, tshark, filter string) *loCapture {
+	t.Helper()
+	syncConn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syncConn.Close()
+	syncAddr := syncConn.LocalAddr()
+	filter = fmt.Sprintf("(%s) or (udp and dst port %d)", filter, syncAddr.(*net.UDPAddr).Port)
+
+	c := &loCapture{tshark: tshark, path: filepath.Join(t.TempDir(), "lo.pcapng"), done: make(chan error, 1)}
+	c.cmd = exec.Command(tshark, "-i", "lo", "-f", filter, "-a", "duration:90", "-P", "-l", "-w", c.path)
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan struct{})
+	go func() {
+		// Any packet line means the capture is live; the rest is drained.
+		sc := bufio.NewScanner(stdout)
+		signalled := false
+		for sc.Scan() {
+			if !signalled {
+				close(seen)
+				signalled = true
+			}
+		}
+	}()
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			c.mu.Lock()
+			c.log.WriteString(sc.Text() + "\n")
+			c.mu.Unlock()
+		}
+		c.done <- c.cmd.Wait()
+	}()
+	t.Cleanup(func() { c.stop(t) })
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(20 * time.Second)
+	for {
+		_, _ = probe.WriteTo([]byte("cmed capture sync"), syncAddr)
+		select {
+		case <-seen:
+			return c
+		case err := <-c.done:
+			c.done <- err
+			t.Fatalf("tshark ended before capturing: %v\n%s", err, c.stderr())
+		case <-deadline:
+			t.Fatalf("tshark did not start capturing:\n%s", c.stderr())
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *loCapture) stderr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.log.String()
+}
+
+// stop ends the capture with SIGINT (tshark then flushes and closes the
+// file) and waits for it; it is idempotent.
+func (c *loCapture) stop(t *testing.T) {
+	t.Helper()
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	// Give the last packets time to pass through dumpcap's buffer.
+	time.Sleep(300 * time.Millisecond)
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-c.done:
+		if err != nil {
+			t.Errorf("tshark capture: %v\n%s", err, c.stderr())
+		}
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		t.Errorf("tshark did not stop on SIGINT:\n%s", c.stderr())
+	}
+	// CMED_KEEP_PCAP=DIR keeps the capture for a look in Wireshark.
+	if dir := os.Getenv("CMED_KEEP_PCAP"); dir != "" {
+		if b, err := os.ReadFile(c.path); err == nil {
+			keep := filepath.Join(dir, t.Name()+".pcapng")
+			if err := os.WriteFile(keep, b, 0o644); err == nil {
+				t.Logf("capture kept in %s", keep)
+			}
+		}
+	}
+}
+
+// read runs tshark on the capture file with args and returns its output.
+func (c *loCapture) read(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.tshark, append([]string{"-r", c.path}, args...)...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr)
+	}
+	return string(out)
+}
+
+// portRange finds n consecutive free UDP ports on 127.0.0.1 below the
+// kernel's ephemeral range (so listeners on port 0 elsewhere in the test
+// binary never land in it) and returns the first. Capturing on that range
+// keeps other tests' loopback traffic out of the capture.
+func portRange(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		base := 20000 + rand.IntN(10000)
+		free := true
+		for p := base; p < base+n && free; p++ {
+			c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				continue
+			}
+			c.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free UDP port range on 127.0.0.1")
+	return 0
+}

@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/metrics"
+	"github.com/cmed-project/cmed/pkg/sip"
+)
+
+// trunkProxy lets the switch be built before the SIP server exists
+// (dn.Options.Trunk is fixed at construction).
+type trunkProxy struct{ srv atomic.Pointer[sip.Server] }
+
+func (p *trunkProxy) Dial(c dn.TrunkCall) {
+	if s := p.srv.Load(); s != nil {
+		s.Dial(c)
+	}
+}
+
+func (p *trunkProxy) UpdateMedia(id dn.CallID, a netip.AddrPort) {
+	if s := p.srv.Load(); s != nil {
+		s.UpdateMedia(id, a)
+	}
+}
+
+func (p *trunkProxy) Ringing(id dn.CallID) {
+	if s := p.srv.Load(); s != nil {
+		s.Ringing(id)
+	}
+}
+
+func (p *trunkProxy) Answered(id dn.CallID, a netip.AddrPort) {
+	if s := p.srv.Load(); s != nil {
+		s.Answered(id, a)
+	}
+}
+
+func (p *trunkProxy) Hangup(id dn.CallID, c dn.Cause) {
+	if s := p.srv.Load(); s != nil {
+		s.Hangup(id, c)
+	}
+}
+
+// sipMetrics maps SIP events onto the Prometheus counters.
+type sipMetrics struct{ m *metrics.Metrics }
+
+func (s sipMetrics) NotifySent(int)     { s.m.NotifySent("sip") }
+func (s sipMetrics) AuthFailure(string) { s.m.AuthFailure("sip") }
+func (s sipMetrics) Registration(ok bool) {
+	if ok {
+		s.m.Registered("sip")
+	}
+}
+
+// readCredential resolves `authenticate credential N LOCATION`: flash:NAME
+// is a file in the state directory (a router's flash), an absolute path is
+// read as is.
+func (d *Daemon) readCredential(loc string) ([]byte, error) {
+	if name, ok := strings.CutPrefix(loc, "flash:"); ok {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(d.opts.StateDir, name)
+		}
+		return os.ReadFile(name)
+	}
+	return os.ReadFile(loc)
+}
+
+// startSIP serves SIP phones and trunks on UDP and TCP at `voice register
+// global` / `source-address A port P`.
+func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
+	g := cfg.VoiceRegisterGlobal
+	if g == nil {
+		return nil
+	}
+	addr := d.hostPort(g.SourceAddress, g.Port, config.DefaultSIPPort, true)
+	udp, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	// TCP on the same port as UDP, as SIP expects (RFC 3261 §18).
+	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	d.addListener("sip-udp", "udp", udp.LocalAddr())
+	d.addListener("sip-tcp", "tcp", tcp.Addr())
+	host := ""
+	if a, _ := netip.ParseAddr(g.SourceAddress); !a.IsValid() || a.IsUnspecified() || d.opts.LoopbackListeners {
+		host = d.mediaAddress(cfg).String()
+	}
+	srv, err := sip.New(sip.Options{
+		Switch:   d.sw,
+		Presence: d.blf,
+		Config:   d.Running,
+		Logger:   d.log.With("service", "sip"),
+		Metrics:  sipMetrics{d.metrics},
+		Host:     host,
+		ReadFile: d.readCredential,
+	})
+	if err != nil {
+		udp.Close()
+		tcp.Close()
+		return err
+	}
+	d.sip = srv
+	d.trunk.srv.Store(srv)
+	d.upstream.mu.Lock()
+	d.upstream.target = srv
+	d.upstream.mu.Unlock()
+	// SIP watchers get terminated NOTIFYs on shutdown (RFC 6665 §4.2.2),
+	// so Serve keeps running until Shutdown has sent them.
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			d.log.Warn("sip shutdown", "err", err)
+		}
+		stopServe()
+	}()
+	d.goServe("sip", func() error { return srv.Serve(serveCtx, udp, tcp) })
+	return nil
+}
