@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -26,6 +27,13 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return &exitError{2, fmt.Errorf("--log-level: %v (use debug, info, warn or error)", err)}
+			}
+			if os.Getenv("GOGC") == "" {
+				// Signalling servers allocate many short-lived objects per
+				// message; a larger GC target trades some memory for ~10-15 %
+				// less CPU under SIP load (measured in BENCHMARKS.md). An
+				// explicit GOGC wins.
+				debug.SetGCPercent(200)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
