@@ -186,12 +186,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	b, ok := s.reg.localWatcher(req)
+	pool, ok := s.inviteOrigin(req, tx)
 	if !ok {
-		s.onTrunkInvite(req, tx) // from a peer: dial-peer call
-		return
+		return // answered: a trunk call, a challenge or 403
 	}
-	ph := s.reg.phone(b.Pool)
+	ph := s.reg.phone(pool)
 	if ph == nil {
 		s.respond(tx, sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 		return
@@ -206,7 +205,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 		return
 	}
-	line := lineFor(s.cfg(), b.Pool, req.From().Address.User)
+	line := lineFor(s.cfg(), pool, req.From().Address.User)
 	l := newLeg(ph.sink, line)
 	l.uas, l.phoneRTP = ds, media.Addr
 	s.reg.indexLeg(l, req.CallID().Value())
@@ -240,6 +239,51 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.runOutgoing(ph, l)
+}
+
+// inviteOrigin decides who placed an initial INVITE. A registered phone
+// (its source or Contact matches a binding) places a call on its line;
+// under `authenticate register` it must answer a digest challenge with its
+// pool's username/password, like its REGISTER (RFC 3261 §22.2). A trusted
+// peer (trust.go) places a trunk call, handled here. Anything else is toll
+// fraud or a scan: with `authenticate register` it is challenged like a
+// phone - every number alike, so the answer reveals nothing - and may
+// place the call as the pool whose username it proves, e.g. a phone whose
+// NAT binding changed; without it gets 403. ok is false when the request
+// has been answered.
+func (s *Server) inviteOrigin(req *sip.Request, tx sip.ServerTransaction) (pool int, ok bool) {
+	cfg := s.cfg()
+	if b, ok := s.reg.localWatcher(req); ok {
+		if authenticateRegister(cfg) {
+			p := poolByTag(cfg, b.Pool)
+			if p == nil {
+				s.respond(tx, sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+				return 0, false
+			}
+			if _, ok := s.authenticate(req, tx, poolLookup(p)); !ok {
+				return 0, false
+			}
+		}
+		return b.Pool, true
+	}
+	if s.trustedSource(req) {
+		s.onTrunkInvite(req, tx) // from a peer: dial-peer call
+		return 0, false
+	}
+	if !authenticateRegister(cfg) {
+		s.forbid(req, tx)
+		return 0, false
+	}
+	user, ok := s.authenticateStateless(req, tx, anyPoolLookup(cfg))
+	if !ok {
+		return 0, false
+	}
+	proved := poolByUsername(cfg, user)
+	if proved == nil || s.reg.phone(proved.Tag) == nil {
+		s.forbid(req, tx)
+		return 0, false
+	}
+	return proved.Tag, true
 }
 
 func (s *Server) sw() Switch { return s.opts.Switch }

@@ -227,6 +227,12 @@ dial-peer voice 20 voip
  destination-pattern 200.
  session protocol sipv2
  session target ipv4:127.0.0.1:`+b.port()+"\n", nil)
+	// B trusts A's INVITEs because a dial-peer points at A (trust.go).
+	b.apply(notifierConfig("") + `
+dial-peer voice 10 voip
+ destination-pattern 210.
+ session protocol sipv2
+ session target ipv4:127.0.0.1:` + a.port() + "\n")
 	sccp, dev := registerEphone(t, b, "0011.2233.4401")
 	dev.AutoMedia(b.sw, sccp, netip.MustParseAddr("127.0.0.5"))
 	phone := newRawUA(t, a.addr())

@@ -53,5 +53,16 @@
 // (sendonly/inactive) map to the core, which plays music on hold.
 // The Server is also the dn.Trunk for voip dial-peers (trunk.go): INVITE to
 // the session target, and INVITEs from peers offered with TrunkIncoming.
-// Trunk calls over dial-peers (dn.Trunk) are not implemented yet.
+//
+// # Trust (trust.go)
+//
+// Toll-fraud prevention as in IOS 15.1(2)T+: an out-of-dialog INVITE that
+// is not from a registered phone is a trunk call only from a trusted
+// address, a dial-peer's `session target ipv4:A[:P]` or the presence
+// `server` (plus Options.TrustedPeers, IOS `ip address trusted list`);
+// others get a stateless 403, or under `authenticate register` a digest
+// challenge, the same for every number. Under `authenticate register`
+// phones' INVITEs are digest-authenticated like their REGISTERs, and
+// REGISTERs for unassigned numbers are challenged too, so svwar-style
+// scans cannot enumerate extensions. OPTIONS answers 200 for every number.
 package sip

@@ -110,14 +110,20 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	number := to.Address.User
 	pool := poolFor(cfg, number)
 	if pool == nil {
+		// Under `authenticate register` an unknown number is challenged
+		// like a known one and gets 404 only from a caller holding some
+		// pool's credentials, so a REGISTER scan (svwar) sees the same
+		// 401 for every number.
+		if authenticateRegister(cfg) {
+			if _, ok := s.authenticate(req, tx, anyPoolLookup(cfg)); !ok {
+				return
+			}
+		}
 		s.respond(tx, sip.NewResponseFromRequest(req, 404, "Not Found", nil))
 		return
 	}
-	if g := cfg.VoiceRegisterGlobal; g != nil && g.AuthenticateRegister {
-		lookup := func(u string) (string, bool) {
-			return pool.Password, pool.Username != "" && u == pool.Username
-		}
-		if _, ok := s.authenticate(req, tx, lookup); !ok {
+	if authenticateRegister(cfg) {
+		if _, ok := s.authenticate(req, tx, poolLookup(pool)); !ok {
 			return
 		}
 	}

@@ -79,6 +79,10 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// TickInterval paces expiry and retry checks; default 1 s.
 	TickInterval time.Duration
+	// TrustedPeers are sources trusted for trunk calls besides the
+	// dial-peers' session targets and the presence server (trust.go,
+	// IOS `ip address trusted list`).
+	TrustedPeers []netip.Prefix
 	// NotifyTimeout: a NOTIFY unanswered this long counts as timed out
 	// (subs.Config.NotifyTimeout); default 32 s (Timer F).
 	NotifyTimeout time.Duration

@@ -131,5 +131,16 @@ func TestInteropSIPViciousScan(t *testing.T) {
 			}
 		}
 		h.check(t)
+		// svwar stops when an unknown extension is challenged; --force
+		// scans on. Every number must still get the same answer (a 401
+		// for REGISTER and INVITE under `authenticate register`, 200 for
+		// OPTIONS), so the scan finds nothing at all: no extension rows.
+		out = run(svwar, "--force", "-p", port, "-m", method, "-e", "1000-1010,2000-2010", host)
+		for _, ext := range []string{"| 1001 ", "| 1002 ", "| 2001 ", "| 2002 "} {
+			if strings.Contains(out, ext) {
+				t.Errorf("svwar --force %s singled out extension %s", method, strings.Trim(ext, "| "))
+			}
+		}
+		h.check(t)
 	}
 }
