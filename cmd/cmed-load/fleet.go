@@ -20,6 +20,10 @@ type Fleet struct {
 	regLat []time.Duration // Register+Provision time per phone
 	regErr atomic.Int64
 	wall   time.Duration
+	// lastOK is when the last successful registration finished, from the
+	// start: failed phones wait out their dial timeout and would stretch
+	// wall far past the storm.
+	lastOK atomic.Int64
 	lamps  *lampTracker
 	// churnLimit, when > 0, keeps the BLF churn on phones below it (the
 	// rest place calls in `mixed`).
@@ -66,6 +70,13 @@ func ConnectFleet(ctx context.Context, addr string, office Office, conc int, rat
 			}
 			f.phones[i] = p
 			f.regLat[i] = time.Since(t0)
+			done := int64(time.Since(start))
+			for range 1000 { // raise to done; a lost race retries, bounded
+				old := f.lastOK.Load()
+				if done <= old || f.lastOK.CompareAndSwap(old, done) {
+					break
+				}
+			}
 		}()
 	}
 	wg.Wait()

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // -pprof: heap, goroutine and CPU profiles of the harness
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -19,6 +22,21 @@ import (
 // config validation, so offices beyond CME's limits (20,000 ephones,
 // 200,000 BLF subscriptions) can be measured. Its PID is what -pid wants.
 func runHarness(ctx context.Context, o options) error {
+	if os.Getenv("GOGC") == "" && o.gogc > 0 {
+		// The daemon's GC target (cmd/cmed serve), so the harness's RSS is
+		// what the daemon would pay.
+		debug.SetGCPercent(o.gogc)
+	}
+	if o.pprofAddr != "" {
+		pl, err := net.Listen("tcp", o.pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer pl.Close()
+		// pprof's handlers are on http.DefaultServeMux (net/http/pprof).
+		go http.Serve(pl, nil)
+		fmt.Fprintf(os.Stderr, "cmed-load harness: pprof on http://%s/debug/pprof/\n", pl.Addr())
+	}
 	of := o.office()
 	cfg := of.Config()
 	var cur atomic.Pointer[config.Config]

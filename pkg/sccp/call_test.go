@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmed-project/cmed/pkg/sccp"
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
@@ -29,6 +30,23 @@ func since(p *sccptest.Phone, seq uint64) []msg.Message {
 		}
 	}
 	return out
+}
+
+// waitSeen waits (at most 2 s) until p received id after seq: a state the
+// test waited for can arrive in an earlier write than the messages queued
+// right after it.
+func waitSeen(t *testing.T, p *sccptest.Phone, seq uint64, id msg.MessageID) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range since(p, seq) {
+			if m.ID() == id {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Errorf("no %v within 2 s", id)
 }
 
 func ids(ms []msg.Message) []msg.MessageID {
@@ -141,6 +159,7 @@ func TestBasicCallWithMedia(t *testing.T) {
 	}
 	waitState(t, a, "held", func(s sccptest.State) bool { return callState(s) == msg.CallHold })
 	inOrder(t, "A hold", since(a, ma), msg.CallHold)
+	waitSeen(t, a, ma, msg.IDStopMediaTransmission)
 	inOrder(t, "A hold media", since(a, ma), msg.IDCloseReceiveChannel, msg.IDStopMediaTransmission)
 	if s := a.State(); s.SoftKeySet != msg.KeySetOnHold || s.Lamps[sccptest.LampKey{Stimulus: msg.ButtonLine, Instance: 1}] != msg.LampWink {
 		t.Errorf("A on hold: keys %v lamps %v", s.SoftKeySet, s.Lamps)

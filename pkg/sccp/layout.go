@@ -59,7 +59,12 @@ type layout struct {
 // `blf-speed-dial` entries by tag, cut at the model's button count.
 func buildLayout(e *config.Ephone, m msg.Model) *layout {
 	limit := maxButtons(m)
-	l := &layout{}
+	// Sized up front: the layout lives as long as the registration, and
+	// append's doubling left up to half of each slice unused (10,000+
+	// phones, BENCHMARKS.md).
+	nSpeeds := min(len(e.SpeedDials)+len(e.BLFSpeedDials), limit)
+	l := &layout{Buttons: make([]msg.Button, 0, min(len(e.Buttons)+nSpeeds, limit)),
+		Speeds: make([]speedButton, 0, nSpeeds)}
 	buttons := slices.Clone(e.Buttons)
 	slices.SortFunc(buttons, func(a, b config.Button) int { return cmp.Compare(a.Index, b.Index) })
 	for _, b := range buttons {
