@@ -37,6 +37,7 @@ func (d *Daemon) startSCCP(ctx context.Context, cfg *config.Config) error {
 		Config:   d.Running,
 		Logger:   d.log.With("service", "sccp"),
 		Metrics:  sccpMetrics{d.metrics},
+		Limits:   sccp.Limits{MaxConnsPerIP: cfg.Services.Limits.SCCPConnectionsPerSource},
 	}
 	srv := d.sccp
 	d.AddResetter(func(a config.DeviceAction) error {

@@ -70,7 +70,12 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 		handlers = append(handlers, dh)
 		context.AfterFunc(ctx, func() { dh.Close() })
 	}
-	srv := &tftp.Server{Handler: tftp.Chain(handlers...), Logger: d.log.With("service", "tftp")}
+	srv := &tftp.Server{
+		Handler:      tftp.Chain(handlers...),
+		Logger:       d.log.With("service", "tftp"),
+		MaxPerSource: s.Limits.TFTPTransfersPerSource,
+		MaxTransfers: s.Limits.TFTPTransfers,
+	}
 	d.goServe("tftp", func() error { return srv.Serve(ctx, pc) })
 	return nil
 }

@@ -267,3 +267,30 @@ func TestChangingButtonsChangesTheServedFile(t *testing.T) {
 		t.Fatal("the served file did not change with the config")
 	}
 }
+
+// TestTFTPPerSourceLimitComesFromConfig sets `limit tftp transfers-per-source
+// 1` and checks a second concurrent transfer from the same address is
+// refused while one from another address is served.
+func TestTFTPPerSourceLimitComesFromConfig(t *testing.T) {
+	inst := cmedtest.Start(t, "tftp-server address 127.0.0.1 port 0\nlimit tftp transfers-per-source 1\n"+
+		"telephony-service\n ip source-address 127.0.0.1 port 0\n")
+	addr := inst.Addr("tftp").String()
+	srv, _ := net.ResolveUDPAddr("udp", addr)
+	// Open a transfer with a tiny block size and never acknowledge it, so
+	// it stays active.
+	hold, _ := net.ListenPacket("udp", "127.0.0.7:0")
+	defer hold.Close()
+	b, _ := (&tftp.Request{Filename: "XMLDefault.cnf.xml", Mode: "octet", Options: tftp.Options{{Name: "blksize", Value: "8"}}}).Marshal()
+	hold.WriteTo(b, srv)
+	buf := make([]byte, 600)
+	hold.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := hold.ReadFrom(buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fetchFrom("127.0.0.7", addr, "XMLDefault.cnf.xml", 512); err == nil {
+		t.Fatal("second transfer from the same address was served despite the limit")
+	}
+	if _, err := fetchFrom("127.0.0.8", addr, "XMLDefault.cnf.xml", 512); err != nil {
+		t.Fatalf("another address was refused: %v", err)
+	}
+}

@@ -210,6 +210,9 @@ func globalTree() *cmdtree.Tree {
 		"presence", "Enable presence service and enter presence mode", "dial-peer", "Dial peer configuration",
 		"dual-line", "dual-line DN (2 calls per line/button)", "octo-line", "octo-line DN (8 calls per line/button)",
 		"username", "Establish user name authentication",
+		"limit", "Per-source resource limits", "sccp", "SCCP (Skinny) phones", "tftp", "TFTP server",
+		"connections-per-source", "TCP connections one address may hold",
+		"transfers-per-source", "Concurrent transfers one address may run", "transfers", "Concurrent transfers in all",
 	)
 	t.MustAdd("hostname ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.cfg.Hostname, m.Arg(0))
@@ -287,6 +290,18 @@ func globalTree() *cmdtree.Tree {
 		set(m, &l.Port, m.Int(1))
 		return nil
 	}))
+	limit := func(spec, help string, field func(*Limits) *int) {
+		t.MustAdd(spec, act(func(e *Editor, m *cmdtree.Match) error {
+			set(m, field(&e.cfg.Services.Limits), m.Int(0))
+			return nil
+		}), help)
+	}
+	limit("limit sccp connections-per-source ! <1-65535>", "<1-65535>=Connections (default 64)",
+		func(l *Limits) *int { return &l.SCCPConnectionsPerSource })
+	limit("limit tftp transfers-per-source ! <1-1000>", "<1-1000>=Transfers (default 8)",
+		func(l *Limits) *int { return &l.TFTPTransfersPerSource })
+	limit("limit tftp transfers ! <1-100000>", "<1-100000>=Transfers (default 512)",
+		func(l *Limits) *int { return &l.TFTPTransfers })
 	t.MustAdd("tftp-server directory ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.cfg.Services.TFTPRoot, m.Arg(0))
 		return nil

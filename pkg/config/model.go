@@ -76,6 +76,10 @@ type Services struct {
 	TFTPRoot string
 	// TFTPFiles are single files published as `tftp-server flash:NAME`.
 	TFTPFiles []string
+
+	// Limits are per-source resource caps (`limit ...` lines); zero
+	// means the built-in default.
+	Limits Limits
 }
 
 // Load is `load <phone-type> <firmware>`.
@@ -370,4 +374,12 @@ type TranslationProfile struct {
 	Called         int // translate called RULE
 	Calling        int
 	RedirectCalled int
+}
+
+// Limits bound what one peer can make the daemon do. They are cmed's own
+// commands (CME has no equivalent); zero means the built-in default.
+type Limits struct {
+	SCCPConnectionsPerSource int // limit sccp connections-per-source N (default 64)
+	TFTPTransfersPerSource   int // limit tftp transfers-per-source N (default 8)
+	TFTPTransfers            int // limit tftp transfers N (default 512)
 }

@@ -162,6 +162,17 @@ func Render(c *Config) string {
 			r.line("tftp-server flash:%s", f)
 		}
 	})
+	r.section(func() {
+		if n := s.Limits.SCCPConnectionsPerSource; n != 0 {
+			r.line("limit sccp connections-per-source %d", n)
+		}
+		if n := s.Limits.TFTPTransfersPerSource; n != 0 {
+			r.line("limit tftp transfers-per-source %d", n)
+		}
+		if n := s.Limits.TFTPTransfers; n != 0 {
+			r.line("limit tftp transfers %d", n)
+		}
+	})
 	for _, d := range c.DialPeers {
 		r.section(func() {
 			r.line("dial-peer voice %d %s", d.Tag, d.Kind)
