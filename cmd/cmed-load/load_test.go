@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,4 +180,56 @@ func FuzzParseProc(f *testing.F) {
 			t.Fatalf("negative RSS %d", n)
 		}
 	})
+}
+
+// TestMixedRunsSippWithAA: mixed answers the state-change NOTIFYs its own
+// BLF churn causes (sipp -aa); plain subscribe stays strict unless asked.
+func TestMixedRunsSippWithAA(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		args []string
+		want bool
+	}{
+		{"mixed", nil, true},
+		{"subscribe", nil, false},
+		{"subscribe", []string{"-aa"}, true},
+	} {
+		var o options
+		if err := flags(tc.cmd, &o).Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(sippArgs(o, "u.csv", time.Minute), "-aa"); got != tc.want {
+			t.Errorf("%s %v: -aa in sipp args = %v, want %v", tc.cmd, tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestGenconfigSubscriptionHeadroom: genconfig leaves 100 subscriptions
+// for SIP watchers, capped at CME's 500; the harness config is not capped.
+func TestGenconfigSubscriptionHeadroom(t *testing.T) {
+	for _, tc := range []struct {
+		n, m, want int
+		capped     bool
+	}{
+		{50, 8, 500, false},
+		{30, 10, 400, false},
+		{10, 1, 110, false},
+		{50, 10, 500, false},
+		{60, 10, 500, true},
+	} {
+		of := Office{N: tc.n, M: tc.m}.withDefaults()
+		c, err := config.Parse("gen.cfg", []byte(of.Text()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Presence.MaxSubscription; got != tc.want {
+			t.Errorf("%dx%d: max-subscription %d, want %d", tc.n, tc.m, got, tc.want)
+		}
+		if of.SubscriptionsCapped() != tc.capped {
+			t.Errorf("%dx%d: capped = %v, want %v", tc.n, tc.m, !tc.capped, tc.capped)
+		}
+		if got := of.Config().Presence.MaxSubscription; got != tc.n*tc.m+100 {
+			t.Errorf("%dx%d: harness max-subscription %d, want %d", tc.n, tc.m, got, tc.n*tc.m+100)
+		}
+	}
 }

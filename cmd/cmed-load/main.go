@@ -23,6 +23,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cmed-project/cmed/pkg/config"
 )
 
 type options struct {
@@ -42,6 +44,10 @@ type options struct {
 	model           string
 	seed            uint64
 	subscribeSubset int
+	// sippExtraNotify runs sipp with -aa: mid-dialog requests the scenario
+	// does not expect (state-change NOTIFYs, RFC 6665 §4.2.2) are answered
+	// 200 instead of failing the lifecycle (peers/README.md).
+	sippExtraNotify bool
 }
 
 func (o *options) office() Office {
@@ -70,6 +76,7 @@ func flags(name string, o *options) *flag.FlagSet {
 	fs.StringVar(&o.model, "model", "7961", "phone model")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
 	fs.IntVar(&o.subscribeSubset, "sub-dns", 1000, "subscribe: how many of the office's DNs the watchers cycle over")
+	fs.BoolVar(&o.sippExtraNotify, "aa", name == "mixed", "run sipp with -aa (answer state-change NOTIFYs the scenario does not expect); on for mixed")
 	return fs
 }
 
@@ -92,8 +99,12 @@ func main() {
 	switch cmd {
 	case "genconfig":
 		of := o.office()
-		if of.N > 1000 || of.N*of.M > 500 {
-			fmt.Fprintf(os.Stderr, "cmed-load: note: %d ephones / %d BLF subscriptions exceed CME's limits (1000 ephones, max-subscription 500); cmed's validation refuses this config, use `cmed-load harness`\n", of.N, of.N*of.M)
+		if of.N > 1000 {
+			fmt.Fprintf(os.Stderr, "cmed-load: note: %d ephones exceed CME's limit of 1000; cmed's validation refuses this config, use `cmed-load harness`\n", of.N)
+		}
+		if of.SubscriptionsCapped() {
+			fmt.Fprintf(os.Stderr, "cmed-load: note: max-subscription capped at CME's maximum %d, below the office's %d BLF subscriptions: the daemon refuses the rest and SIP watchers get none (`cmed-load harness` skips validation and allows %d)\n",
+				config.MaxMaxSubscription, of.N*of.M, of.N*of.M+subscriptionHeadroom)
 		}
 		fmt.Print(of.Text())
 	case "harness":
@@ -232,6 +243,9 @@ func runMixed(ctx context.Context, o options) error {
 		defer wg.Done()
 		so := o
 		so.calls = int(o.subscribeRate * o.dur.Seconds())
+		// The BLF churn changes the watched DNs mid-lifecycle, so their
+		// state-change NOTIFYs are legitimate (RFC 6665 §4.2.2).
+		so.sippExtraNotify = true
 		var b stringsBuilder
 		subErr = runSubscribe(ctx, so, &b)
 		subOut.add("%s", b.String())

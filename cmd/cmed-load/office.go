@@ -69,7 +69,11 @@ func (o Office) Config() *config.Config {
 			TimeoutsInterdigit: 120,
 			SystemMessage:      "cmed load office",
 		},
-		Presence: &config.Presence{MaxSubscription: max(o.N*o.M, 100), WatcherAll: true},
+		// Headroom over the office's own BLF subscriptions, so SIP watchers
+		// (cmed-load mixed / subscribe) are not refused by the shared limit
+		// (cme-cli.md §4.1). Uncapped here: the harness skips validation;
+		// Text caps it for the daemon.
+		Presence: &config.Presence{MaxSubscription: o.N*o.M + subscriptionHeadroom, WatcherAll: true},
 		SIPUA:    &config.SIPUA{PresenceEnable: true},
 	}
 	for i := range o.N {
@@ -87,8 +91,27 @@ func (o Office) Config() *config.Config {
 	return c
 }
 
-// Text renders the office as IOS config text (`cmed-load genconfig`).
-func (o Office) Text() string { return config.Render(o.Config()) }
+// subscriptionHeadroom is how many subscriptions beyond N x M the office
+// allows for SIP watchers.
+const subscriptionHeadroom = 100
+
+// Text renders the office as IOS config text (`cmed-load genconfig`) for
+// the daemon, whose validation allows max-subscription up to CME's 500
+// (config.MaxMaxSubscription): above that it is capped, and
+// SubscriptionsCapped says so.
+func (o Office) Text() string {
+	c := o.Config()
+	c.Presence.MaxSubscription = min(c.Presence.MaxSubscription, config.MaxMaxSubscription)
+	return config.Render(c)
+}
+
+// SubscriptionsCapped reports whether Text's max-subscription (capped at
+// 500) is below the office's own N x M BLF subscriptions, so the daemon
+// refuses some of them and leaves SIP watchers nothing.
+func (o Office) SubscriptionsCapped() bool {
+	o = o.withDefaults()
+	return o.N*o.M > config.MaxMaxSubscription
+}
 
 // sourceAddr spreads phones over loopback source addresses, 50 per address,
 // so neither the ephemeral ports of one address nor the server's

@@ -41,9 +41,7 @@ func runSubscribe(ctx context.Context, o options, w io.Writer) error {
 	defer cancel()
 	before := readProc(o.pid)
 	t0 := time.Now()
-	cmd := exec.CommandContext(ctx, sipp, o.sip, "-sf", o.sippScenario, "-inf", users, "-key", "sexp", "600", "-d", "0",
-		"-r", fmt.Sprint(o.subscribeRate), "-m", fmt.Sprint(o.calls), "-l", "2000", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())),
-		"-nostdin", "-trace_stat", "-fd", "1", "-p", "0")
+	cmd := exec.CommandContext(ctx, sipp, sippArgs(o, users, timeout)...)
 	cmd.Dir = dir
 	out, runErr := cmd.CombinedOutput()
 	wall := time.Since(t0)
@@ -76,6 +74,17 @@ func runSubscribe(ctx context.Context, o options, w io.Writer) error {
 	rep.proc(before, after, wall, 0)
 	_, err = io.WriteString(w, rep.String())
 	return err
+}
+
+// sippArgs is sipp's command line for runSubscribe.
+func sippArgs(o options, users string, timeout time.Duration) []string {
+	args := []string{o.sip, "-sf", o.sippScenario, "-inf", users, "-key", "sexp", "600", "-d", "0",
+		"-r", fmt.Sprint(o.subscribeRate), "-m", fmt.Sprint(o.calls), "-l", "2000", "-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())),
+		"-nostdin", "-trace_stat", "-fd", "1", "-p", "0"}
+	if o.sippExtraNotify {
+		args = append(args, "-aa")
+	}
+	return args
 }
 
 // sippCounters reads the cumulative columns of the last line of a sipp

@@ -84,3 +84,51 @@ func oneCall(sw *dn.Switch, a, c dn.DeviceID, number string) error {
 	}
 	return sw.OnHook(a, 0)
 }
+
+// BenchmarkLineChangeManyCalls measures one BLF line change (OffHook then
+// OnHook on one phone, each applied and published) while `calls` other
+// phones are off hook, each with its own call in progress: the shape of
+// the 20,000-phone churn (issue 9), where about half the owner lines are
+// off hook at any moment. The per-event cost must not grow with the
+// number of unrelated calls.
+func BenchmarkLineChangeManyCalls(b *testing.B) {
+	for _, calls := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) {
+			cfg := &config.Config{Telephony: &config.Telephony{}}
+			for i := 1; i <= calls+1; i++ {
+				cfg.EphoneDNs = append(cfg.EphoneDNs, config.EphoneDN{Tag: i, Number: fmt.Sprintf("%d", 100000+i), AllowWatch: true})
+				cfg.Ephones = append(cfg.Ephones, config.Ephone{Tag: i, MAC: fmt.Sprintf("0000.%04x.%04x", i>>16, i&0xffff),
+					Buttons: []config.Button{{Index: 1, Mode: config.ButtonNormal, DNs: []int{i}}}})
+			}
+			sw := dn.NewWithOptions(cfg, dn.Options{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { _ = sw.Run(ctx) }()
+			ids := make([]dn.DeviceID, calls+2)
+			for i := 1; i <= calls+1; i++ {
+				id, err := sw.RegisterDevice(dn.DeviceInfo{Name: dn.DeviceName(fmt.Sprintf("0000.%04x.%04x", i>>16, i&0xffff))}, dntest.Nop{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids[i] = id
+			}
+			for i := 1; i <= calls; i++ {
+				if err := sw.OffHook(ids[i], 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			owner := ids[calls+1]
+			for b.Loop() {
+				if err := sw.OffHook(owner, 0); err != nil {
+					b.Fatal(err)
+				}
+				if err := sw.OnHook(owner, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if got, _ := sw.Calls(); len(got) != calls {
+				b.Fatalf("calls in progress: %d, want %d", len(got), calls)
+			}
+		})
+	}
+}

@@ -96,8 +96,8 @@ func (s *Switch) ringApp(b *leg, a appearance, al Alert) {
 // ringOn rings every offered call on the phone's appearances that is not
 // ringing there yet.
 func (s *Switch) ringOn(dev string) {
-	for _, id := range s.sortedCalls() {
-		b := s.calls[id].b
+	for _, c := range s.deviceCalls(dev) {
+		b := c.b
 		if b == nil || b.dev != "" || b.state != LineRinging {
 			continue
 		}
@@ -117,17 +117,15 @@ func (s *Switch) ringOn(dev string) {
 // no messages: it is going away.
 func (s *Switch) detach(d *device, cause Cause) {
 	name := d.id.Name
-	for _, id := range s.sortedCalls() {
-		c := s.calls[id]
-		if c == nil {
-			continue
+	for _, c := range s.deviceCalls(name) {
+		if s.calls[c.id] != c {
+			continue // released with an earlier one
 		}
 		if (c.a != nil && c.a.dev == name) || (c.b != nil && c.b.dev == name) {
 			s.releaseCall(c, cause, name)
 		}
 	}
-	for _, id := range s.sortedCalls() {
-		c := s.calls[id]
+	for _, c := range s.deviceCalls(name) {
 		for _, l := range []*leg{c.a, c.b} {
 			if l == nil {
 				continue
@@ -665,9 +663,11 @@ func (s *Switch) releaseCall(c *call, cause Cause, skip string) {
 	}
 	delete(s.calls, c.id)
 	// A consultation call that outlives its held call stays a plain call.
-	for _, o := range s.calls {
-		if o.a != nil && o.a.xferOf == c {
-			o.a.xferOf = nil
+	// Only the consultation legs are looked at, not every call: this runs
+	// on every hang-up.
+	for o := range s.consults {
+		if o.xferOf == c && o.call.a == o && s.calls[o.call.id] == o.call {
+			o.xferOf = nil
 		}
 	}
 }
@@ -715,6 +715,7 @@ func (s *Switch) dropLeg(l *leg, cause Cause, skip string) {
 	l.open, l.rx, l.tx = false, zeroAddr, zeroAddr
 	_ = s.setState(l, InRelease)
 	l.ringing, l.remote = nil, nil
+	delete(s.consults, l)
 	s.legs[l.dn] = slices.DeleteFunc(s.legs[l.dn], func(x *leg) bool { return x == l })
 	if len(s.legs[l.dn]) == 0 {
 		delete(s.legs, l.dn)

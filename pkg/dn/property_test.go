@@ -130,6 +130,11 @@ func TestNoStuckLampsProperty(t *testing.T) {
 							_ = tr.HangupRemote(h.sw, tid)
 						}
 					}
+					// The per-device call lookups must agree with a scan
+					// of every call (index_internal_test.go).
+					if err := dn.CheckIndexes(h.sw); err != nil {
+						t.Fatal(err)
+					}
 				}
 				// Quiesce: DND and forwarding off, everybody hangs up,
 				// held calls are resumed and hung up, timers run out.

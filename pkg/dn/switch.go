@@ -44,6 +44,7 @@ type Switch struct {
 	dndState    map[string]bool    // DND per device name, kept across registrations
 	dirtyCalls  map[*call]struct{} // calls whose media must be re-derived
 	trunks      map[CallID]*leg    // trunk legs by trunk call id
+	consults    map[*leg]struct{}  // legs that had xferOf set and are not dropped yet
 	peers       map[int]*config.DialPeer
 	xlate       *dialplan.Translator
 	records     []CallRecord
@@ -168,6 +169,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Switch {
 		dndState:   make(map[string]bool),
 		dirtyCalls: make(map[*call]struct{}),
 		trunks:     make(map[CallID]*leg),
+		consults:   make(map[*leg]struct{}),
 	}
 	switch s.echo {
 	case "":
@@ -486,7 +488,7 @@ func (s *Switch) flush() {
 		for c := range s.dirtyCalls {
 			cs = append(cs, c)
 		}
-		clear(s.dirtyCalls)
+		s.dirtyCalls = drained(s.dirtyCalls)
 		slices.SortFunc(cs, func(a, b *call) int { return cmp.Compare(a.id, b.id) })
 		for _, c := range cs {
 			s.syncMedia(c)
@@ -597,7 +599,7 @@ func (s *Switch) publish() {
 		for k := range s.dirtyDN {
 			keys = append(keys, k)
 		}
-		clear(s.dirtyDN)
+		s.dirtyDN = drained(s.dirtyDN)
 		slices.SortFunc(keys, func(a, b DNKey) int {
 			return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Tag, b.Tag))
 		})
@@ -622,7 +624,7 @@ func (s *Switch) publish() {
 		for n := range s.dirtyDev {
 			names = append(names, n)
 		}
-		clear(s.dirtyDev)
+		s.dirtyDev = drained(s.dirtyDev)
 		slices.Sort(names)
 		for _, n := range names {
 			ev := s.deviceEvent(n)
@@ -640,6 +642,19 @@ func (s *Switch) publish() {
 			}
 		}
 	}
+}
+
+// drained empties a dirty set after a flush. A set that grew large (the
+// markAll of a config load marks every DN and device) is replaced rather
+// than cleared: clear keeps the map's buckets, and ranging over a map
+// costs its capacity, not its length, so every later flush would pay for
+// the 20,000-entry high-water mark (issue 9 profile).
+func drained[K comparable](m map[K]struct{}) map[K]struct{} {
+	if len(m) > 64 {
+		return make(map[K]struct{})
+	}
+	clear(m)
+	return m
 }
 
 func (s *Switch) protocolOf(d *device) Protocol {
@@ -850,15 +865,43 @@ func (s *Switch) boundLegs(dev string, line int) []*leg {
 	return out
 }
 
-// ringingLegs are unbound legs ringing on dev at line (0: any).
+// ringingLegs are unbound legs ringing on dev at line (0: any), in call
+// order.
 func (s *Switch) ringingLegs(dev string, line int) []*leg {
 	var out []*leg
-	for _, id := range s.sortedCalls() {
-		c := s.calls[id]
+	for _, c := range s.deviceCalls(dev) {
 		if b := c.b; b != nil && b.dev == "" && b.state == LineRinging && hasApp(b.ringing, dev, line) {
 			out = append(out, b)
 		}
 	}
+	return out
+}
+
+// deviceCalls are the live calls with a leg on one of dev's DNs, in call
+// order. Every leg that can concern dev is on one of its DNs: a leg
+// bound to dev was taken on one of its appearances, and the appearances a
+// leg rings or shows remote-in-use on are appearances of the leg's own DN
+// (dnApps, registeredApps). So this is the subset of all calls worth
+// looking at for dev, found without scanning every call: with 10,000
+// calls up, a scan and sort of all of them per OffHook/OnHook was most of
+// the switch's CPU in the 20,000-phone BLF churn (issue 9).
+func (s *Switch) deviceCalls(dev string) []*call {
+	dc := s.devConf[dev]
+	if dc == nil {
+		return nil
+	}
+	var out []*call
+	for i, a := range dc.apps {
+		if slices.ContainsFunc(dc.apps[:i], func(x appearance) bool { return x.dn == a.dn }) {
+			continue // the same DN on another button
+		}
+		for _, l := range s.legs[a.dn] {
+			if c := l.call; s.calls[c.id] == c && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *call) int { return cmp.Compare(a.id, b.id) })
 	return out
 }
 

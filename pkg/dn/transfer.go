@@ -56,6 +56,7 @@ func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, er
 		return 0, err
 	}
 	l.xferOf, l.xferBlind = h.call, blind
+	s.consults[l] = struct{}{}
 	return c.id, nil
 }
 
