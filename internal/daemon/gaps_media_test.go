@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -154,6 +155,18 @@ func TestHeldPartyHearsMOHAndResumeRestoresDirectRTP(t *testing.T) {
 		c := s.Calls[s.ActiveCall]
 		return c != nil && c.State == msg.CallHold
 	})
+	// The held phone stops sending into A's closed port but keeps its
+	// receive channel for the music (no CloseReceiveChannel).
+	ctxStop, cancelStop := context.WithTimeout(context.Background(), 5*time.Second)
+	if _, err := b.WaitFor(ctxStop, func(m msg.Message) bool { _, ok := m.(*msg.StopMediaTransmission); return ok }); err != nil {
+		t.Fatalf("held phone B was not told to stop transmitting: %v", err)
+	}
+	cancelStop()
+	for _, r := range b.Messages() {
+		if _, ok := r.Msg.(*msg.CloseReceiveChannel); ok {
+			t.Fatal("held phone B's receive channel was closed: music on hold cannot reach it")
+		}
+	}
 
 	// A negative control for the tshark analysis, in the same capture: a
 	// hand-made stream to B that skips three sequence numbers.

@@ -76,8 +76,15 @@ func (s *Switch) syncMedia(c *call) {
 					dest = p.rx
 				}
 			}
-			if dest.IsValid() && dest != l.tx {
+			switch {
+			case dest.IsValid() && dest != l.tx:
 				s.emit(l.dev, effect{kind: effStartMedia, line: l.line, id: l.cid, addr: dest})
+			case !dest.IsValid() && l.tx.IsValid() && l.open:
+				// The peer closed its side (it put us on hold): stop
+				// sending into its closed port but keep receiving, so
+				// music on hold reaches us (CUCM stops the held phone's
+				// transmission the same way, sccp.md §7).
+				s.emit(l.dev, effect{kind: effStopTransmit, line: l.line, id: l.cid})
 			}
 			l.tx = dest
 		}

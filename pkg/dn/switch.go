@@ -454,6 +454,7 @@ const (
 	effTrunkRinging
 	effTrunkAnswered
 	effTrunkHangup
+	effStopTransmit
 )
 
 type effect struct {
@@ -519,6 +520,10 @@ func (s *Switch) flush() {
 			e.sink.StartMedia(e.line, e.id, e.addr, s.params)
 		case effStopMedia:
 			e.sink.StopMedia(e.line, e.id)
+		case effStopTransmit:
+			if ts, ok := e.sink.(TransmitStopper); ok {
+				ts.StopTransmit(e.line, e.id)
+			}
 		case effCallForward:
 			e.sink.CallForward(e.line, e.num)
 		case effTrunkDial:

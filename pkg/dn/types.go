@@ -311,6 +311,15 @@ type MediaParams struct {
 	PacketMs int
 }
 
+// TransmitStopper is optionally implemented by a Device that can stop
+// sending media while it keeps receiving (SCCP StopMediaTransmission). The
+// core uses it when the far end of a call closes its receive side, e.g. a
+// held party whose holder stopped listening; devices without it simply
+// keep sending until the next StartMedia or StopMedia.
+type TransmitStopper interface {
+	StopTransmit(line int, id CallID)
+}
+
 // MediaServer is cmed's own RTP endpoint (music on hold, echo test,
 // in-band tones), implemented around pkg/media by the daemon. Its methods
 // are called on the Switch goroutine: open a socket, start a goroutine and

@@ -401,6 +401,22 @@ func (s *session) StopMedia(line int, id dn.CallID) {
 	s.send(ms...)
 }
 
+// StopTransmit implements dn.TransmitStopper: StopMediaTransmission only;
+// the receive channel stays open for music on hold.
+func (s *session) StopTransmit(line int, id dn.CallID) {
+	s.mu.Lock()
+	cv := s.calls[id]
+	if cv == nil || !cv.transmitting {
+		s.mu.Unlock()
+		return
+	}
+	ref := cv.ref()
+	m := &msg.StopMediaTransmission{ConferenceID: ref, PassThruPartyID: cv.passThru, CallReference: ref, HasPortHandling: true}
+	cv.transmitting = false
+	s.mu.Unlock()
+	s.send(m)
+}
+
 // CallForward implements dn.Device: the forward state of the DN on line.
 func (s *session) CallForward(line int, number string) {
 	s.mu.Lock()
