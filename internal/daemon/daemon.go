@@ -78,7 +78,7 @@ type Daemon struct {
 	history   *historyWriter
 	sccp      *sccp.Server
 	sip       *sip.Server
-	trunk     trunkProxy
+	trunk     sip.TrunkForwarder
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

@@ -7,48 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/config"
-	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/metrics"
 	"github.com/cmed-project/cmed/pkg/sip"
 )
-
-// trunkProxy lets the switch be built before the SIP server exists
-// (dn.Options.Trunk is fixed at construction).
-type trunkProxy struct{ srv atomic.Pointer[sip.Server] }
-
-func (p *trunkProxy) Dial(c dn.TrunkCall) {
-	if s := p.srv.Load(); s != nil {
-		s.Dial(c)
-	}
-}
-
-func (p *trunkProxy) UpdateMedia(id dn.CallID, a netip.AddrPort) {
-	if s := p.srv.Load(); s != nil {
-		s.UpdateMedia(id, a)
-	}
-}
-
-func (p *trunkProxy) Ringing(id dn.CallID) {
-	if s := p.srv.Load(); s != nil {
-		s.Ringing(id)
-	}
-}
-
-func (p *trunkProxy) Answered(id dn.CallID, a netip.AddrPort) {
-	if s := p.srv.Load(); s != nil {
-		s.Answered(id, a)
-	}
-}
-
-func (p *trunkProxy) Hangup(id dn.CallID, c dn.Cause) {
-	if s := p.srv.Load(); s != nil {
-		s.Hangup(id, c)
-	}
-}
 
 // sipMetrics maps SIP events onto the Prometheus counters.
 type sipMetrics struct{ m *metrics.Metrics }
@@ -113,7 +77,7 @@ func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.sip = srv
-	d.trunk.srv.Store(srv)
+	d.trunk.Set(srv)
 	d.upstream.mu.Lock()
 	d.upstream.target = srv
 	d.upstream.mu.Unlock()

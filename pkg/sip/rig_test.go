@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -73,7 +72,7 @@ func newRig(t testing.TB, cfgText string, tweak func(*Options)) *rig {
 	r.cfg.Store(cfg)
 	up := &upstreamProxy{}
 	r.eng = blf.New(cfg, up)
-	trunk := &trunkProxy{}
+	trunk := &TrunkForwarder{}
 	r.sw = dn.NewWithOptions(cfg, dn.Options{Observer: fanout{r.eng}, Trunk: trunk})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
@@ -109,7 +108,7 @@ func newRig(t testing.TB, cfgText string, tweak func(*Options)) *rig {
 		t.Fatal(err)
 	}
 	up.srv.Store(r.srv)
-	trunk.srv.Store(r.srv)
+	trunk.Set(r.srv)
 	go func() { r.done <- r.srv.Serve(ctx, r.udp, r.tcp) }()
 	t.Cleanup(func() {
 		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
@@ -163,33 +162,4 @@ func lines(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
-}
-
-// trunkProxy lets the switch be built before the server (dn.Trunk).
-type trunkProxy struct{ srv atomic.Pointer[Server] }
-
-func (p *trunkProxy) Dial(c dn.TrunkCall) {
-	if s := p.srv.Load(); s != nil {
-		s.Dial(c)
-	}
-}
-func (p *trunkProxy) UpdateMedia(id dn.CallID, a netip.AddrPort) {
-	if s := p.srv.Load(); s != nil {
-		s.UpdateMedia(id, a)
-	}
-}
-func (p *trunkProxy) Ringing(id dn.CallID) {
-	if s := p.srv.Load(); s != nil {
-		s.Ringing(id)
-	}
-}
-func (p *trunkProxy) Answered(id dn.CallID, a netip.AddrPort) {
-	if s := p.srv.Load(); s != nil {
-		s.Answered(id, a)
-	}
-}
-func (p *trunkProxy) Hangup(id dn.CallID, c dn.Cause) {
-	if s := p.srv.Load(); s != nil {
-		s.Hangup(id, c)
-	}
 }
