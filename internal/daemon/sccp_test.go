@@ -103,3 +103,23 @@ func startMediaAddr(t *testing.T, sm msg.StartMediaTransmission) netip.AddrPort 
 	t.Helper()
 	return netip.AddrPortFrom(sm.RemoteAddr, uint16(sm.RemotePort))
 }
+
+// TestShutdownTellsPhones stops the daemon while a phone is registered: the
+// phone must receive a Reset (restart) before its connection closes, so it
+// re-registers as soon as cmed is back.
+func TestShutdownTellsPhones(t *testing.T) {
+	inst := cmedtest.StartIn(t, t.TempDir(), configs.Default)
+	p := fakePhone(t, inst, "7961", "001122334402", netip.AddrPort{})
+	if err := inst.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := p.WaitFor(ctx, func(m msg.Message) bool { _, ok := m.(*msg.Reset); return ok })
+	if err != nil {
+		t.Fatalf("phone was not told about the shutdown: %v", err)
+	}
+	if r := m.(*msg.Reset); r.Type != msg.ResetRestart {
+		t.Fatalf("Reset type %d, want restart (%d)", r.Type, msg.ResetRestart)
+	}
+}

@@ -222,7 +222,24 @@ func (s *Server) closeAll() {
 		list = append(list, ss)
 	}
 	s.mu.Unlock()
+	// Tell registered phones before their connections go: Reset (restart)
+	// makes a 79xx re-read its configuration and register again, so it is
+	// back as soon as cmed is, instead of noticing only when a keepalive
+	// fails (sccp.md §6.3). The flush wait is bounded so a stuck phone
+	// cannot hold up shutdown.
 	for _, ss := range list {
+		ss.mu.Lock()
+		registered := ss.registered
+		ss.mu.Unlock()
+		if registered {
+			ss.send(&msg.Reset{Type: msg.ResetRestart})
+		}
+	}
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for _, ss := range list {
+		for !ss.flushed() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 		ss.close("server shutdown")
 	}
 	s.wg.Wait()

@@ -320,6 +320,13 @@ func (s *session) kickLocked() {
 	}
 }
 
+// flushed reports whether everything queued for the phone has been written.
+func (s *session) flushed() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.wclosed || (!s.writing && len(s.wq) == 0)
+}
+
 // writeLoop drains the queue and exits when it is empty.
 func (s *session) writeLoop() {
 	defer s.wwg.Done()
