@@ -263,7 +263,7 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 		"ephone-4[3] Mac:0011.2233.4404 TCP socket:[-1] activeLine:0 whisperLine:0 UNREGISTERED",
 		"IP:0.0.0.0 0 Unknown 0  keepalive 0 max_line 0", "  dn 4  number 1004 CH1   DOWN")
 	lacks("show ephone unregistered", out, "ephone-1[", "ephone-2[", "ephone-3[")
-	check("show ephone summary", "Max 10, Registered 3, Unregistered 1, Deceased 0, Sockets 3")
+	check("show ephone summary", "Max 48, Registered 3, Unregistered 1, Deceased 0, Sockets 3")
 
 	ph = append(ph, fakePhone(t, inst, phones[3].model, phones[3].mac, netip.AddrPort{}))
 	// Each phone's first blf-speed-dial watches a registered line; its
@@ -288,7 +288,7 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 			t.Errorf("show ephone: no IP line for a %s:\n%s", model, out)
 		}
 	}
-	check("show ephone summary", "Max 10, Registered 4, Unregistered 0, Deceased 0, Sockets 4")
+	check("show ephone summary", "Max 48, Registered 4, Unregistered 0, Deceased 0, Sockets 4")
 	if out := check("show ephone registered", "ephone-4[3] Mac:0011.2233.4404"); strings.Count(out, "REGISTERED in") != 4 {
 		t.Errorf("show ephone registered:\n%s", out)
 	}
