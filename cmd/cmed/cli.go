@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,10 @@ func newCLICmd(g *globalFlags) *cobra.Command {
 		Use:   "cli",
 		Short: "Attach to the running daemon's CLI (like vtysh)",
 		Long: "Attach to the running daemon over its control socket. With -c, run EXEC\n" +
-			"commands in order and exit; without, open an interactive session.",
+			"commands in order and exit; without, open an interactive session.\n" +
+			"With -c the exit status is 0 when every command succeeded and 1 when any\n" +
+			"printed an error (% Invalid input, % Incomplete command, ...) or the\n" +
+			"daemon could not be reached, as with vtysh -c.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if socket == "" {
@@ -33,7 +37,14 @@ func newCLICmd(g *globalFlags) *cobra.Command {
 				socket = daemon.SocketPath(dir)
 			}
 			if len(commands) > 0 {
-				if err := ctlsock.RunBatch(socket, commands, cmd.OutOrStdout()); err != nil {
+				err := ctlsock.RunBatch(socket, commands, cmd.OutOrStdout())
+				var failed *ctlsock.FailedError
+				if errors.As(err, &failed) {
+					// The IOS error is in the output already; like
+					// `vtysh -c`, only the exit status says more.
+					return &exitError{1, errors.New("")}
+				}
+				if err != nil {
 					return &exitError{1, fmt.Errorf("cmed cli: %v", err)}
 				}
 				return nil

@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -177,5 +180,223 @@ func TestServeRefusesABadConfigFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cmed", "cmed.db")); err == nil {
 		t.Error("a refused config still created the database")
+	}
+}
+
+// TestServeWithoutPrivilegeFallsBackForTFTP runs `cmed serve` as an
+// unprivileged user (nobody, when the test runs as root) with TFTP on port
+// 69: the daemon must keep serving SCCP, SIP and the CLI, log one warning
+// with the fixes, and serve TFTP on the fallback port (README "Listeners").
+func TestServeWithoutPrivilegeFallsBackForTFTP(t *testing.T) {
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && v <= 69 {
+			t.Skipf("net.ipv4.ip_unprivileged_port_start=%d: port 69 is not privileged here", v)
+		}
+	}
+	dir, err := os.MkdirTemp("", "cmed-nonroot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	var cred *syscall.Credential
+	if os.Getuid() == 0 {
+		// Root binds 69 anyway: drop to nobody for the daemon and the CLI.
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+		for _, p := range []string{dir, filepath.Dir(cmedBin)} {
+			if err := os.Chmod(p, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	def, err := os.ReadFile("../../config/default.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer(
+		"ip http address 127.0.0.1 port 8080", "ip http address 127.0.0.1 port 0",
+		"ip ssh address 127.0.0.1 port 2222", "ip ssh address 127.0.0.1 port 0",
+		"tftp-server address 0.0.0.0 port 69", "tftp-server address 127.0.0.1 port 69",
+		"source-address 0.0.0.0 port 5060", "source-address 127.0.0.1 port 0",
+		"ip source-address 0.0.0.0 port 2000", "ip source-address 127.0.0.1 port 0",
+	).Replace(string(def))
+	if !strings.Contains(cfg, "tftp-server address 127.0.0.1 port 69") {
+		t.Fatal("default.cfg no longer has the TFTP line this test rewrites")
+	}
+	cfgFile := filepath.Join(dir, "office.cfg")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "HOME="+dir)
+	cmd := exec.Command(cmedBin, "serve", "--config", cfgFile)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 200)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	var seen []string
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(syscall.SIGTERM)
+		for l := range logs {
+			seen = append(seen, l)
+		}
+		cmd.Wait()
+	}
+	t.Cleanup(stop)
+	deadline := time.After(30 * time.Second)
+wait:
+	for {
+		select {
+		case l, ok := <-logs:
+			if !ok {
+				t.Fatalf("cmed exited early:\n%s", strings.Join(seen, "\n"))
+			}
+			seen = append(seen, l)
+			if strings.Contains(l, "cmed running") {
+				break wait
+			}
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("cmed did not start:\n%s", strings.Join(seen, "\n"))
+		}
+	}
+	all := strings.Join(seen, "\n")
+	addr := func(service string) string {
+		m := regexp.MustCompile(`msg=listening service=` + service + ` network=\S+ addr=(\S+)`).FindStringSubmatch(all)
+		if m == nil {
+			t.Fatalf("no %s listener logged:\n%s", service, all)
+		}
+		return m[1]
+	}
+	if n := strings.Count(all, "no permission to bind 127.0.0.1:69"); n != 1 ||
+		!strings.Contains(all, "serving TFTP on 127.0.0.1:6969") || !strings.Contains(all, "setcap") {
+		t.Errorf("want one TFTP warning naming the fallback and the fixes, got %d:\n%s", n, all)
+	}
+	if got := addr("tftp"); got != "127.0.0.1:6969" {
+		t.Errorf("tftp listens on %s, want the fallback 127.0.0.1:6969", got)
+	}
+
+	// SCCP accepts a phone connection.
+	c, err := net.DialTimeout("tcp", addr("sccp"), 5*time.Second)
+	if err != nil {
+		t.Errorf("sccp: %v", err)
+	} else {
+		c.Close()
+	}
+	// SIP answers OPTIONS over UDP.
+	sipAddr := addr("sip-udp")
+	if u, err := net.Dial("udp", sipAddr); err != nil {
+		t.Errorf("sip: %v", err)
+	} else {
+		local := u.LocalAddr().String()
+		fmt.Fprintf(u, "OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-nonroot1\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: nonroot-1\r\n"+
+			"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", sipAddr, local, sipAddr)
+		u.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		n, err := u.Read(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
+			t.Errorf("sip OPTIONS: %v %q", err, buf[:n])
+		}
+		u.Close()
+	}
+	// TFTP serves the generated phone file on the fallback port.
+	// The server answers from a new port (its transfer ID, RFC 1350 §4).
+	if u, err := net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+		t.Errorf("tftp: %v", err)
+	} else {
+		u.WriteTo(append([]byte{0, 1}, "SEP001122334401.cnf.xml\x00octet\x00"...), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 6969})
+		u.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 600)
+		n, _, err := u.ReadFrom(buf)
+		if err != nil || n < 4 || buf[1] != 3 || !bytes.Contains(buf[:n], []byte("<device")) {
+			t.Errorf("tftp RRQ: %v %q", err, buf[:n])
+		}
+		u.Close()
+	}
+	// The CLI answers, as the same user.
+	cli := exec.Command(cmedBin, "cli", "-c", "show ephone summary")
+	cli.Env = env
+	cli.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if out, err := cli.CombinedOutput(); err != nil {
+		t.Errorf("cmed cli: %v\n%s", err, out)
+	}
+	stop()
+	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
+		t.Errorf("cmed did not exit cleanly: %v\n%s", cmd.ProcessState, strings.Join(seen, "\n"))
+	}
+}
+
+// TestCLIExitStatus: `cmed cli -c` exits 1 when a command fails, as
+// `vtysh -c` does, and 0 when every command succeeded.
+func TestCLIExitStatus(t *testing.T) {
+	state := t.TempDir()
+	env := []string{"XDG_STATE_HOME=" + state}
+	cmd := exec.Command(cmedBin, "serve", "--loopback-listeners")
+	cmd.Env = append(os.Environ(), env...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "cmed running") {
+				close(running)
+			}
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("cmed did not start")
+	}
+	for _, tc := range []struct {
+		cmds []string
+		code int
+		want string
+	}{
+		{[]string{"show version"}, 0, "cmed"},
+		{[]string{"shwo run"}, 1, "% Invalid input"},
+		{[]string{"show ephone summary", "show"}, 1, "% "},
+		{[]string{"show clock", "show bogus-thing"}, 1, "% Invalid input"},
+	} {
+		args := []string{"cli"}
+		for _, c := range tc.cmds {
+			args = append(args, "-c", c)
+		}
+		out, errOut, code := run(t, env, args...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("cmed cli %q: exit %d (want %d), stdout %q stderr %q", tc.cmds, code, tc.code, out, errOut)
+		}
+	}
+	// No daemon behind the socket: exit 1 with a reason.
+	_, errOut, code := run(t, nil, "cli", "--socket", filepath.Join(t.TempDir(), "none.sock"), "-c", "show version")
+	if code != 1 || !strings.Contains(errOut, "no cmed is running") {
+		t.Errorf("no daemon: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	out, _, code := run(t, nil, "--version")
+	want, _, _ := run(t, nil, "version")
+	if code != 0 || out != want || !strings.HasPrefix(out, "cmed ") {
+		t.Fatalf("--version: %q exit %d, version says %q", out, code, want)
 	}
 }

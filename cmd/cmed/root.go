@@ -61,7 +61,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Long:          "cmed does for IP phones what a Cisco Unified CME router does: SCCP and SIP\nregistration, internal calls, and Busy Lamp Field presence, configured like IOS.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	// `cmed --version` prints what `cmed version` prints.
+	root.SetVersionTemplate("cmed {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.stateDir, "state-dir", "", "state directory (default $XDG_STATE_HOME/cmed or ~/.local/state/cmed)")

@@ -7,6 +7,13 @@
 //
 //	CMED-CLI/1 batch\n            then one command per line, then EOF;
 //	                              the server writes the output and closes.
+//	CMED-CLI/1 batch-status\n     as batch, but the output ends with a
+//	                              trailer: a NUL byte, then "status N\n"
+//	                              where N is the number of commands that
+//	                              failed. CLI output is text and never holds
+//	                              NUL, so the trailer cannot be confused with
+//	                              it; a missing trailer means the daemon
+//	                              went away mid-batch.
 //	CMED-CLI/1 interactive W H\n  then terminal bytes both ways.
 //
 // A line protocol keeps `socat` and `nc -U` usable for debugging.
@@ -122,7 +129,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) error {
 		return fmt.Errorf("bad header %q", strings.TrimSpace(header))
 	}
 	switch f[1] {
-	case "batch":
+	case "batch", "batch-status":
 		var cmds []string
 		for len(cmds) < MaxBatchCommands {
 			line, err := br.ReadString('\n')
@@ -136,7 +143,21 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) error {
 				return err
 			}
 		}
-		return s.Handler.Batch(ctx, c, cmds)
+		err := s.Handler.Batch(ctx, c, cmds)
+		if f[1] == "batch" {
+			if failedCommands(err) >= 0 {
+				return nil
+			}
+			return err
+		}
+		n := failedCommands(err)
+		if n < 0 {
+			// The batch itself broke (daemon stopping): no trailer, so the
+			// client reports a lost connection.
+			return err
+		}
+		_, werr := fmt.Fprintf(c, "\x00status %d\n", n)
+		return werr
 	case "interactive":
 		w, h := 80, 24
 		if len(f) >= 4 {
@@ -156,8 +177,34 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) error {
 	return fmt.Errorf("unknown session kind %q", f[1])
 }
 
+// failedCommands reads a Handler.Batch result: the number of commands that
+// printed an error (0 for nil), or -1 when err is not a per-command failure.
+func failedCommands(err error) int {
+	if err == nil {
+		return 0
+	}
+	var fc interface{ FailedCommands() int }
+	if errors.As(err, &fc) {
+		return fc.FailedCommands()
+	}
+	return -1
+}
+
+// FailedError is returned by RunBatch when the daemon ran every command and
+// some printed an error (their text is in the output already).
+type FailedError struct{ Failed int }
+
+func (e *FailedError) Error() string {
+	if e.Failed == 1 {
+		return "1 command failed"
+	}
+	return fmt.Sprintf("%d commands failed", e.Failed)
+}
+
 // RunBatch is the client side of `cmed cli -c`: it sends commands and copies
-// the output to w.
+// the output to w. It returns a *FailedError when any command failed and
+// another error when the daemon could not be reached or went away before
+// the batch finished, so `cmed cli -c` can exit non-zero like `vtysh -c`.
 func RunBatch(path string, commands []string, w io.Writer) error {
 	c, err := dial(path)
 	if err != nil {
@@ -165,7 +212,7 @@ func RunBatch(path string, commands []string, w io.Writer) error {
 	}
 	defer c.Close()
 	var b strings.Builder
-	b.WriteString(magic + " batch\n")
+	b.WriteString(magic + " batch-status\n")
 	for _, cmd := range commands {
 		b.WriteString(strings.ReplaceAll(cmd, "\n", " "))
 		b.WriteByte('\n')
@@ -174,8 +221,41 @@ func RunBatch(path string, commands []string, w io.Writer) error {
 		return err
 	}
 	c.(*net.UnixConn).CloseWrite()
-	_, err = io.Copy(w, c)
-	return err
+	return copyUntilTrailer(w, c)
+}
+
+// copyUntilTrailer copies the batch output to w as it arrives and parses
+// the status trailer that ends it.
+func copyUntilTrailer(w io.Writer, r io.Reader) error {
+	br := bufio.NewReader(r)
+	for {
+		chunk, err := br.ReadSlice(0)
+		if len(chunk) > 0 && chunk[len(chunk)-1] == 0 {
+			if _, werr := w.Write(chunk[:len(chunk)-1]); werr != nil {
+				return werr
+			}
+			rest, _ := io.ReadAll(io.LimitReader(br, 64))
+			var n int
+			if _, serr := fmt.Sscanf(string(rest), "status %d\n", &n); serr != nil {
+				return fmt.Errorf("bad status trailer %q from cmed", rest)
+			}
+			if n > 0 {
+				return &FailedError{Failed: n}
+			}
+			return nil
+		}
+		if _, werr := w.Write(chunk); werr != nil {
+			return werr
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == io.EOF:
+			return errors.New("connection to cmed closed before the commands finished")
+		case err != nil:
+			return fmt.Errorf("connection to cmed lost: %w", err)
+		}
+	}
 }
 
 // DialInteractive opens an interactive session; the caller pipes the

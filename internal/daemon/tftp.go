@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/cmed-project/cmed/pkg/config"
@@ -53,6 +55,25 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	}
 	addr := d.listenerAddr(s.TFTP, 69)
 	pc, err := tftp.Listen(addr)
+	if err != nil && tftp.IsPermission(err) {
+		// A non-root user running the embedded default must still get a
+		// working daemon (README "Listeners"): serve TFTP on the fallback
+		// port and say, once, how to give phones port 69 back.
+		host, _, _ := net.SplitHostPort(addr)
+		alt := net.JoinHostPort(host, strconv.Itoa(tftp.FallbackPort))
+		pc, err = tftp.Listen(alt)
+		if err != nil {
+			d.log.Warn("tftp: no permission to bind "+addr+" and the fallback "+alt+" failed too; "+
+				"TFTP is off, everything else runs. Phones need UDP 69: run as root, or "+
+				"`setcap cap_net_bind_service=+ep cmed`, or `sysctl net.ipv4.ip_unprivileged_port_start=69`",
+				"err", err)
+			return nil
+		}
+		d.log.Warn("tftp: no permission to bind "+addr+"; serving TFTP on "+alt+" instead. "+
+			"Phones fetch from UDP 69: run as root, or `setcap cap_net_bind_service=+ep cmed`, or "+
+			"`sysctl net.ipv4.ip_unprivileged_port_start=69`, or redirect UDP 69 to "+strconv.Itoa(tftp.FallbackPort),
+			"service", "tftp")
+	}
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,11 @@ type Session struct {
 	width   int
 	done    bool // exit/logout
 
-	monMu      sync.Mutex
+	// failed counts commands that printed an IOS error, so a batch
+	// (`cmed cli -c`, `ssh router CMD`) can exit non-zero like `vtysh -c`.
+	failed int
+
+	monMu      sync.Mutex // guards monCancel
 	monCancel  func()
 	monitorWG  sync.WaitGroup
 	batchHist  []string
@@ -91,20 +95,42 @@ func (s *Session) close() {
 // RunBatch runs commands in order without a terminal: no paging, no
 // prompts (unless Echo), `configure terminal` enters configuration mode for
 // the following lines.
+//
+// It returns a *BatchError when any command printed an error, so callers
+// can report failure the way `vtysh -c` does with its exit status.
 func (s *Session) RunBatch(ctx context.Context, commands []string) error {
 	s.batch = true
 	defer s.close()
+	ran := 0
 	for _, c := range commands {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.Line(c)
+		ran++
 		if s.done {
 			break
 		}
 	}
+	if s.failed > 0 {
+		return &BatchError{Failed: s.failed, Total: ran}
+	}
 	return nil
 }
+
+// BatchError says how many commands of a batch printed an error. The output
+// (with the IOS error text) has already gone to the session's writer.
+type BatchError struct {
+	Failed, Total int
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("%d of %d commands failed", e.Failed, e.Total)
+}
+
+// FailedCommands lets transports (the control socket) read the count
+// without importing this package.
+func (e *BatchError) FailedCommands() int { return e.Failed }
 
 // RunTerminal runs an interactive session over rw until the peer leaves,
 // `exit`, or ctx ends. resize delivers window changes (may be nil).
@@ -241,6 +267,7 @@ func (s *Session) Line(line string) {
 // typed line, off the position of the part that was parsed in it, indent
 // the prompt length (-1: the line was not echoed, print it first).
 func (s *Session) printError(err error, line string, off, indent int) {
+	s.failed++
 	var ce *cmdtree.Error
 	if errors.As(err, &ce) {
 		switch ce.Kind {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -346,5 +347,30 @@ func TestBatchErrorsShowTheLine(t *testing.T) {
 	want := "show bogus\n     ^\n% Invalid input detected at '^' marker.\n\n"
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestBatchCountsFailedCommands: a batch reports how many commands printed
+// an IOS error, so `cmed cli -c` and `ssh router CMD` can exit non-zero.
+func TestBatchCountsFailedCommands(t *testing.T) {
+	srv := NewServer(labBackend(t), nil)
+	for _, tc := range []struct {
+		cmds   []string
+		failed int
+	}{
+		{[]string{"show clock"}, 0},
+		{[]string{"shwo run"}, 1},
+		{[]string{"show"}, 1},
+		{[]string{"conf t", "ephone-dn 45", "number 1001", "end", "show bogus"}, 2},
+	} {
+		var out strings.Builder
+		err := srv.Batch(context.Background(), &out, tc.cmds)
+		var be *BatchError
+		switch {
+		case tc.failed == 0 && err != nil:
+			t.Errorf("%q: unexpected error %v\n%s", tc.cmds, err, out.String())
+		case tc.failed > 0 && (!errors.As(err, &be) || be.Failed != tc.failed):
+			t.Errorf("%q: got %v, want %d failed\n%s", tc.cmds, err, tc.failed, out.String())
+		}
 	}
 }

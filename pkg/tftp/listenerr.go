@@ -12,12 +12,24 @@ import (
 // (the DHCP options 150/66 carry only the server address, sccp.md §9.1), so
 // the message lists every way out. Other errors are returned unchanged
 // except for a hint on "address already in use".
+// FallbackPort is where the daemon serves TFTP when it lacks the privilege
+// to bind port 69 (README "Listeners"). 6969 is the customary unprivileged
+// TFTP port (tftpd-hpa's and atftpd's documentation use it in examples),
+// so iptables REDIRECT recipes for it are easy to find.
+const FallbackPort = 6969
+
+// IsPermission reports whether a bind failed for lack of privilege (a port
+// below net.ipv4.ip_unprivileged_port_start, without CAP_NET_BIND_SERVICE).
+func IsPermission(err error) bool {
+	return errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, fs.ErrPermission)
+}
+
 func ListenError(err error, addr string) error {
 	if err == nil {
 		return nil
 	}
 	switch {
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, fs.ErrPermission):
+	case IsPermission(err):
 		return fmt.Errorf("tftp: cannot bind %s: %w\n"+
 			"  ports below 1024 need privileges; phones always fetch their files from UDP port 69. Fix with one of:\n"+
 			"  - run cmed as root, or\n"+
