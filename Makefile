@@ -1,4 +1,5 @@
-# cmed - see README.md. Every target works on a fresh clone with Go 1.26.
+# cmed - see README.md. Every target works on a fresh clone with Go 1.26, gcc and make
+# (the race detector needs cgo); interop peers are listed in README "Requirements".
 GO        ?= go
 PKGS      ?= ./...
 FUZZTIME  ?= 20s
@@ -13,6 +14,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cmed ./cmd/cmed
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cmed-load ./cmd/cmed-load
 
 # Runs the daemon on the embedded default config (state in ~/.local/state/cmed).
 run:
