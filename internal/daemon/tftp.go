@@ -1,8 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -50,10 +56,17 @@ func (p *phoneFiles) lookup(name string) ([]byte, bool) {
 
 func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	s := cfg.Services
-	if !s.TFTP.Enabled {
+	if !tftpWanted(cfg) {
 		return nil
 	}
-	addr := d.listenerAddr(s.TFTP, 69)
+	ln := s.TFTP
+	if !ln.Enabled {
+		// On CME the router's own TFTP server hands out what `create
+		// cnf-files` builds; no other line is needed (docs/cme-behaviour.md
+		// §TFTP). Without `tftp-server address` that is every address, 69.
+		ln = config.Listener{Enabled: true, Address: "0.0.0.0", Port: 69}
+	}
+	addr := d.listenerAddr(ln, 69)
 	pc, err := tftp.Listen(addr)
 	if err != nil && tftp.IsPermission(err) {
 		// A non-root user running the embedded default must still get a
@@ -81,7 +94,7 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	// Generated files first, then the firmware directory. Probes for
 	// CTL/ITL trust lists fall through to a quick file-not-found, which
 	// is what a non-secure phone expects (sccp.md §9.1): never a timeout.
-	handlers := []tftp.Handler{tftp.LookupHandler(d.phoneFiles.lookup)}
+	handlers := []tftp.Handler{tftp.LookupHandler(d.phoneFiles.lookup), d.flashFiles()}
 	if s.TFTPRoot != "" {
 		dh, err := tftp.NewDirHandler(s.TFTPRoot)
 		if err != nil {
@@ -99,4 +112,36 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	}
 	d.goServe("tftp", func() error { return srv.Serve(ctx, pc) })
 	return nil
+}
+
+// tftpWanted: CME serves TFTP whenever it builds phone files (`create
+// cnf-files`, `create profile`) or publishes flash files (`tftp-server
+// flash:FILE`); `tftp-server address` only chooses where.
+func tftpWanted(cfg *config.Config) bool {
+	return cfg.Services.TFTP.Enabled ||
+		len(cfg.Services.TFTPFiles) > 0 ||
+		(cfg.Telephony != nil && cfg.Telephony.CreateCnfFiles) ||
+		(cfg.VoiceRegisterGlobal != nil && cfg.VoiceRegisterGlobal.CreateProfile)
+}
+
+// flashFiles serves `tftp-server flash:FILE` lines: FILE from the state
+// directory, which stands in for the router's flash (docs/peering.md), and
+// only while the running config still publishes it, as on IOS.
+func (d *Daemon) flashFiles() tftp.Handler {
+	return tftp.HandlerFunc(func(_ context.Context, name string, _ netip.AddrPort) (io.ReaderAt, int64, error) {
+		clean, err := tftp.CleanName(name)
+		if err != nil {
+			return nil, 0, err
+		}
+		cfg := d.Running()
+		if cfg == nil || d.opts.StateDir == "" || !slices.Contains(cfg.Services.TFTPFiles, clean) {
+			return nil, 0, tftp.ErrNotFound
+		}
+		b, err := os.ReadFile(filepath.Join(d.opts.StateDir, clean))
+		if err != nil {
+			d.log.Warn("tftp: published flash file is missing", "file", "flash:"+clean, "err", err)
+			return nil, 0, tftp.ErrNotFound
+		}
+		return bytes.NewReader(b), int64(len(b)), nil
+	})
 }

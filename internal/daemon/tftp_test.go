@@ -294,3 +294,59 @@ func TestTFTPPerSourceLimitComesFromConfig(t *testing.T) {
 		t.Fatalf("another address was refused: %v", err)
 	}
 }
+
+// TestInteropCurlFetchesWithOnlyCreateCnfFiles: as on CME, `create
+// cnf-files` alone makes the TFTP server hand out SEP<MAC>.cnf.xml; no
+// `tftp-server` line is needed. curl is the independent client.
+func TestInteropCurlFetchesWithOnlyCreateCnfFiles(t *testing.T) {
+	curl := interopTool(t, "curl")
+	inst := cmedtest.Start(t, "telephony-service\n ip source-address 127.0.0.1 port 0\n max-ephones 4\n max-dn 8\n create cnf-files\n"+
+		"ephone-dn 1\n number 1001\nephone 1\n mac-address 0011.2233.4455\n type 7965\n button 1:1\n")
+	a := inst.Addr("tftp")
+	if a == nil {
+		t.Fatalf("no TFTP listener with create cnf-files:\n%s", inst.Logs.String())
+	}
+	out := filepath.Join(t.TempDir(), "SEP001122334455.cnf.xml")
+	cmd := exec.Command(curl, "-sS", "--max-time", "10", "-o", out, "tftp://"+a.String()+"/SEP001122334455.cnf.xml")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("curl: %v %s", err, b)
+	}
+	data, _ := os.ReadFile(out)
+	if err := wellFormed(data); err != nil || !bytes.Contains(data, []byte("<device")) {
+		t.Fatalf("not a phone file (%v): %q", err, data)
+	}
+	// Without create cnf-files (and no tftp-server line) there is nothing
+	// to serve and no listener.
+	off := cmedtest.Start(t, "telephony-service\n ip source-address 127.0.0.1 port 0\n")
+	if a := off.Addr("tftp"); a != nil {
+		t.Errorf("TFTP listener %v opened with nothing to serve", a)
+	}
+}
+
+// TestTFTPServesPublishedFlashFiles: `tftp-server flash:FILE` publishes
+// FILE from the state directory (the router's flash); removing the line
+// unpublishes it.
+func TestTFTPServesPublishedFlashFiles(t *testing.T) {
+	dir := t.TempDir()
+	fw := bytes.Repeat([]byte("P00308010200 firmware "), 100)
+	if err := os.WriteFile(filepath.Join(dir, "P00308010200.bin"), fw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("not published"), 0o600)
+	inst := cmedtest.StartIn(t, dir, []byte("tftp-server flash:P00308010200.bin\n"))
+	a := inst.Addr("tftp")
+	if a == nil {
+		t.Fatalf("no TFTP listener for tftp-server flash:\n%s", inst.Logs.String())
+	}
+	got, err := fetch(a.String(), "P00308010200.bin", 512)
+	if err != nil || !bytes.Equal(got, fw) {
+		t.Fatalf("published file: %v (%d bytes, want %d)", err, len(got), len(fw))
+	}
+	if _, err := fetch(a.String(), "secret.txt", 512); err == nil {
+		t.Error("an unpublished file in flash was served")
+	}
+	inst.CLI(t, "configure terminal", "no tftp-server flash:P00308010200.bin", "end")
+	if _, err := fetch(a.String(), "P00308010200.bin", 512); err == nil {
+		t.Error("file still served after `no tftp-server flash:`")
+	}
+}
