@@ -30,8 +30,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/cmed-project/cmed/pkg/netx"
 )
 
 const magic = "CMED-CLI/1"
@@ -74,45 +75,16 @@ func Listen(path string) (net.Listener, error) {
 type Server struct {
 	Handler Handler
 	Logger  *slog.Logger
-
-	wg sync.WaitGroup
 }
 
 // Serve accepts on l until ctx is done, then closes l and waits for sessions.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		l.Close()
-	}()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				s.wg.Wait()
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			s.wg.Wait()
-			return err
+	srv := &netx.Server{Name: "cli", Logger: s.Logger}
+	return srv.Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+		if err := s.serveConn(ctx, c); err != nil && s.Logger != nil {
+			s.Logger.Warn("control session ended with an error", "err", err)
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer c.Close()
-			// Close the connection when the daemon stops, so sessions end.
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			if err := s.serveConn(ctx, c); err != nil && s.Logger != nil {
-				s.Logger.Warn("control session ended with an error", "err", err)
-			}
-		}()
-	}
+	})
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) error {

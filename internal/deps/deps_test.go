@@ -6,7 +6,7 @@
 //	adapters                    sccp, sip, cli, web, store, phonecfg: core + leaves +
 //	                            their own third-party libraries, never each other
 //	core                        blf -> dn -> dialplan -> config (-> cmdtree): stdlib only
-//	leaves                      sccp/msg, sip/pidf, cmdtree, media/..., tftp: no cmed package
+//	leaves                      sccp/msg, sip/pidf, cmdtree, media/..., tftp, netx: no cmed package
 package deps
 
 import (
@@ -72,7 +72,7 @@ var (
 	// storage even through the standard library.
 	coreForbiddenStd = []string{"net", "net/http", "os/exec", "database/sql"}
 
-	leaves = []string{"pkg/sccp/msg", "pkg/sip/pidf", "pkg/cmdtree", "pkg/media", "pkg/tftp", "pkg/metrics"}
+	leaves = []string{"pkg/sccp/msg", "pkg/sip/pidf", "pkg/cmdtree", "pkg/media", "pkg/tftp", "pkg/metrics", "pkg/netx"}
 	// leafMayImport lists third-party modules a leaf may use ("*": any
 	// third-party module, but still no cmed package).
 	leafMayImport = map[string][]string{

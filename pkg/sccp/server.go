@@ -30,6 +30,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/netx"
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 )
 
@@ -158,29 +159,14 @@ var ErrServerClosed = errors.New("sccp: server closed")
 // session and waits for their goroutines. It returns ErrServerClosed then.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.init()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
-	defer stop()
-	var tempDelay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				s.closeAll()
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
-				// Back off like net/http on EMFILE and friends.
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				time.Sleep(tempDelay)
-				continue
-			}
-			s.closeAll()
-			return err
-		}
-		tempDelay = 0
-		s.ServeConn(c)
+	// ServeConn applies the per-IP cap and owns the session's goroutines;
+	// the shared loop only keeps accepting through EMFILE and friends.
+	err := netx.AcceptLoop(ctx, l, s.log, "sccp", nil, s.ServeConn)
+	s.closeAll()
+	if err != nil {
+		return err
 	}
+	return ErrServerClosed
 }
 
 // ServeConn starts a session on an accepted connection (tests use net.Pipe)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -20,8 +19,6 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 )
-
-var errTooManyFiles = syscall.EMFILE
 
 // readBufferSize is small on purpose: most frames are under 100 bytes and a
 // larger one is read straight through (10,000 phones × 512 B).

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cmed-project/cmed/pkg/netx"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -55,7 +56,8 @@ type Server struct {
 	// LoginTimeout bounds the handshake (default 30 s).
 	LoginTimeout time.Duration
 
-	wg sync.WaitGroup
+	// Limits caps concurrent connections (DefaultLimits when zero).
+	Limits netx.Limits
 }
 
 // LoadOrCreateHostKey returns the saved host key, generating and saving an
@@ -113,39 +115,22 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ServerVersion: "SSH-2.0-Cisco-1.25",
 	}
 	cfg.AddHostKey(signer)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		l.Close()
-	}()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				s.wg.Wait()
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			s.wg.Wait()
-			return err
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			if err := s.serveConn(ctx, c, cfg, log); err != nil && ctx.Err() == nil {
-				log.Debug("ssh connection ended", "remote", c.RemoteAddr().String(), "err", err)
-			}
-		}()
+	limits := s.Limits
+	if limits == (netx.Limits{}) {
+		limits = DefaultLimits
 	}
+	srv := &netx.Server{Name: "ssh", Logger: log, Limits: limits}
+	return srv.Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+		if err := s.serveConn(ctx, c, cfg, log); err != nil && ctx.Err() == nil {
+			log.Debug("ssh connection ended", "remote", c.RemoteAddr().String(), "err", err)
+		}
+	})
 }
+
+// DefaultLimits bound SSH connections when Server.Limits is zero: enough
+// for a classroom on one NAT address, few enough that a flood of
+// half-open logins cannot take every descriptor.
+var DefaultLimits = netx.Limits{Total: 64, PerSource: 16}
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn, cfg *ssh.ServerConfig, log *slog.Logger) error {
 	timeout := s.LoginTimeout

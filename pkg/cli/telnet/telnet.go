@@ -9,11 +9,11 @@ package telnet
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
-	"time"
+
+	"github.com/cmed-project/cmed/pkg/netx"
 )
 
 // Telnet command and option codes (RFC 854 "TELNET COMMAND STRUCTURE").
@@ -179,36 +179,14 @@ func (t *Conn) Write(p []byte) (int, error) {
 
 // Serve accepts on l until ctx ends and runs handle for each connection.
 func Serve(ctx context.Context, l net.Listener, log *slog.Logger, handle func(ctx context.Context, c *Conn) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		<-ctx.Done()
-		l.Close()
-	}()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return err
+	srv := &netx.Server{Name: "telnet", Logger: log, Limits: DefaultLimits}
+	return srv.Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+		if err := handle(ctx, NewConn(c)); err != nil && log != nil && ctx.Err() == nil {
+			log.Debug("telnet session ended", "remote", c.RemoteAddr().String(), "err", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			if err := handle(ctx, NewConn(c)); err != nil && log != nil && ctx.Err() == nil {
-				log.Debug("telnet session ended", "remote", c.RemoteAddr().String(), "err", err)
-			}
-		}()
-	}
+	})
 }
+
+// DefaultLimits bound telnet sessions: IOS has 5 vty lines by default
+// (line vty 0 4); a few more leave room for a stuck session.
+var DefaultLimits = netx.Limits{Total: 16, PerSource: 8}
