@@ -42,6 +42,7 @@ bench:
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
+	$(GO) run ./internal/tools/doccheck
 
 # Interop tests against real third-party peers; a missing peer fails.
 interop:
