@@ -215,7 +215,7 @@ var (
 	section = regexp.MustCompile(`§\s?([A-Za-z][\w-]*[\w]|[A-Za-z]|\d[\d.]*)`)
 	// mdName is any *.md file named in a comment.
 	mdName = regexp.MustCompile(`(?:^|[^\w./-])((?:\.\.?/|/)?(?:[\w.-]+/)*[\w-]+\.md)\b`)
-	rfc    = regexp.MustCompile(`\bRFC\s?\d+`)
+	rfc    = regexp.MustCompile(`\b(?:RFC\s*\d+|ITU-T|[GEX]\.\d+|HTML|ISO|IEEE)`)
 	// outside are the old ways of pointing at material outside the repository.
 	outside = []struct {
 		re   *regexp.Regexp
