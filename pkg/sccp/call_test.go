@@ -225,7 +225,7 @@ func TestSharedLineNoMissedCall(t *testing.T) {
 		}
 		return false
 	})
-	// RingIn → Connected → RemoteMultiline: no missed call on b2 (sccp.md §7).
+	// RingIn → Connected → RemoteMultiline: no missed call on b2 (docs/sccp.md §Missed-calls).
 	got := since(b2, m2)
 	inOrder(t, "b2", got, msg.CallConnected, msg.CallRemoteMultiline)
 	for _, m := range got {

@@ -8,7 +8,7 @@ import (
 )
 
 // callView is what the session knows of one call on the phone. The SCCP
-// call reference is the core's CallID (unique, non-zero, sccp.md §13 item 8).
+// call reference is the core's CallID (unique, non-zero, docs/sccp.md §Checklist item 8).
 type callView struct {
 	id           dn.CallID
 	line         int    // the core's line (button index)
@@ -31,7 +31,7 @@ type fwdEntry struct {
 	digits string
 }
 
-// Masks as CUCM sent them: every key of the set enabled (sccp.md §4.5).
+// Masks as CUCM sent them: every key of the set enabled (docs/sccp.md §Softkeys).
 const allKeys = 0xFFFFFFFF
 
 // view returns the call view for id on line, creating it; nil if the line
@@ -73,7 +73,7 @@ func (s *session) callInfoMsg(cv *callView) *msg.CallInfo {
 }
 
 // Ring implements dn.Device: the callee's RingIn set in CUCM's order
-// (sccp.md §7 "B alerted").
+// (docs/sccp.md §Call-flow "B alerted").
 func (s *session) Ring(line int, info dn.CallInfo) {
 	s.mu.Lock()
 	cv := s.viewLocked(line, info.ID)
@@ -123,7 +123,7 @@ func (s *session) StopRing(line int, id dn.CallID) {
 	s.send(&msg.SetRinger{Mode: msg.RingOff, Duration: msg.RingNormal})
 }
 
-// CallState implements dn.Device, following sccp.md §7.
+// CallState implements dn.Device, following docs/sccp.md §Call-flow.
 func (s *session) CallState(line int, id dn.CallID, st dn.LineState) {
 	s.mu.Lock()
 	cv := s.viewLocked(line, id)
@@ -177,7 +177,7 @@ func (s *session) CallState(line int, id dn.CallID, st dn.LineState) {
 	case dn.LineRemoteInUse:
 		if prev == msg.CallRingIn {
 			// Answered on another phone of a shared line: RingIn → Connected,
-			// so no missed call is logged (sccp.md §7, §13 item 8).
+			// so no missed call is logged (docs/sccp.md §Missed-calls, §Checklist item 8).
 			ms = append(ms, &msg.SetRinger{Mode: msg.RingOff, Duration: msg.RingNormal}, state(msg.CallConnected))
 		}
 		cv.state = msg.CallRemoteMultiline
@@ -239,7 +239,7 @@ func (s *session) Tone(line int, id dn.CallID, t dn.Tone) {
 	s.send(m)
 }
 
-// Released implements dn.Device: the teardown set CUCM sent (sccp.md §7
+// Released implements dn.Device: the teardown set CUCM sent (docs/sccp.md §Call-flow
 // "B hangs up").
 func (s *session) Released(line int, id dn.CallID, cause dn.Cause) {
 	s.mu.Lock()
@@ -306,7 +306,7 @@ func (s *session) DND(on bool) {
 	s.dnd = on
 	idle := len(s.calls) == 0
 	s.mu.Unlock()
-	// Plain text: the 7960 8.x shows "UNDEFINED!" for the DND label code (ISS-502).
+	// Plain text: the 7960 8.x shows "UNDEFINED!" for the DND label code (docs/sccp.md §Field-reports).
 	text := msg.Label(msg.LabelYourOptions)
 	if on {
 		text = "Do Not Disturb"
@@ -343,7 +343,7 @@ func packetMs(p dn.MediaParams) uint32 {
 }
 
 // OpenMedia implements dn.Device: OpenReceiveChannel with a fresh
-// passThruPartyId (sccp.md §7 media rules; RFC 2833 payload 101, dtmfType 10).
+// passThruPartyId (docs/sccp.md §Media-rules; RFC 2833 payload 101, dtmfType 10).
 func (s *session) OpenMedia(line int, id dn.CallID, p dn.MediaParams) {
 	s.mu.Lock()
 	cv := s.viewLocked(line, id)
@@ -363,7 +363,7 @@ func (s *session) OpenMedia(line int, id dn.CallID, p dn.MediaParams) {
 }
 
 // StartMedia implements dn.Device: StartMediaTransmission to the peer's
-// receive address, precedence 184 as CUCM (sccp.md §7).
+// receive address, precedence 184 as CUCM (docs/sccp.md §Media-rules).
 func (s *session) StartMedia(line int, id dn.CallID, remote netip.AddrPort, p dn.MediaParams) {
 	s.mu.Lock()
 	cv := s.viewLocked(line, id)
@@ -388,7 +388,7 @@ func (s *session) StartMedia(line int, id dn.CallID, remote netip.AddrPort, p dn
 
 // StopMedia implements dn.Device. Close and Stop carry the port-handling
 // flag: Wireshark reads the 12-byte CUCM 4.1 form as malformed and phones
-// ignore trailing bytes (sccp.md §2.4, §4.7).
+// ignore trailing bytes (docs/sccp.md §Version-changes, §Media-messages).
 func (s *session) StopMedia(line int, id dn.CallID) {
 	s.mu.Lock()
 	cv := s.calls[id]

@@ -21,12 +21,12 @@ func (s *session) handle(m msg.Message) {
 		s.onRegister(m)
 		return
 	case *msg.Alarm:
-		// The phone's reason for its last disconnect (sccp.md §6.1 step 1).
+		// The phone's reason for its last disconnect (docs/sccp.md §Registration-sequence step 1).
 		s.log.Debug("sccp: phone alarm", "device", m.Text, "severity", m.Severity)
 		return
 	case *msg.Unknown:
 		if m.MsgID == msg.IDServerReq && s.srv.registered(s) {
-			// Answered so it is never left unanswered (sccp.md §13 item 4).
+			// Answered so it is never left unanswered (docs/sccp.md §Checklist item 4).
 			local, _ := netip.ParseAddrPort(s.conn.LocalAddr().String())
 			s.send(serverRes(s.srv.config().HostnameOrDefault(), local.Addr().Unmap(), int(local.Port())))
 			return
@@ -58,7 +58,7 @@ func (s *session) handle(m msg.Message) {
 	case *msg.SoftKeyTemplateReq:
 		s.send(SoftKeyTemplate())
 	case *msg.SoftKeySetReq:
-		// CUCM follows with the idle key set and prompt unasked (sccp.md §6.1 step 6).
+		// CUCM follows with the idle key set and prompt unasked (docs/sccp.md §Registration-sequence step 6).
 		s.send(SoftKeySets(), &msg.SelectSoftKeys{SetIndex: msg.KeySetOnHook, ValidKeyMask: 0xFFFFFFFF},
 			&msg.DisplayPromptStatus{Text: msg.Label(msg.LabelYourOptions)})
 	case *msg.LineStatReq:
@@ -110,7 +110,7 @@ func (s *session) setCaps(c []msg.MediaCapability) {
 }
 
 // onUnregister answers UnregisterAck; while a call is active the answer is
-// NAK and the phone stays, as chan-sccp does (sccp.md §6.3).
+// NAK and the phone stays, as chan-sccp does (docs/sccp.md §Unregister-and-reset).
 func (s *session) onUnregister() {
 	s.mu.Lock()
 	active := len(s.calls) > 0
@@ -139,7 +139,7 @@ func (s *session) closeAfterFlush(reason string) {
 }
 
 // lineStat answers LineStatReq, with an empty record for an unknown line
-// (sccp.md §6.1 step 7). Display options 15 show numbers and names (CS).
+// (docs/sccp.md §Registration-sequence step 7). Display options 15 show numbers and names (CS).
 func (s *session) lineStat(inst uint32) *msg.LineStatRes {
 	s.mu.Lock()
 	b, ok := s.layout.line(inst)
@@ -185,8 +185,8 @@ func (s *session) speedDialStat(inst uint32) *msg.SpeedDialStatRes {
 }
 
 // featureStat answers FeatureStatReq: a BLF speed dial gets its lamp as
-// FeatureStatV2Res (sccp.md §8.1); any other index an empty FeatureStatRes,
-// never silence (a 7960 stalls otherwise, ISS-564).
+// FeatureStatV2Res (docs/sccp.md §Native-BLF); any other index an empty FeatureStatRes,
+// never silence (a 7960 stalls otherwise, docs/sccp.md §Field-reports).
 func (s *session) featureStat(inst uint32) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -217,7 +217,7 @@ func (s *session) configStat() *msg.ConfigStatRes {
 }
 
 // onTimeDate answers DefineTimeDate; TimeDateReq ends registration
-// (sccp.md §6.1 step 14), so the post-registration pushes follow: every BLF
+// (docs/sccp.md §Registration-sequence step 14), so the post-registration pushes follow: every BLF
 // lamp (step 15) and the forward state.
 func (s *session) onTimeDate() {
 	s.send(msg.NewDefineTimeDate(s.srv.Now()))
@@ -256,7 +256,7 @@ func (s *session) wclosedOrDirty(inst uint32) bool {
 	return false
 }
 
-// onSubscription is call-list BLF (sccp.md §8.3): SubscriptionStatRes,
+// onSubscription is call-list BLF (docs/sccp.md §Call-list-BLF): SubscriptionStatRes,
 // then Notification now and on every change. Honours `presence call-list`
 // globally or on the ephone, and the model table (not on 7940/7960).
 func (s *session) onSubscription(m *msg.SubscriptionStatReq) {
@@ -606,8 +606,8 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 }
 
 // onReceiveAck reports the phone's RTP receive address to the core
-// (sccp.md §7: StartMediaTransmission to the peer carries it). Acks for
-// finished calls are ignored (ISS-370).
+// (docs/sccp.md §Media-rules: StartMediaTransmission to the peer carries it). Acks for
+// finished calls are ignored (docs/sccp.md §Field-reports).
 func (s *session) onReceiveAck(m *msg.OpenReceiveChannelAck) {
 	s.mu.Lock()
 	var found *callView
@@ -633,7 +633,7 @@ func (s *session) onReceiveAck(m *msg.OpenReceiveChannelAck) {
 }
 
 // serverRes would answer ServerReq; the message is not modelled by msg, so
-// it is built here: 5 × name[48], 5 × port, 5 × IPv4 (sccp.md §4.2).
+// it is built here: 5 × name[48], 5 × port, 5 × IPv4 (docs/sccp.md §Registration-messages).
 func serverRes(name string, ip netip.Addr, port int) *msg.Unknown {
 	p := make([]byte, 5*48+5*4+5*4)
 	copy(p[:47], name)

@@ -18,12 +18,12 @@ import (
 )
 
 // knownMisreads are Wireshark 4.0.17 complaints about frames cmed sends
-// that are correct per sccp.md; each is keyed by the skinny message id and
+// that are correct per docs/sccp.md; each is keyed by the skinny message id and
 // the expert message substring, with the reason.
 var knownMisreads = []struct {
 	id, expert, reason string
 }{
-	// none found so far; add entries here with sccp.md §11 references.
+	// none found so far; add entries here with docs/sccp.md §Captures references.
 }
 
 // TestInteropTsharkSCCP captures the acceptance flow on lo and asks tshark

@@ -9,12 +9,12 @@ import (
 )
 
 // maxTemplateSlots is the number of ButtonTemplateRes definitions CUCM sends
-// and Wireshark models (sccp.md §4.3); we never define more buttons.
+// and Wireshark models (docs/sccp.md §Button-template); we never define more buttons.
 const maxTemplateSlots = 42
 
 // expansionButtons is what the expansion modules a model accepts add to its
 // base buttons: two 7914 (14 each) on 7960/796x, two 7915/7916 (24 each) on
-// 7962/7965/7975 (sccp.md §5.11 lists the modules; ISS-581: respect per-model
+// 7962/7965/7975 (docs/sccp.md §Device-types lists the modules; docs/sccp.md §Field-reports: respect per-model
 // plus add-on counts). Models not listed take no module.
 var expansionButtons = map[string]int{
 	"7960": 28, "7961": 28, "7961G-GE": 28, "7962": 48, "7965": 48, "7970": 28,
@@ -36,7 +36,7 @@ type lineButton struct {
 }
 
 // speedButton is a speed-dial or BLF speed-dial button; both count in the
-// speed-dial instance series (sccp.md §4.3, §8.1).
+// speed-dial instance series (docs/sccp.md §Button-template, §Native-BLF).
 type speedButton struct {
 	Instance uint32
 	Number   string
@@ -46,7 +46,7 @@ type speedButton struct {
 }
 
 // layout is the phone's button model, fixed for one registration: the
-// template and the instance numbers every later message uses (sccp.md §13
+// template and the instance numbers every later message uses (docs/sccp.md §Checklist
 // item 6).
 type layout struct {
 	Buttons []msg.Button
@@ -132,9 +132,9 @@ func (l *layout) speed(inst uint32) (speedButton, bool) {
 	return speedButton{}, false
 }
 
-// Softkey events are ours to choose (sccp.md §4.5); we use CUCM 4.1's: the
+// Softkey events are ours to choose (docs/sccp.md §Softkeys); we use CUCM 4.1's: the
 // display label number. DND has no label the 7960 8.x firmware knows
-// (ISS-502), so its label is plain text.
+// (docs/sccp.md §Field-reports), so its label is plain text.
 const (
 	evRedial    = msg.LabelRedial
 	evNewCall   = msg.LabelNewCall
@@ -163,7 +163,7 @@ var softKeys = []msg.SoftKey{
 }
 
 // softKeySetEvents lists each set's keys by event, modelled on CUCM 4.1's
-// defaults (sccp.md §4.5) restricted to what cmed implements.
+// defaults (docs/sccp.md §Softkeys) restricted to what cmed implements.
 var softKeySetEvents = [...][]uint32{
 	msg.KeySetOnHook:                {evRedial, evNewCall, evCFwdAll, evDND},
 	msg.KeySetConnected:             {evHold, evEndCall, evTransfer},
@@ -185,7 +185,7 @@ func SoftKeyTemplate() *msg.SoftKeyTemplateRes {
 }
 
 // SoftKeySets is the SoftKeySetRes every phone gets: templateIndex is the
-// key's 1-based template position, infoIndex 300+event (sccp.md §4.5).
+// key's 1-based template position, infoIndex 300+event (docs/sccp.md §Softkeys).
 func SoftKeySets() *msg.SoftKeySetRes {
 	res := &msg.SoftKeySetRes{}
 	for _, evs := range softKeySetEvents {

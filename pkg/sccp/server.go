@@ -1,9 +1,9 @@
 // Package sccp is cmed's SCCP ("Skinny") server: the TCP listener of
 // `telephony-service` / `ip source-address A port P`, one session per Cisco
-// phone. A session registers the phone (sccp.md §6), answers every
+// phone. A session registers the phone (docs/sccp.md §Registration), answers every
 // provisioning request, drives the phone's display, lamps and media from the
 // line-state core (it implements dn.Device) and shows BLF lamps from the
-// presence engine (sccp.md §8). Wire encoding is pkg/sccp/msg's job.
+// presence engine (docs/sccp.md §BLF). Wire encoding is pkg/sccp/msg's job.
 //
 // # Goroutines
 //
@@ -13,7 +13,8 @@
 // goroutine that exists only while there is something to write, so an idle
 // phone costs one goroutine. The core's Device callbacks and the presence
 // engine's Deliver only enqueue; a full queue drops the connection (the
-// phone re-registers) rather than stalling the core (go-ecosystem.md §4).
+// phone re-registers) rather than stalling the core (docs/architecture.md
+// §Ownership).
 package sccp
 
 import (
@@ -48,7 +49,7 @@ type Switch interface {
 }
 
 // MediaReporter is implemented by a Switch that places phone-to-phone media:
-// the session reports each OpenReceiveChannelAck address (sccp.md §7).
+// the session reports each OpenReceiveChannelAck address (docs/sccp.md §Media-rules).
 type MediaReporter interface {
 	MediaReady(id dn.DeviceID, line int, call dn.CallID, addr netip.AddrPort) error
 }
@@ -82,7 +83,7 @@ type Metrics interface {
 // Limits bound what one peer can make the server do. Zero values take the
 // defaults below.
 type Limits struct {
-	MaxConnsPerIP    int           // default 64 (one IP may host many devices, ISS-305)
+	MaxConnsPerIP    int           // default 64 (one IP may host many devices, docs/sccp.md §Field-reports)
 	HandshakeTimeout time.Duration // Register must arrive within; default 30 s
 	MaxFrame         int           // header length limit; default msg.DefaultMaxLength
 	QueueLen         int           // frames queued for one phone before it is dropped; default 512
@@ -129,7 +130,7 @@ type Server struct {
 	log      *slog.Logger
 
 	mu       sync.Mutex
-	byName   map[string]*session // registered sessions by device name (sccp.md §13 item 3)
+	byName   map[string]*session // registered sessions by device name (docs/sccp.md §Checklist item 3)
 	conns    map[*session]struct{}
 	perIP    map[netip.Addr]int
 	wg       sync.WaitGroup
@@ -211,7 +212,7 @@ func (s *Server) closeAll() {
 	// Tell registered phones before their connections go: Reset (restart)
 	// makes a 79xx re-read its configuration and register again, so it is
 	// back as soon as cmed is, instead of noticing only when a keepalive
-	// fails (sccp.md §6.3). The flush wait is bounded so a stuck phone
+	// fails (docs/sccp.md §Unregister-and-reset). The flush wait is bounded so a stuck phone
 	// cannot hold up shutdown.
 	for _, ss := range list {
 		ss.mu.Lock()
@@ -233,7 +234,7 @@ func (s *Server) closeAll() {
 
 // claim makes ss the session of its device name and returns the session it
 // replaces, if any: a phone back on a new TCP connection replaces its old
-// session at once (sccp.md §6.3, ISS-247/497).
+// session at once (docs/sccp.md §Unregister-and-reset, §Field-reports).
 func (s *Server) claim(name string, ss *session) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -312,7 +313,7 @@ func (s *Server) config() *config.Config {
 // Apply is called after a new configuration snapshot was swapped in (and
 // after the core's own Apply). Phones whose ephone was removed or whose
 // buttons, speed-dials or BLF speed-dials changed are restarted with Reset
-// type 2, as CME's `restart` does (sccp.md §6.3); they re-register and get
+// type 2, as CME's `restart` does (docs/sccp.md §Unregister-and-reset); they re-register and get
 // the new template. Phones the core already told to reset are restarted once.
 func (s *Server) Apply(cfg *config.Config) {
 	s.init()
@@ -374,7 +375,7 @@ func (s *Server) registered(ss *session) bool {
 // ResetPhones sends Reset to registered phones: every one when tag is 0,
 // else the ephone with that tag. restart asks for CME's `restart` (re-read
 // the configuration and re-register, Reset type 2); otherwise the phone
-// reboots (`reset`, type 1) (sccp.md §6.3). It returns how many phones were
+// reboots (`reset`, type 1) (docs/sccp.md §Unregister-and-reset). It returns how many phones were
 // told.
 func (s *Server) ResetPhones(tag int, restart bool) int {
 	s.init()

@@ -376,7 +376,7 @@ func TestCallListBLF(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, w, "in use", func(s sccptest.State) bool { return s.CallListBLF[0x20] == msg.BLFInUse })
-	// A 7960 cannot show call-list BLF (sccp.md §8.3): refused, no Notification.
+	// A 7960 cannot show call-list BLF (docs/sccp.md §Call-list-BLF): refused, no Notification.
 	if err := old.SubscribeCallListBLF(0x30, "1005"); err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ func (s *session) dispatch(f msg.Frame) {
 func (s *session) decodeAndHandle(f msg.Frame) {
 	m, err := msg.Decode(s.negotiated(), f.Header.ID, f.Payload)
 	if err != nil {
-		// The frame boundary is still known: skip it (sccp.md §13 item 1).
+		// The frame boundary is still known: skip it (docs/sccp.md §Checklist item 1).
 		s.log.Debug("sccp: malformed message skipped", "device", s.name, "id", f.Header.ID.String(), "err", err)
 		return
 	}
@@ -270,7 +270,7 @@ func (s *session) finish() {
 
 // send queues messages for the writer. Ids the model must never get are
 // dropped here, so nothing outside the model table reaches a phone
-// (sccp.md §13 item 5). A queue past its limit drops the connection.
+// (docs/sccp.md §Checklist item 5). A queue past its limit drops the connection.
 func (s *session) send(ms ...msg.Message) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -391,7 +391,7 @@ func (s *session) setLamp(inst uint32, st msg.BLFStatus) {
 		return
 	}
 	if st == msg.BLFAlerting && s.wmodel.Has(msg.NoAlertingBLF) {
-		st = msg.BLFInUse // 7940/7960 do not render alerting (sccp.md §8.1)
+		st = msg.BLFInUse // 7940/7960 do not render alerting (docs/sccp.md §Native-BLF)
 	}
 	l := &s.lamps[inst-1]
 	changed := l.status != st
@@ -409,7 +409,7 @@ func (s *session) setListState(tid uint32, st msg.BLFStatus) {
 		s.listStates = map[uint32]msg.BLFStatus{}
 	}
 	// CS sends in use instead of alerting on call lists: alerting "does not
-	// show correctly" there (sccp.md §8.3).
+	// show correctly" there (docs/sccp.md §Call-list-BLF).
 	if st == msg.BLFAlerting {
 		st = msg.BLFInUse
 	}
@@ -449,7 +449,7 @@ func macOf(deviceName string) string {
 }
 
 // dateTemplate is RegisterAck's date template from `date-format` and
-// `time-format` ("A" = 12-hour clock, sccp.md §4.2).
+// `time-format` ("A" = 12-hour clock, docs/sccp.md §Registration-messages).
 func dateTemplate(t *config.Telephony) string {
 	d := "M/D/Y"
 	if t != nil {
@@ -541,7 +541,7 @@ func (s *session) onRegister(r *msg.Register) {
 		old.log.Info("sccp: session replaced by a new connection", "device", s.name)
 		old.close("replaced by a new connection")
 	}
-	// RegisterAck is followed at once by CapabilitiesReq (sccp.md §6.1 step 2).
+	// RegisterAck is followed at once by CapabilitiesReq (docs/sccp.md §Registration-sequence step 2).
 	s.send(&msg.RegisterAck{KeepAliveInterval: uint32(ka), DateTemplate: dateTemplate(cfg.Telephony),
 		SecondaryKeepAliveInterval: uint32(2 * ka), MaxProtocolVersion: uint8(version),
 		Features: msg.RegisterAckFeatures(version)}, &msg.CapabilitiesReq{})

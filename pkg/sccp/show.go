@@ -8,7 +8,7 @@ import (
 )
 
 // Keys of dn.DeviceInfo.Extra set by a session at registration, so `show
-// ephone` (cme-cli.md §3.4) needs no import of this package. Values are
+// ephone` (docs/cme-cli.md §Phone-show-commands) needs no import of this package. Values are
 // decimal numbers unless noted.
 const (
 	ExtraVersion      = "sccp.version"       // negotiated protocol version ("11")
@@ -46,7 +46,7 @@ type SessionInfo struct {
 }
 
 // ShowEphoneHeader renders the first three lines of CME's `show ephone`
-// block for a registered phone (cme-cli.md §3.4); tag is the ephone tag and
+// block for a registered phone (docs/cme-cli.md §Phone-show-commands); tag is the ephone tag and
 // mac the dotted MAC ("000A.B7B1.444A").
 func ShowEphoneHeader(si SessionInfo, mac string) string {
 	model := si.Model

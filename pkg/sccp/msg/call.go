@@ -2,7 +2,7 @@ package msg
 
 import "encoding/binary"
 
-// KeypadButton 0x0003: button [, line, callRef] — 4 or 12 bytes (sccp.md §4.6).
+// KeypadButton 0x0003: button [, line, callRef] — 4 or 12 bytes (docs/sccp.md §Call-control).
 type KeypadButton struct {
 	Button        KeypadKey
 	Line          uint32
@@ -31,7 +31,7 @@ func (m *KeypadButton) Unmarshal(p []byte) error {
 
 // Stimulus 0x0005: a button press — 8, 12 or 16 bytes. A real 7960G at v11
 // sent the 12-byte form without status; rejecting it broke its feature keys
-// (sccp.md §4.6), so all three forms decode.
+// (docs/sccp.md §Call-control), so all three forms decode.
 type Stimulus struct {
 	Stimulus      ButtonType
 	Instance      uint32
@@ -150,7 +150,7 @@ func (m *SelectSoftKeys) Unmarshal(p []byte) error {
 	return err
 }
 
-// CallStateMsg is CallState 0x0111 (24 bytes, sccp.md §4.6).
+// CallStateMsg is CallState 0x0111 (24 bytes, docs/sccp.md §Call-control).
 type CallStateMsg struct {
 	State            CallState
 	Line             uint32
@@ -395,7 +395,7 @@ func (m *StartTone) Unmarshal(p []byte) error {
 }
 
 // StopTone 0x0083: line, callRef, and from v11 the tone (8 / 12 bytes). There
-// is no ClearTone message (sccp.md §3.2).
+// is no ClearTone message (docs/sccp.md §Server-to-phone).
 type StopTone struct {
 	Version       uint32
 	Line          uint32
@@ -475,7 +475,7 @@ func (m *DialedNumber) Unmarshal(p []byte) error {
 }
 
 // packedVersion returns v moved to the side of 18 (25-char packed directory
-// numbers, sccp.md §2.4) that the payload showed.
+// numbers, docs/sccp.md §Version-changes) that the payload showed.
 func packedVersion(v uint32, packed bool) uint32 {
 	switch {
 	case packed && v < 18:
@@ -522,7 +522,7 @@ func (m *EnblocCall) Unmarshal(p []byte) error {
 	return nil
 }
 
-// CallInfo 0x008F: the static 384-byte caller-id block (sccp.md §4.6).
+// CallInfo 0x008F: the static 384-byte caller-id block (docs/sccp.md §Call-control).
 type CallInfo struct {
 	CallingPartyName            string // 40
 	CallingParty                string // 24
@@ -592,10 +592,10 @@ func (m *CallInfo) Unmarshal(p []byte) error {
 // CallInfoV2 0x014A, the dynamic CallInfo: 8 u32 then NUL-terminated strings.
 //
 // The string list depends on the version and the sources disagree
-// (sccp.md §4.6). We follow chan-sccp, which real phones accept: below v16 the
+// (docs/sccp.md §Call-control). We follow chan-sccp, which real phones accept: below v16 the
 // 12 strings without AlternateCallingParty and the hunt pilot; from v16 all 15
 // (callingParty, alternateCallingParty, calledParty, …, huntPilotNumber,
-// huntPilotName). A malformed 0x14A made a 7975 reboot (ISS-357), so the
+// huntPilotName). A malformed 0x14A made a 7975 reboot (docs/sccp.md §Field-reports), so the
 // packing here is exactly one NUL per string.
 type CallInfoV2 struct {
 	Version                     uint32

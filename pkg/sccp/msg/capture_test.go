@@ -152,7 +152,7 @@ func TestCUCMCaptureDecodes(t *testing.T) {
 
 // garbageAfterNUL lists captured messages whose senders left uninitialised
 // memory after string terminators or in unused array slots (CM 3.1 did the
-// same, sccp.md §4.4): the Alarm text and CapabilitiesRes slots from
+// same, docs/sccp.md §Status-responses): the Alarm text and CapabilitiesRes slots from
 // pyskinny, the SpeedDialStatRes and FeatureStatRes strings from CUCM.
 var garbageAfterNUL = map[MessageID]bool{
 	IDAlarm: true, IDCapabilitiesRes: true, IDSpeedDialStatRes: true, IDFeatureStatRes: true,
@@ -278,7 +278,7 @@ func TestSoftKeyLayoutsMatchCUCM(t *testing.T) {
 	if len(sr.Sets) != 11 {
 		t.Fatalf("%d sets", len(sr.Sets))
 	}
-	// OnHook = Redial, NewCall, CfwdAll (sccp.md §4.5): template positions 1, 2, 5; info 301, 302, 305.
+	// OnHook = Redial, NewCall, CfwdAll (docs/sccp.md §Softkeys): template positions 1, 2, 5; info 301, 302, 305.
 	if got := sr.Sets[0]; [3]uint8(got.TemplateIndex[:3]) != [3]uint8{1, 2, 5} || [3]uint16(got.InfoIndex[:3]) != [3]uint16{301, 302, 305} {
 		t.Errorf("OnHook set %+v", got)
 	}

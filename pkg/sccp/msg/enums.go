@@ -2,7 +2,7 @@ package msg
 
 import "fmt"
 
-// LampMode is SetLamp.lampMode (sccp.md §5.1).
+// LampMode is SetLamp.lampMode (docs/sccp.md §Lamp-modes).
 type LampMode uint32
 
 const (
@@ -30,7 +30,7 @@ func (m LampMode) String() string {
 	return fmt.Sprintf("LampMode(%d)", uint32(m))
 }
 
-// RingMode is SetRinger.ringMode (sccp.md §5.2).
+// RingMode is SetRinger.ringMode (docs/sccp.md §Ring-modes).
 type RingMode uint32
 
 const (
@@ -50,7 +50,7 @@ const (
 	RingSingle RingDuration = 2
 )
 
-// BLFStatus is the status of FeatureStatV2Res and Notification (sccp.md §5.3).
+// BLFStatus is the status of FeatureStatV2Res and Notification (docs/sccp.md §BLF-status).
 type BLFStatus uint32
 
 const (
@@ -77,7 +77,7 @@ func (s BLFStatus) String() string {
 	return fmt.Sprintf("BLFStatus(%d)", uint32(s))
 }
 
-// CallState is CallState.callState (sccp.md §5.4).
+// CallState is CallState.callState (docs/sccp.md §Call-states).
 type CallState uint32
 
 const (
@@ -112,7 +112,7 @@ func (s CallState) String() string {
 	return fmt.Sprintf("CallState(%d)", uint32(s))
 }
 
-// Tone is StartTone.tone / StopTone.tone (sccp.md §5.5).
+// Tone is StartTone.tone / StopTone.tone (docs/sccp.md §Tones).
 type Tone uint32
 
 const (
@@ -137,7 +137,7 @@ const (
 	ToneDirectionBoth uint32 = 2
 )
 
-// SoftKeySet is SelectSoftKeys.softKeySetIndex (sccp.md §5.7).
+// SoftKeySet is SelectSoftKeys.softKeySetIndex (docs/sccp.md §Softkey-sets).
 type SoftKeySetIndex uint32
 
 const (
@@ -156,7 +156,7 @@ const (
 )
 
 // ButtonType is ButtonTemplate.buttonDefinition, FeatureStat.featureId, and
-// Stimulus/SetLamp.stimulus (sccp.md §5.10).
+// Stimulus/SetLamp.stimulus (docs/sccp.md §Button-types).
 type ButtonType uint32
 
 const (
@@ -189,7 +189,7 @@ const (
 	ButtonNone          ButtonType = 0xFF // unused template slot
 )
 
-// KeypadKey is KeypadButton.button (sccp.md §5.12): 0-9 are digits.
+// KeypadKey is KeypadButton.button (docs/sccp.md §Keypad-buttons): 0-9 are digits.
 type KeypadKey uint32
 
 const (
@@ -215,7 +215,7 @@ func KeypadKeyFor(c byte) (KeypadKey, bool) {
 	return 0, false
 }
 
-// Codec is Media_PayloadType (sccp.md §5.9).
+// Codec is Media_PayloadType (docs/sccp.md §Codecs).
 type Codec uint32
 
 const (
@@ -234,7 +234,7 @@ const (
 )
 
 // MediaStatus is the status of OpenReceiveChannelAck and
-// StartMediaTransmissionAck (sccp.md §5.6).
+// StartMediaTransmissionAck (docs/sccp.md §Media-status).
 type MediaStatus uint32
 
 const (
@@ -243,7 +243,7 @@ const (
 	MediaOutOfChannel MediaStatus = 2
 )
 
-// IPAddrType is the type word of v17+ address unions (sccp.md §1.2).
+// IPAddrType is the type word of v17+ address unions (docs/sccp.md §Field-encodings).
 type IPAddrType uint32
 
 const (
@@ -252,10 +252,10 @@ const (
 	IPAddrTypeBoth IPAddrType = 2
 )
 
-// DeviceType is Register.deviceType (sccp.md §5.11); see Models.
+// DeviceType is Register.deviceType (docs/sccp.md §Device-types); see Models.
 type DeviceType uint32
 
-// Small enums (sccp.md §5.13).
+// Small enums (docs/sccp.md §Small-enums).
 const (
 	ResetReboot  uint32 = 1 // Reset.resetType
 	ResetRestart uint32 = 2 // re-download config and re-register
@@ -276,10 +276,10 @@ const (
 )
 
 // Label returns the two-byte embedded display label 0x80 NN, which the phone
-// replaces with its localized text (sccp.md §1.2, §5.8).
+// replaces with its localized text (docs/sccp.md §Field-encodings, §Display-labels).
 func Label(n byte) string { return string([]byte{0x80, n}) }
 
-// Display label numbers (sccp.md §5.8).
+// Display label numbers (docs/sccp.md §Display-labels).
 const (
 	LabelRedial      = 1
 	LabelNewCall     = 2

@@ -8,7 +8,7 @@ import (
 // ErrMalformed is matched (errors.Is) by every payload decoding error. A
 // session should log and skip such a message, not disconnect: phones keep
 // sending and the next frame boundary is still known from the header
-// (sccp.md §1.1, §13 item 1).
+// (docs/sccp.md §Framing, §Checklist item 1).
 var ErrMalformed = errors.New("sccp: malformed message")
 
 // ErrFrameSize is matched (errors.Is) by *FrameSizeError.

@@ -91,7 +91,7 @@ func TestRealPhoneFrames(t *testing.T) {
 }
 
 // TestUpdateCapabilities7961 reads the audio caps from the fixed-array layout
-// a real 7961G sent (which Wireshark 4.0 misreads, sccp.md §3.1).
+// a real 7961G sent (which Wireshark 4.0 misreads, docs/sccp.md §Phone-to-server).
 func TestUpdateCapabilities7961(t *testing.T) {
 	raw := readHexFrame(t, "update_capabilities_7961_v22_legacy.hex")
 	f, err := ReadFrame(bytes.NewReader(raw), 0)

@@ -8,21 +8,21 @@ import (
 )
 
 // HeaderSize is the fixed SCCP frame header: length, header version, message
-// id, each a little-endian u32 (sccp.md §1.1).
+// id, each a little-endian u32 (docs/sccp.md §Framing).
 const HeaderSize = 12
 
 // DefaultMaxLength is the default limit on a header's length field. Phones send
-// up to ~2.4 KB (LocationInfo, XML alarms; sccp.md §1.1); 64 KiB leaves room
+// up to ~2.4 KB (LocationInfo, XML alarms; docs/sccp.md §Framing); 64 KiB leaves room
 // while bounding what one connection can make us allocate.
 const DefaultMaxLength = 64 << 10
 
 // Header is the 12-byte frame header.
 type Header struct {
 	// Length counts the bytes after the first 8: the 4-byte message id plus the
-	// payload (sccp.md §1.1). A message with no payload has Length 4.
+	// payload (docs/sccp.md §Framing). A message with no payload has Length 4.
 	Length uint32
 	// Version is the "reserved"/header-version field. Informational only: a
-	// 7960 at negotiated v11 sends 0 (sccp.md §2.3), so layouts are never
+	// 7960 at negotiated v11 sends 0 (docs/sccp.md §Header-version), so layouts are never
 	// chosen from it.
 	Version uint32
 	ID      MessageID
@@ -94,7 +94,7 @@ func ReadFrame(r io.Reader, maxLen int) (Frame, error) {
 
 // Reader reads frames from a byte stream. It buffers, so several messages in
 // one TCP segment and one message spread over several segments both work
-// (sccp.md §1.1).
+// (docs/sccp.md §Framing).
 type Reader struct {
 	br *bufio.Reader
 	// MaxLength limits the header length field; <= 0 means DefaultMaxLength.
@@ -126,7 +126,7 @@ func (r *Reader) ReadMessage(version uint32) (Header, Message, error) {
 }
 
 // padLen rounds n up to a multiple of 4: our own payloads are padded like
-// chan-sccp's, and the 7961 showed a dynamic line only once padded (sccp.md §1.1, §7).
+// chan-sccp's, and the 7961 showed a dynamic line only once padded (docs/sccp.md §Framing).
 func padLen(n int) int { return (n + 3) &^ 3 }
 
 // FrameSize is the number of bytes AppendFrame writes for m.
@@ -172,7 +172,7 @@ func WriteMessage(w io.Writer, headerVersion uint32, m Message) error {
 
 // HeaderVersion is the header version field to put on a message we send at
 // the negotiated protocol version: 0 below v10 and always for KeepAliveAck,
-// RegisterAck and UnregisterAck (what chan-sccp does, sccp.md §2.3), otherwise
+// RegisterAck and UnregisterAck (what chan-sccp does, docs/sccp.md §Header-version), otherwise
 // the version itself, which Wireshark also uses to pick address layouts (v17+).
 func HeaderVersion(negotiated uint32, id MessageID) uint32 {
 	switch id {

@@ -2,10 +2,10 @@ package msg
 
 import "fmt"
 
-// MessageID is the SCCP message identifier at frame offset 8 (sccp.md §3).
+// MessageID is the SCCP message identifier at frame offset 8 (docs/sccp.md §Messages).
 type MessageID uint32
 
-// Phone → server (sccp.md §3.1).
+// Phone → server (docs/sccp.md §Phone-to-server).
 const (
 	IDKeepAlive               MessageID = 0x0000
 	IDRegister                MessageID = 0x0001
@@ -50,7 +50,7 @@ const (
 	IDEnhancedAlarm           MessageID = 0x015A
 )
 
-// Server → phone (sccp.md §3.2).
+// Server → phone (docs/sccp.md §Server-to-phone).
 const (
 	IDRegisterAck             MessageID = 0x0081
 	IDStartTone               MessageID = 0x0082
@@ -70,7 +70,7 @@ const (
 	IDButtonTemplateRes       MessageID = 0x0097
 	IDVersionRes              MessageID = 0x0098
 	IDDisplayText             MessageID = 0x0099
-	IDClearDisplay            MessageID = 0x009A // never send: resets 7975 9.x (sccp.md §3.2)
+	IDClearDisplay            MessageID = 0x009A // never send: resets 7975 9.x (docs/sccp.md §Server-to-phone)
 	IDCapabilitiesReq         MessageID = 0x009B
 	IDRegisterReject          MessageID = 0x009D
 	IDServerRes               MessageID = 0x009E

@@ -4,7 +4,7 @@ import "net/netip"
 
 // KeyInfo is the media encryption key block of OpenReceiveChannel and
 // StartMediaTransmission. CUCM 4.1 at v6 sent it without the last two words
-// (40 bytes); from v11 it is 48 bytes (sccp.md §4.7).
+// (40 bytes); from v11 it is 48 bytes (docs/sccp.md §Media-messages).
 type KeyInfo struct {
 	Algorithm         uint32 // 0 none
 	KeyLen, SaltLen   uint16
@@ -41,7 +41,7 @@ type LatentCaps [36]byte
 
 // OpenReceiveChannel 0x0105 asks the phone to open an RTP receive port.
 //
-// Payload sizes written, by Version (sccp.md §2.4, §4.7):
+// Payload sizes written, by Version (docs/sccp.md §Version-changes, §Media-messages):
 //
 //	< 11   68  exactly what CUCM 4.1 sent at v6
 //	11-15 108  WS v11 fields (mixingMode, partyDirection, IPv4 source filter);
@@ -50,7 +50,7 @@ type LatentCaps [36]byte
 //	17-20 128  IPv4-or-IPv6 source address
 //	>= 21 168  + audioLevelAdjustment + latent caps (the layout a 7961G at v22 acked)
 //
-// Too short is fatal on Java phones (ISS-279), hence never below these.
+// Too short is fatal on Java phones (docs/sccp.md §Field-reports), hence never below these.
 // Unmarshal picks the layout by length: >= 128 bytes means the v17 address union.
 type OpenReceiveChannel struct {
 	Version              uint32
@@ -231,7 +231,7 @@ func (m *OpenReceiveChannelAck) Unmarshal(p []byte) error {
 }
 
 // unionVersion returns v moved to the side of 17 (the IPv4-or-IPv6 address
-// union, sccp.md §2.4) that the payload length showed.
+// union, docs/sccp.md §Version-changes) that the payload length showed.
 func unionVersion(v uint32, union bool) uint32 {
 	switch {
 	case union && v < 17:
@@ -245,7 +245,7 @@ func unionVersion(v uint32, union bool) uint32 {
 // StartMediaTransmission 0x008A tells the phone where to send RTP (the peer's
 // OpenReceiveChannelAck address).
 //
-// Payload sizes written, by Version (sccp.md §3.2, §4.7):
+// Payload sizes written, by Version (docs/sccp.md §Server-to-phone, §Media-messages):
 //
 //	< 11   84  CUCM 4.1 at v6 (40-byte key block)
 //	11-14 112
@@ -380,7 +380,7 @@ func (m *StartMediaTransmission) Unmarshal(p []byte) error {
 // StartMediaTransmissionAck 0x0154 (P→S, though WS lists it S→P): WS names
 // the first three words conferenceId, passThru, callReference (chan-sccp:
 // callReference, passThru, callReference1) — match an Ack by passThru or
-// callReference (sccp.md §4.7). 24 bytes IPv4, 40 with the v17 union; a 6901
+// callReference (docs/sccp.md §Media-messages). 24 bytes IPv4, 40 with the v17 union; a 6901
 // at v20 appended 8 zero bytes (kept in Extra).
 type StartMediaTransmissionAck struct {
 	Version         uint32
@@ -428,7 +428,7 @@ func (m *StartMediaTransmissionAck) Unmarshal(p []byte) error {
 
 // channel is the shared body of CloseReceiveChannel and StopMediaTransmission:
 // conferenceId, passThru, callRef [, portHandling 0 close / 1 keep]. CUCM 4.1
-// sent the 12-byte form (sccp.md §4.7); WS lists the flag for every version.
+// sent the 12-byte form (docs/sccp.md §Media-messages); WS lists the flag for every version.
 type channel struct {
 	ConferenceID    uint32
 	PassThruPartyID uint32
@@ -580,7 +580,7 @@ func (m *ConnectionStatisticsRes) Unmarshal(p []byte) error {
 	return nil
 }
 
-// SubscriptionStatReq 0x0048 (P→S): BLF for call lists (sccp.md §8.3):
+// SubscriptionStatReq 0x0048 (P→S): BLF for call lists (docs/sccp.md §Call-list-BLF):
 // transactionId, featureId (1 BLF), timer, subscriptionId char[]. The id field
 // is 64 bytes in WS, 256 in chan-sccp/FreeSWITCH/wazo, 256 from a 7921; the
 // rest of the payload is read as the field.

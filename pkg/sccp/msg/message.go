@@ -11,7 +11,7 @@ import (
 //
 // Types whose layout depends on the negotiated protocol version carry a
 // Version field: Marshal uses it to pick the layout, Unmarshal picks by payload
-// length first (sccp.md §2.4: "parse by length") and uses Version only where the
+// length first (docs/sccp.md §Version-changes: "parse by length") and uses Version only where the
 // length is ambiguous. Decode sets Version before Unmarshal.
 type Message interface {
 	ID() MessageID
@@ -74,7 +74,7 @@ func marshalTo(e encoder, buf []byte) (int, error) {
 
 // Decode decodes one payload received at the negotiated protocol version.
 // Ids this package does not model come back as *Unknown with a nil error: a
-// session must skip them, never drop the phone (sccp.md §1.1). An error (which
+// session must skip them, never drop the phone (docs/sccp.md §Framing). An error (which
 // matches ErrMalformed) means a known id whose payload is too short.
 func Decode(version uint32, id MessageID, payload []byte) (Message, error) {
 	m := newMessage(id)

@@ -7,31 +7,31 @@ type ModelFlags uint32
 
 const (
 	// NoAlertingBLF: the phone does not render BLF status 4 (alerting); send
-	// BLFInUse instead (wazo does this for 7940/7960, sccp.md §8.1).
+	// BLFInUse instead (wazo does this for 7940/7960, docs/sccp.md §Native-BLF).
 	NoAlertingBLF ModelFlags = 1 << iota
 	// NoCallListBLF: no BLF on call lists/directories (SubscriptionStatReq);
-	// Cisco documents this for 7940/7960 (sccp.md §8.3).
+	// Cisco documents this for 7940/7960 (docs/sccp.md §Call-list-BLF).
 	NoCallListBLF
 	// NoSoftKeys: the phone has no softkeys and does not ask for templates.
 	NoSoftKeys
 	// StrictParser marks the Java-based loads (79x1/79x2/797x/69xx/89xx): an
 	// unknown message id or a payload shorter than expected makes them drop
-	// the session and re-register or reboot (ISS-279, ISS-280, ISS-357).
+	// the session and re-register or reboot (docs/sccp.md §Field-reports).
 	StrictParser
 	// LegacyFirmware marks the 7940/7960 SCCP 8.x (P003…) behaviour seen on
 	// the wire: header version 0 at v11, 12-byte Stimulus, 4-byte
-	// FeatureStatReq, 68-byte Register (sccp.md §2.2, §4.6, RS-FX).
+	// FeatureStatReq, 68-byte Register (docs/sccp.md §Phone-versions, §Call-control, RS-FX).
 	LegacyFirmware
 )
 
 // Model describes one phone model.
 type Model struct {
 	Name       string     // "7960"
-	DeviceType DeviceType // Register.deviceType (sccp.md §5.11)
+	DeviceType DeviceType // Register.deviceType (docs/sccp.md §Device-types)
 	Lines      int        // line appearances the phone can show
 	Buttons    int        // programmable line/feature buttons on the base unit
 	// FirmwareVersion is the highest protocol version the model's last SCCP
-	// loads announce (sccp.md §2.2); 0 when unknown.
+	// loads announce (docs/sccp.md §Phone-versions); 0 when unknown.
 	FirmwareVersion uint32
 	// MaxVersion is the version we negotiate at most with this model (see the
 	// package documentation for why); the phone's own Register value still bounds it.
@@ -56,7 +56,7 @@ func (m Model) MaySend(id MessageID) bool {
 
 // NegotiateVersion returns the version to put in RegisterAck for a phone of
 // this model announcing phoneMax: the smaller of the two, never below 3 (the
-// minimum chan-sccp speaks; ATA 186/188 announce 33 and need 3, sccp.md §2.1).
+// minimum chan-sccp speaks; ATA 186/188 announce 33 and need 3, docs/sccp.md §Negotiation).
 func (m Model) NegotiateVersion(phoneMax uint32) uint32 {
 	v := phoneMax
 	if m.MaxVersion != 0 {
@@ -65,19 +65,19 @@ func (m Model) NegotiateVersion(phoneMax uint32) uint32 {
 	return max(v, 3)
 }
 
-// DefaultMaxVersion is the cap for models not in Models (sccp.md §13 item 2).
+// DefaultMaxVersion is the cap for models not in Models (docs/sccp.md §Checklist item 2).
 const DefaultMaxVersion = 11
 
-// javaNeverSend: ClearDisplay 0x9A reset a 7975 on 9.x (ISS-280); the Java
+// javaNeverSend: ClearDisplay 0x9A reset a 7975 on 9.x (docs/sccp.md §Field-reports); the Java
 // loads share one message table, so it is withheld from all of them (our inference).
 var javaNeverSend = []MessageID{IDClearDisplay}
 
-// sccp11NeverSend: 7911/7906 SCCP11 loads reset on id 0x57 (ISS-424) as well.
+// sccp11NeverSend: 7911/7906 SCCP11 loads reset on id 0x57 (docs/sccp.md §Field-reports) as well.
 var sccp11NeverSend = []MessageID{IDClearDisplay, 0x0057}
 
 const java = StrictParser
 
-// Models is the model table, keyed by device type (sccp.md §5.11). Line and
+// Models is the model table, keyed by device type (docs/sccp.md §Device-types). Line and
 // button counts are the base unit without expansion modules.
 var Models = []Model{
 	{Name: "7960", DeviceType: 7, Lines: 6, Buttons: 6, FirmwareVersion: 11, MaxVersion: 11, Flags: NoAlertingBLF | NoCallListBLF | LegacyFirmware},

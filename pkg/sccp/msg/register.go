@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// Register is RegisterReq 0x0001 (sccp.md §4.1). Its payload grows with the
+// Register is RegisterReq 0x0001 (docs/sccp.md §Register-layout). Its payload grows with the
 // firmware (36/44, 52 pyskinny, 68 7960 8.x, 124 7941 8.5, up to 172), so
 // fields are read only as far as the payload reaches.
 type Register struct {
@@ -18,7 +18,7 @@ type Register struct {
 	ActiveStreams     uint32
 	ProtocolVersion   uint8 // the phone's maximum (byte 40)
 	Unknown41         uint8
-	PhoneFeatures     uint16 // bits disputed; do not base decisions on them (sccp.md §4.1)
+	PhoneFeatures     uint16 // bits disputed; do not base decisions on them (docs/sccp.md §Register-layout)
 	MaxConferences    uint32
 	ActiveConferences uint32
 	MAC               [12]byte // 6 binary bytes + 6 zero on a 7941
@@ -110,7 +110,7 @@ func (m *Register) Unmarshal(p []byte) error {
 	return nil
 }
 
-// RegisterAck 0x0081 (sccp.md §4.2): 20 bytes; CM 2.x sent the 12-byte form
+// RegisterAck 0x0081 (docs/sccp.md §Registration-messages): 20 bytes; CM 2.x sent the 12-byte form
 // without version and features.
 type RegisterAck struct {
 	KeepAliveInterval          uint32 // seconds
@@ -122,7 +122,7 @@ type RegisterAck struct {
 }
 
 // RegisterAckFeatures returns the three feature bytes after the version in
-// RegisterAck that chan-sccp sends for that version (sccp.md §2.1).
+// RegisterAck that chan-sccp sends for that version (docs/sccp.md §Negotiation).
 func RegisterAckFeatures(version uint32) [3]byte {
 	switch {
 	case version <= 3:
@@ -212,14 +212,14 @@ type IpPort struct{ Port uint32 }
 func (m *IpPort) encode(w *writer)         { w.u32(m.Port) }
 func (m *IpPort) Unmarshal(p []byte) error { return unmarshalU32s(IDIpPort, p, &m.Port) }
 
-// MediaCapability is one CapabilitiesRes entry (sccp.md §4.2).
+// MediaCapability is one CapabilitiesRes entry (docs/sccp.md §Registration-messages).
 type MediaCapability struct {
 	Codec              Codec
 	MaxFramesPerPacket uint32
 	Params             [8]byte // G.723 bit rate, or codecMode/dynamicPayload/param1/param2
 }
 
-// capabilitySlots is the fixed array phones send (sccp.md §3.1: 4 + 16×18).
+// capabilitySlots is the fixed array phones send (docs/sccp.md §Phone-to-server: 4 + 16×18).
 const capabilitySlots = 18
 
 // CapabilitiesRes 0x0010: count then 18 fixed 16-byte slots.
@@ -253,7 +253,7 @@ func (m *CapabilitiesRes) Unmarshal(p []byte) error {
 
 // UpdateCapabilities 0x0030 (79x1/797x, ~1840 bytes). Kept raw; the audio
 // capabilities are exposed from the fixed-array layout a real 7961G sent: the
-// count at offset 0 and 16-byte entries at offset 312 (sccp.md §3.1).
+// count at offset 0 and 16-byte entries at offset 312 (docs/sccp.md §Phone-to-server).
 type UpdateCapabilities struct {
 	Raw   []byte
 	Audio []MediaCapability // derived on Unmarshal, not encoded
@@ -277,7 +277,7 @@ func (m *UpdateCapabilities) Unmarshal(p []byte) error {
 }
 
 // Alarm 0x0020 (92 bytes). The text tells why the last session ended, e.g.
-// "Name=SEP… Load=… Last=CM-aborted-TCP" (sccp.md §3.1).
+// "Name=SEP… Load=… Last=CM-aborted-TCP" (docs/sccp.md §Phone-to-server).
 type Alarm struct {
 	Severity uint32
 	Text     string // char[80]
@@ -329,7 +329,7 @@ func (m *RegisterAvailableLines) Unmarshal(p []byte) error {
 }
 
 // unmarshalU32s decodes a payload of consecutive u32 fields; every field is
-// required and trailing bytes are ignored (phones ignore them too, sccp.md §2.4).
+// required and trailing bytes are ignored (phones ignore them too, docs/sccp.md §Version-changes).
 func unmarshalU32s(id MessageID, p []byte, fields ...*uint32) error {
 	if err := need(id, p, 4*len(fields)); err != nil {
 		return err

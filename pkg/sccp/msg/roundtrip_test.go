@@ -150,7 +150,7 @@ func TestRoundTripFieldsV22(t *testing.T) {
 	}
 }
 
-// TestVersionSizes pins the payload sizes chosen per version (sccp.md §3.2, §4.7).
+// TestVersionSizes pins the payload sizes chosen per version (docs/sccp.md §Server-to-phone, §Media-messages).
 func TestVersionSizes(t *testing.T) {
 	for _, tc := range []struct {
 		m    Message

@@ -32,7 +32,7 @@ func (m *LineStatReq) Unmarshal(p []byte) error {
 	return unmarshalU32s(IDLineStatReq, p, &m.Line)
 }
 
-// SpeedDialStatReq 0x000A → SpeedDialStatRes (always answer, sccp.md §4.4).
+// SpeedDialStatReq 0x000A → SpeedDialStatRes (always answer, docs/sccp.md §Status-responses).
 type SpeedDialStatReq struct{ Number uint32 }
 
 func (m *SpeedDialStatReq) encode(w *writer) { w.u32(m.Number) }
@@ -57,8 +57,8 @@ func (m *ServiceURLStatReq) Unmarshal(p []byte) error {
 }
 
 // FeatureStatReq 0x0034: 4 bytes from a 7960G at v11, 8 bytes (with
-// capabilities) from a 7965G at v22 (sccp.md §3.1). It must always be
-// answered, or a 7960 stalls (sccp.md §8.1).
+// capabilities) from a 7965G at v22 (docs/sccp.md §Phone-to-server). It must always be
+// answered, or a 7960 stalls (docs/sccp.md §Native-BLF).
 type FeatureStatReq struct {
 	Index        uint32
 	Capabilities uint32 // chan-sccp: 1 on v>=15 = BLF speed dial asking for its state
@@ -84,7 +84,7 @@ func (m *FeatureStatReq) Unmarshal(p []byte) error {
 	return nil
 }
 
-// Button is one ButtonTemplateRes slot. Instances count per type (sccp.md §4.3).
+// Button is one ButtonTemplateRes slot. Instances count per type (docs/sccp.md §Button-template).
 type Button struct {
 	Instance uint8
 	Type     ButtonType
@@ -95,11 +95,11 @@ type Button struct {
 // u8), so a hostile count cannot make a decode allocate more than the frame.
 const maxDecodedEntries = 256
 
-// buttonSlots is the number of definitions CUCM always sends (sccp.md §4.3).
+// buttonSlots is the number of definitions CUCM always sends (docs/sccp.md §Button-template).
 const buttonSlots = 42
 
 // ButtonTemplateRes 0x0097: offset, count, total, then at least 42 slots,
-// unused ones {0, 0xFF} as CUCM sends them — never short (sccp.md §13 item 5).
+// unused ones {0, 0xFF} as CUCM sends them — never short (docs/sccp.md §Checklist item 5).
 type ButtonTemplateRes struct {
 	Offset  uint32
 	Total   uint32 // 0 encodes len(Buttons)
@@ -141,7 +141,7 @@ func (m *ButtonTemplateRes) Unmarshal(p []byte) error {
 }
 
 // SoftKey is one SoftKeyTemplateRes entry: label (often 0x80 NN, see Label)
-// and the event number the phone echoes in SoftKeyEvent (sccp.md §4.5).
+// and the event number the phone echoes in SoftKeyEvent (docs/sccp.md §Softkeys).
 type SoftKey struct {
 	Label string // char[16]
 	Event uint32
@@ -192,7 +192,7 @@ func (m *SoftKeyTemplateRes) Unmarshal(p []byte) error {
 
 // SoftKeySet is one SoftKeySetRes entry: TemplateIndex is the 1-based position
 // in the SoftKeyTemplate (0 = empty), InfoIndex is 300+event in CUCM and
-// chan-sccp (sccp.md §4.5).
+// chan-sccp (docs/sccp.md §Softkeys).
 type SoftKeySet struct {
 	TemplateIndex [16]uint8
 	InfoIndex     [16]uint16
@@ -245,7 +245,7 @@ func (m *SoftKeySetRes) Unmarshal(p []byte) error {
 	return nil
 }
 
-// LineStatRes 0x0092 (112 bytes, sccp.md §4.4).
+// LineStatRes 0x0092 (112 bytes, docs/sccp.md §Status-responses).
 type LineStatRes struct {
 	Line           uint32
 	DirNumber      string // char[24]
@@ -273,7 +273,7 @@ func (m *LineStatRes) Unmarshal(p []byte) error {
 
 // LineStatV2Res 0x0147 (dynamic): line, lineType bits, then three
 // NUL-terminated strings. A 7961G showed the line only once the frame was
-// padded, which AppendFrame does (sccp.md §7).
+// padded, which AppendFrame does (docs/sccp.md §Framing).
 type LineStatV2Res struct {
 	Line      uint32
 	LineType  uint32 // same bits as LineStatRes.DisplayOptions
@@ -322,7 +322,7 @@ func (m *SpeedDialStatRes) Unmarshal(p []byte) error {
 }
 
 // dirNumSize is the directory-number width: 24, and 25 packed from v18
-// (sccp.md §2.4, WS VariableDirnumSize).
+// (docs/sccp.md §Version-changes, WS VariableDirnumSize).
 func dirNumSize(version uint32) int {
 	if version >= 18 {
 		return 25
@@ -330,7 +330,7 @@ func dirNumSize(version uint32) int {
 	return 24
 }
 
-// ForwardStatRes 0x0090: 92 bytes, or 95 packed from v18 (sccp.md §4.4).
+// ForwardStatRes 0x0090: 92 bytes, or 95 packed from v18 (docs/sccp.md §Status-responses).
 type ForwardStatRes struct {
 	Version          uint32
 	ActiveForward    uint32
@@ -512,7 +512,7 @@ func (m *FeatureStatRes) Unmarshal(p []byte) error {
 	return nil
 }
 
-// FeatureStatV2Res 0x0146: the native BLF lamp (sccp.md §8.1): index,
+// FeatureStatV2Res 0x0146: the native BLF lamp (docs/sccp.md §Native-BLF): index,
 // featureId (0x15 for BLF speed dial), status (BLFStatus for BLF), label.
 //
 // Sources disagree on the label width (WS: NUL-terminated; wazo: fixed 40;
@@ -545,7 +545,7 @@ func (m *FeatureStatV2Res) Unmarshal(p []byte) error {
 }
 
 // DefineTimeDate 0x0094 (36): local wall-clock fields plus Unix seconds, as
-// CUCM sends them (sccp.md §4.2).
+// CUCM sends them (docs/sccp.md §Registration-messages).
 type DefineTimeDate struct {
 	Year, Month, DayOfWeek, Day, Hour, Minute, Second, Millisecond uint32
 	SystemTime                                                     uint32 // Unix seconds

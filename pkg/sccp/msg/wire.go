@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// writer appends little-endian fields (sccp.md §1.2). In count mode it only
+// writer appends little-endian fields (docs/sccp.md §Field-encodings). In count mode it only
 // measures, so MarshalSize and MarshalTo share one field list per message.
 type writer struct {
 	b     []byte
@@ -53,7 +53,7 @@ func (w *writer) zero(n int) {
 	}
 }
 
-// fixed writes a char[n] field: NUL-terminated and NUL-padded (sccp.md §1.2).
+// fixed writes a char[n] field: NUL-terminated and NUL-padded (docs/sccp.md §Field-encodings).
 // Text longer than n-1 bytes is cut so the terminator always fits.
 func (w *writer) fixed(s string, n int) {
 	if len(s) > n-1 {
@@ -69,7 +69,7 @@ func (w *writer) fixed(s string, n int) {
 }
 
 // cstr writes a dynamic ("V2") string: the text and one NUL, no fixed width
-// (sccp.md §1.2, messages 0x142-0x14A).
+// (docs/sccp.md §Field-encodings, messages 0x142-0x14A).
 func (w *writer) cstr(s string) {
 	w.n += len(s) + 1
 	if !w.count {
@@ -79,7 +79,7 @@ func (w *writer) cstr(s string) {
 }
 
 // ipv4 writes a 4-byte IPv4 address in network order inside the little-endian
-// message (sccp.md §1.2). Anything that is not IPv4 is written as 0.0.0.0.
+// message (docs/sccp.md §Field-encodings). Anything that is not IPv4 is written as 0.0.0.0.
 func (w *writer) ipv4(a netip.Addr) {
 	var b [4]byte
 	if a.Is4() || a.Is4In6() {
@@ -89,7 +89,7 @@ func (w *writer) ipv4(a netip.Addr) {
 }
 
 // ipv46 writes the v17+ IPv4-or-IPv6 union: u32 type (0 IPv4, 1 IPv6) and 16
-// address bytes, IPv4 in the first four (sccp.md §1.2).
+// address bytes, IPv4 in the first four (docs/sccp.md §Field-encodings).
 func (w *writer) ipv46(a netip.Addr) {
 	var b [16]byte
 	switch {

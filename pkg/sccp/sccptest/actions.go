@@ -10,7 +10,7 @@ import (
 )
 
 // RegisterMessage is the Register this phone sends: 68 bytes like a 7960 on
-// SCCP 8.x, 124 with MAC and load name like a 7941 on 8.5 (sccp.md §4.1).
+// SCCP 8.x, 124 with MAC and load name like a 7941 on 8.5 (docs/sccp.md §Register-layout).
 func (p *Phone) RegisterMessage() *msg.Register {
 	r := &msg.Register{
 		DeviceName: p.cfg.DeviceName, Instance: 1, StationIP: p.cfg.StationIP,
@@ -55,7 +55,7 @@ func (p *Phone) Register(ctx context.Context) error {
 		return fmt.Errorf("%w: %q", ErrRejected, rj.Text)
 	}
 	// Every call manager sends CapabilitiesReq right after RegisterAck
-	// (sccp.md §6.1 step 2); the read loop has answered it once it is seen.
+	// (docs/sccp.md §Registration-sequence step 2); the read loop has answered it once it is seen.
 	if _, err := p.WaitFor(ctx, is[*msg.CapabilitiesReq]); err != nil {
 		return fmt.Errorf("sccptest: no CapabilitiesReq after RegisterAck: %w", err)
 	}
@@ -88,7 +88,7 @@ func instances(buttons []msg.Button, types ...msg.ButtonType) []uint32 {
 }
 
 // Provision runs the requests a registered phone sends, in the order of
-// sccp.md §6.1, waiting for each answer: ButtonTemplate, SoftKeyTemplate and
+// docs/sccp.md §Registration-sequence, waiting for each answer: ButtonTemplate, SoftKeyTemplate and
 // SoftKeySet (softkey models), LineStat + ForwardStat per line,
 // FeatureStatReq per feature/BLF button (4 bytes on 7940/7960, 8 on newer
 // loads, as captured), SpeedDialStat per speed dial and BLF speed dial
@@ -209,7 +209,7 @@ func (p *Phone) current() (line, ref uint32) {
 }
 
 // Press sends a Stimulus for a button: the 12-byte form without status on a
-// 7940/7960 (what a real 7960G sends, sccp.md §4.6), else the 16-byte form.
+// 7940/7960 (what a real 7960G sends, docs/sccp.md §Call-control), else the 16-byte form.
 func (p *Phone) Press(stimulus msg.ButtonType, instance uint32) error {
 	_, ref := p.current()
 	m := &msg.Stimulus{Stimulus: stimulus, Instance: instance, CallReference: ref}
@@ -220,7 +220,7 @@ func (p *Phone) Press(stimulus msg.ButtonType, instance uint32) error {
 }
 
 // OffHook lifts the handset. From v11 the message carries line and call
-// reference (sccp.md §2.4; a 7960 8.x sends them as zeros when idle).
+// reference (docs/sccp.md §Version-changes; a 7960 8.x sends them as zeros when idle).
 func (p *Phone) OffHook() error {
 	line, ref := p.current()
 	if ref == 0 {
@@ -286,7 +286,7 @@ func (p *Phone) PressSoftKey(label byte) error {
 	return p.SoftKey(event, line, ref)
 }
 
-// SubscribeCallListBLF sends SubscriptionStatReq for a call-list entry (sccp.md §8.3).
+// SubscribeCallListBLF sends SubscriptionStatReq for a call-list entry (docs/sccp.md §Call-list-BLF).
 func (p *Phone) SubscribeCallListBLF(transactionID uint32, number string) error {
 	return p.Send(&msg.SubscriptionStatReq{TransactionID: transactionID, FeatureID: msg.SubscriptionFeatureBLF,
 		Timer: 3600, SubscriptionID: number})

@@ -1,6 +1,6 @@
 // Package sccptest is a fake Cisco SCCP phone for tests and load generation.
 // It speaks over any net.Conn, registers as any model at any protocol
-// version, runs the registration requests the way sccp.md §6 describes,
+// version, runs the registration requests the way docs/sccp.md §Registration describes,
 // answers CapabilitiesReq and OpenReceiveChannel by itself, and records what
 // the server tells it: lamps, BLF states, call states, prompt, ringer and the
 // last messages, with waits for tests.
@@ -40,7 +40,7 @@ type Config struct {
 	// NoMediaAck disables the automatic OpenReceiveChannelAck.
 	NoMediaAck bool
 	// Capabilities answered to CapabilitiesReq; default µ-law, A-law, G.729,
-	// G.729A (as the 7912 in sccp.md §5.9 offered).
+	// G.729A (as the 7912 in docs/sccp.md §Codecs offered).
 	Capabilities []msg.MediaCapability
 	// History is how many received messages are kept; default 1024.
 	History int
@@ -261,7 +261,7 @@ func (p *Phone) Messages() []Received {
 
 // headerVersion is what this model puts in the header of its own messages:
 // 0 for a 7940/7960 even at v11, the negotiated version for newer loads
-// (sccp.md §2.3, RS-FX).
+// (docs/sccp.md §Header-version, RS-FX).
 func (p *Phone) headerVersion() uint32 {
 	if p.model.Has(msg.LegacyFirmware) {
 		return 0
@@ -455,7 +455,7 @@ func (p *Phone) handle(h msg.Header, m msg.Message) {
 		}
 	case *msg.StartMediaTransmission:
 		s.StartMedia = append(s.StartMedia, *m)
-		// Only v17+ phones were seen acking (7961G v22, 6901 v20; sccp.md §4.7).
+		// Only v17+ phones were seen acking (7961G v22, 6901 v20; docs/sccp.md §Media-messages).
 		if s.Version >= 17 {
 			reply = &msg.StartMediaTransmissionAck{Version: s.Version, ConferenceID: m.ConferenceID,
 				PassThruPartyID: m.PassThruPartyID, CallReference: m.CallReference,
@@ -465,7 +465,7 @@ func (p *Phone) handle(h msg.Header, m msg.Message) {
 	if reply != nil {
 		// Queued under p.mu, so a WaitFor that sees the request and then
 		// sends something is ordered after this answer (the wire order of
-		// sccp.md §6.1: CapabilitiesRes before ButtonTemplateReq).
+		// docs/sccp.md §Registration-sequence: CapabilitiesRes before ButtonTemplateReq).
 		hv := s.Version
 		if p.model.Has(msg.LegacyFirmware) {
 			hv = 0

@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // scriptServer is a tiny call manager for one phone over net.Pipe: it answers
-// the registration requests of sccp.md §6 and records everything it gets.
+// the registration requests of docs/sccp.md §Registration and records everything it gets.
 type scriptServer struct {
 	t       *testing.T
 	conn    net.Conn
