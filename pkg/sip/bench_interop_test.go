@@ -15,7 +15,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
-// TestInteropSIPBench runs the shared bench scripts (../shared/peers) side
+// TestInteropSIPBench runs the peer bench scripts (docs/sip-presence.md §Test-rig) side
 // by side against Kamailio and against cmed's SIP server in this process,
 // and logs the numbers. Gated by CMED_BENCH=1; rates from
 // CMED_BENCH_RATES (default "600 1200 1800 2400"), 10 s per point.

@@ -17,7 +17,7 @@ import (
 // SIP dialog between cmed and the phone; the other leg is whatever the line
 // core connects it to (another SIP phone, an SCCP phone, music on hold).
 // Media flows between the endpoints: the SDP cmed gives a phone carries the
-// other endpoint's RTP address from dn's StartMedia (sccp.md §7 media rules,
+// other endpoint's RTP address from dn's StartMedia (docs/sccp.md §Media-rules,
 // dn.Device "Media").
 //
 // dn.Device methods run on the Switch goroutine and must not block, so they

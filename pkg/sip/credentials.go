@@ -9,14 +9,14 @@ import (
 )
 
 // MaxCredentialFile bounds a credential file (`authenticate credential TAG
-// LOCATION`, cme-cli.md §1.3).
+// LOCATION`, docs/cme-cli.md §Presence-commands).
 const MaxCredentialFile = 1 << 20
 
 // ErrCredentialFile reports a credential file cmed cannot use.
 var ErrCredentialFile = errors.New("sip: bad credential file")
 
 // ParseCredentials parses a CME credential file: one `username,password`
-// pair per line (CSV, cme-cli.md §1.3). Blank lines and lines starting with
+// pair per line (CSV, docs/cme-cli.md §Presence-commands). Blank lines and lines starting with
 // '#' are skipped; fields may be double-quoted; surrounding spaces are
 // trimmed. A duplicate username is an error, as CME requires pairs to be
 // unique.

@@ -25,7 +25,7 @@ type DigestCredentials struct {
 	Username  string
 	Realm     string
 	Nonce     string
-	URI       string // digest-uri: verified as sent, not against the Request-URI (sheet §4.4, §6: sipp sends the remote address)
+	URI       string // digest-uri: verified as sent, not against the Request-URI (docs/sip-presence.md §Trunk-auth, §Test-rig: sipp sends the remote address)
 	Response  string
 	Algorithm string
 	CNonce    string

@@ -44,7 +44,7 @@ func sign(c DigestCredentials, method, password string) DigestCredentials {
 
 // TestDigestVerifyUsesHeaderURI: the digest is checked against the uri in
 // the Authorization header, which sipp sets to the remote address rather
-// than the Request-URI (sheet §6). A response computed over any other uri
+// than the Request-URI (docs/sip-presence.md §Test-rig). A response computed over any other uri
 // (e.g. the Request-URI) must fail.
 func TestDigestVerifyUsesHeaderURI(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)

@@ -27,7 +27,7 @@
 // # Presence server (notifier.go)
 //
 // RFC 6665 rules live in pkg/sip/subs; bodies in pkg/sip/pidf. Policy is
-// CME's (cme-cli.md §4.5), decided by the blf engine: `sip-ua` / `presence
+// CME's (docs/cme-behaviour.md §Presence-rules), decided by the blf engine: `sip-ua` / `presence
 // enable`, trunk watchers need `watcher all` and, with `authenticate
 // presence`, digest against the `authenticate credential` files (CSV
 // username,password); registered phones are authorised by their

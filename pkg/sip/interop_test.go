@@ -35,7 +35,8 @@ func needTool(t *testing.T, names ...string) {
 	}
 }
 
-// peersDir is ../shared/peers relative to the repository root.
+// peersDir finds the sipp/Kamailio peer scripts (docs/sip-presence.md
+// §Test-rig): $CMED_PEERS, else a peers directory beside the checkout.
 func peersDir(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)

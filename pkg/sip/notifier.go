@@ -148,7 +148,7 @@ func subscribeInfo(req *sip.Request) subs.SubscribeInfo {
 }
 
 // onSubscribe handles SUBSCRIBE: initial, refresh and unsubscribe (RFC 6665
-// §4.2.1), with CME's policy (cme-cli.md §4.5).
+// §4.2.1), with CME's policy (docs/cme-behaviour.md §Presence-rules).
 func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	s := n.s
 	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
@@ -159,7 +159,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	now := time.Now()
 	if info.ToTag != "" {
 		// In-dialog: refresh or unsubscribe. Authorisation rode on the
-		// dialog-creating request (as Kamailio does, peers/README.md).
+		// dialog-creating request (as Kamailio does, docs/sip-presence.md §Test-rig).
 		info.Verdict = subs.Allow
 		dec := n.table.OnSubscribe(info, now)
 		n.answer(req, tx, dec)
@@ -192,7 +192,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if b, ok := s.reg.localWatcher(req); ok {
 		kind, watcherName = blf.KindSIPPhone, req.From().Address.User+"@"+hostOf(b.Source)
 	} else if g := cfg.VoiceRegisterGlobal; g != nil && g.AuthenticatePresence {
-		// cme-cli.md §4.5 rule 3: trunk watchers are challenged against the
+		// docs/cme-behaviour.md §Presence-rules rule 3: trunk watchers are challenged against the
 		// credential files; local phones never are.
 		user, ok := s.authenticate(req, tx, s.trunkPassword)
 		if !ok {

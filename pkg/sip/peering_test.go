@@ -10,7 +10,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 )
 
-// routerConfig is one CME of seed 004 Figure 53: local DN `local` on an
+// routerConfig is one CME of docs/peering.md: local DN `local` on an
 // SCCP phone, presence to and from the peer router over a SIP trunk.
 func routerConfig(local, peerPort, extraGlobal, extraUA string) string {
 	return fmt.Sprintf(`

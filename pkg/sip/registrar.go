@@ -18,14 +18,14 @@ import (
 )
 
 // Registrar defaults: `registrar server expires max 3600 min 60`
-// (cme-cli.md §2.4 "defaults 3600 / 60").
+// (docs/cme-cli.md §Voice-register "defaults 3600 / 60").
 const (
 	defaultRegisterMax = 3600
 	defaultRegisterMin = 60
 )
 
 // Binding is one registered contact of a voice register pool, for `show
-// voice register pool|dn|all` (cme-cli.md §3.4).
+// voice register pool|dn|all` (docs/cme-cli.md §Phone-show-commands).
 type Binding struct {
 	Pool       int    // voice register pool tag
 	Device     string // SEP<MAC> or POOLn (dn device name)
@@ -62,7 +62,7 @@ func newRegistrar(s *Server) *registrar {
 
 // poolFor finds the pool that carries number: the lowest pool tag with a
 // `number N dn T` whose voice register dn has that number (presence needs
-// the dn form, cme-cli.md §2.4).
+// the dn form, docs/cme-cli.md §Voice-register).
 func poolFor(cfg *config.Config, number string) *config.VoiceRegisterPool {
 	for i := range cfg.VoiceRegisterPools {
 		p := &cfg.VoiceRegisterPools[i]
@@ -340,7 +340,7 @@ func (s *Server) Bindings() []Binding {
 
 // localWatcher finds the registered phone a request comes from: its
 // source or Contact host:port matches a binding (subscriptions from local
-// phones are authorised by their registration, cme-cli.md §4.5 rule 3).
+// phones are authorised by their registration, docs/cme-behaviour.md §Presence-rules rule 3).
 func (r *registrar) localWatcher(req *sip.Request) (*Binding, bool) {
 	src := req.Source()
 	var contactHP string

@@ -64,7 +64,7 @@ type Options struct {
 	// default: the UDP listener's IP.
 	Host string
 	// UpstreamEvent is the package cmed subscribes with to the presence
-	// `server`: "presence" (default, what CME peers serve, sheet §1.3) or
+	// `server`: "presence" (default, what CME peers serve, docs/sip-presence.md §Wire-format) or
 	// "dialog" (e.g. for a Kamailio fed with dialog PUBLISHes).
 	UpstreamEvent string
 	// UpstreamPort is the presence server's SIP port when no dial-peer
@@ -73,7 +73,7 @@ type Options struct {
 	// RetryInterval overrides `sccp blf-speed-dial retry-interval` (tests).
 	RetryInterval time.Duration
 	// FoldRinging reports ringing DNs as on-the-phone in PIDF, CME's "ringing
-	// is in use" (cme-cli.md §4.1) instead of Cisco ce:alerting.
+	// is in use" (docs/cme-behaviour.md §Presentity-state) instead of Cisco ce:alerting.
 	FoldRinging bool
 	// ReadFile reads `authenticate credential` files; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
@@ -241,7 +241,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 }
 
 // Shutdown sends terminated NOTIFYs (reason deactivated, so watchers
-// re-subscribe at once, sheet §1.9) to every watcher and un-SUBSCRIBEs from
+// re-subscribe at once, docs/sip-presence.md §Terminated-NOTIFY) to every watcher and un-SUBSCRIBEs from
 // the presence server, waiting for answers until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -335,8 +335,8 @@ func (s *Server) realm() string {
 	return "cmed"
 }
 
-// loadCredentials reads the `authenticate credential` files (cme-cli.md
-// §1.3). A file that cannot be read is logged and skipped, as CME keeps
+// loadCredentials reads the `authenticate credential` files (docs/cme-cli.md
+// §Presence-commands). A file that cannot be read is logged and skipped, as CME keeps
 // running with the credentials it has.
 func (s *Server) loadCredentials(cfg *config.Config) {
 	all := map[string]string{}

@@ -147,8 +147,8 @@ func TestRegistrationExpires(t *testing.T) {
 }
 
 // TestLocalPhoneWatcher: a registered SIP phone SUBSCRIBEs without being
-// challenged (authenticate presence applies to trunks only, cme-cli.md
-// §4.5 rule 3), gets 200 + a full-state NOTIFY, then a NOTIFY per change;
+// challenged (authenticate presence applies to trunks only, docs/cme-behaviour.md
+// §Presence-rules rule 3), gets 200 + a full-state NOTIFY, then a NOTIFY per change;
 // a 481 to a NOTIFY removes the subscription (RFC 6665 §4.2.2).
 func TestLocalPhoneWatcher(t *testing.T) {
 	r := newRig(t, registrarConfig, nil)

@@ -21,9 +21,9 @@ import (
 // upstream is cmed as a watcher of external presentities: with `allow
 // subscribe` and `server A` a BLF key on a number that is not local makes
 // the engine call Watch, and cmed SUBSCRIBEs to the server on the phones'
-// behalf, relaying NOTIFYs with Engine.SetExternalState (cme-cli.md §1.3,
-// §4.5 rule 4). Failures and terminated NOTIFYs retry every
-// `sccp blf-speed-dial retry-interval` up to `limit` times (sheet §1.9).
+// behalf, relaying NOTIFYs with Engine.SetExternalState (docs/cme-cli.md §Presence-commands,
+// docs/cme-behaviour.md §Presence-rules rule 4). Failures and terminated NOTIFYs retry every
+// `sccp blf-speed-dial retry-interval` up to `limit` times (docs/sip-presence.md §Terminated-NOTIFY).
 type upstream struct {
 	s *Server
 
@@ -404,7 +404,7 @@ func (u *upstream) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		o.lastState = lamp
 		if terminated {
 			// CME re-subscribes on its retry schedule after a terminated
-			// NOTIFY (cme-cli.md §1.3); deactivated/timeout mean "now"
+			// NOTIFY (docs/cme-cli.md §Presence-commands); deactivated/timeout mean "now"
 			// (RFC 6665 §4.1.3).
 			now := strings.Contains(subState, "deactivated") || strings.Contains(subState, "timeout")
 			u.fail(o, "terminated: "+subState, now)

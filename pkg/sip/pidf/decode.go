@@ -12,8 +12,8 @@ import (
 
 // xmlWalker reads a bounded document token by token, keeping the stack of
 // local element names. Namespaces and prefixes are ignored on purpose:
-// Kamailio, Asterisk and Cisco disagree on the RPID namespace URI (sheet §2.2)
-// and the Cisco stack itself matches local names only (sheet §1.3).
+// Kamailio, Asterisk and Cisco disagree on the RPID namespace URI (docs/sip-presence.md §Wire-format)
+// and the Cisco stack itself matches local names only (docs/sip-presence.md §Wire-format).
 type xmlWalker struct {
 	dec    *xml.Decoder
 	stack  []string
@@ -104,7 +104,7 @@ func attr(e xml.StartElement, local string) string {
 
 // ParsePIDF decodes a PIDF (or cpim-pidf) document into a LineState.
 //
-// Mapping (inverse of sheet §1.4, tolerant of other notifiers):
+// Mapping (inverse of docs/sip-presence.md §State-mapping, tolerant of other notifiers):
 // alerting → ringing; on-the-phone+busy → busy; on-the-phone or busy alone
 // → refined by the note ("Ringing", "On hold", "On the phone": Asterisk marks
 // every call state rpid:busy and tells them apart only in the note) and
@@ -329,7 +329,7 @@ loop:
 }
 
 // LineState folds the dialogs into one BLF status, the way BLF phones read
-// dialog-info (sheet §2.3 "BLF mapping used by everyone"): an inbound early
+// dialog-info (docs/sip-presence.md §State-mapping "BLF mapping used by everyone"): an inbound early
 // dialog (or an early one without direction) → ringing; any other live
 // dialog not on hold → in use; only held dialogs → hold; none or all
 // terminated → idle. Terminated dialogs are left out of Calls.

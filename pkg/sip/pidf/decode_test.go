@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Bodies in the shapes other notifiers send (sheet §1.3, §2.2, §3.1, §6).
+// Bodies in the shapes other notifiers send (docs/sip-presence.md §Wire-format, §Wire-format, §Peer-behaviour, §Test-rig).
 const (
 	kamailioDummyPIDF = `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" xmlns:c="urn:ietf:params:xml:ns:pidf:cipid" entity="2001">

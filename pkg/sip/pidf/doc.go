@@ -6,5 +6,5 @@
 // come out (AppendPIDF, AppendDialogInfo, AppendBody) and the decoders
 // (ParsePIDF, ParseDialogInfo) map bodies from external presence servers such
 // as Kamailio back to a LineState. Mapping choices follow
-// /work/shared/reference/sip-presence.md ("sheet") §1.4 and §2.3.
+// docs/sip-presence.md §State-mapping.
 package pidf

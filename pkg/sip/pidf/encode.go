@@ -11,16 +11,16 @@ const (
 	// ContentTypePIDF is mandatory for Event: presence (RFC 3856 §6).
 	ContentTypePIDF = "application/pidf+xml"
 	// ContentTypeCPIMPIDF is the only type Cisco 88xx enterprise firmware
-	// lists in Accept (sheet §1.3). It gets the very same PIDF document: Cisco
-	// parsers match local element names and ignore namespaces (sheet §1.3
+	// lists in Accept (docs/sip-presence.md §Wire-format). It gets the very same PIDF document: Cisco
+	// parsers match local element names and ignore namespaces (docs/sip-presence.md §Wire-format
 	// "What a Cisco SIP stack parses"), so no cpim-pidf namespace is emitted.
 	ContentTypeCPIMPIDF = "application/cpim-pidf+xml"
 	// ContentTypeDialogInfo is the RFC 4235 §4 body of Event: dialog.
 	ContentTypeDialogInfo = "application/dialog-info+xml"
 )
 
-// Namespaces of the Cisco PIDF flavour, as in the CUCM 7.0 capture (sheet
-// §1.3 "Namespaces in Cisco PIDF"). Cisco uses the older RPID URI
+// Namespaces of the Cisco PIDF flavour, as in the CUCM 7.0 capture (docs/sip-presence.md
+// §Wire-format "Namespaces in Cisco PIDF"). Cisco uses the older RPID URI
 // (…:pidf:status:rpid) for the RFC 4480 element names.
 const (
 	NamespacePIDF       = "urn:ietf:params:xml:ns:pidf"
@@ -35,8 +35,8 @@ const (
 // Options tune the PIDF encoding.
 type Options struct {
 	// FoldRinging reports a ringing DN as e:on-the-phone, the CME semantic
-	// where ringing counts as in use (cme-cli.md §4.1), instead of the
-	// CUCM-era ce:alerting (sheet §1.4, §3.5 "CME-compatible" switch).
+	// where ringing counts as in use (docs/cme-behaviour.md §Presentity-state), instead of the
+	// CUCM-era ce:alerting (docs/sip-presence.md §State-mapping, §Interop-rules "CME-compatible" switch).
 	FoldRinging bool
 	// Timestamp, when not zero, is written as the tuple <timestamp>
 	// (RFC 3863 §4.1.7). Left zero in golden tests for stable output.
@@ -103,7 +103,7 @@ func (s *LineState) note() string {
 	}
 }
 
-// appendActivities writes the RPID activities of sheet §1.4's mapping table.
+// appendActivities writes the RPID activities of docs/sip-presence.md §State-mapping's mapping table.
 // Unknown DNs get none: basic closed alone renders "unknown" on Cisco phones.
 func (s *LineState) appendActivities(dst []byte, opt Options) []byte {
 	if s.Status == StatusUnknown {
@@ -113,7 +113,7 @@ func (s *LineState) appendActivities(dst []byte, opt Options) []byte {
 	switch s.Status {
 	case StatusIdle:
 		if !s.DND {
-			// Cisco's own sipcc encoder writes ce:available (sheet §1.3).
+			// Cisco's own sipcc encoder writes ce:available (docs/sip-presence.md §Wire-format).
 			dst = append(dst, "<ce:available/>"...)
 		}
 	case StatusRinging:
@@ -133,7 +133,7 @@ func (s *LineState) appendActivities(dst []byte, opt Options) []byte {
 	return append(dst, "</e:activities>"...)
 }
 
-// AppendPIDF appends the Cisco-flavoured PIDF document (sheet §1.3 CUCM
+// AppendPIDF appends the Cisco-flavoured PIDF document (docs/sip-presence.md §Wire-format CUCM
 // capture shape): a dm:person carrying basic + activities, which is what
 // Cisco firmware renders as BLF, and one stable tuple repeating them for
 // plain RFC 3863 watchers (a tuple-only body is ignored by Cisco, §2.2).
@@ -180,10 +180,10 @@ func (s *LineState) AppendPIDF(dst []byte, opt Options) []byte {
 // per-subscription counter (RFC 4235 §4.1: starts at 0, +1 per document sent
 // on that subscription) and is the caller's to keep.
 //
-// Dialogs: an unknown DN reports none (sheet §0 / §1.8); otherwise each Call
+// Dialogs: an unknown DN reports none (docs/sip-presence.md §Summary / §Unwatchable-DN); otherwise each Call
 // is one <dialog>, and without Calls one dialog is synthesised from Status so
-// phones that need a <dialog> node always get one (sheet §2.5 item 3, §3.4
-// Yealink/Bria): idle → terminated, ringing → early/recipient, in use and
+// phones that need a <dialog> node always get one (docs/sip-presence.md
+// §Peer-behaviour: Yealink/Bria): idle → terminated, ringing → early/recipient, in use and
 // busy → confirmed, hold → confirmed with +sip.rendering="no". DND has no
 // dialog-info representation (RFC 4235 describes dialogs only).
 func (s *LineState) AppendDialogInfo(dst []byte, version uint32) []byte {

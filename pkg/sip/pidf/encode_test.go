@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/golden files")
 
 const testEntity = "sip:2001@10.0.0.1"
 
-// goldenCases is every BLF state the encoders must handle (task §1: idle,
+// goldenCases is every BLF state the encoders must handle (idle,
 // ringing, in use, hold, DND, unknown, plus busy and call details).
 var goldenCases = []struct {
 	name  string

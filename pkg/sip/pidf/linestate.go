@@ -7,11 +7,11 @@ import (
 
 // Status is the BLF status of one directory number as a watcher sees it.
 // The zero value is StatusUnknown (phone unregistered or DN not watchable,
-// cme-cli.md §4.1).
+// docs/cme-behaviour.md §Presentity-state).
 type Status int
 
 // Line statuses. DND is not a Status: it is the orthogonal LineState.DND flag
-// because a DN can be in DND while idle or while on a call (sheet §1.4: "ce:dnd
+// because a DN can be in DND while idle or while on a call (docs/sip-presence.md §State-mapping: "ce:dnd
 // plus the call activity if any").
 const (
 	StatusUnknown Status = iota // unregistered / not watchable: PIDF closed
@@ -106,7 +106,7 @@ func ParseDialogState(name string) (DialogState, bool) {
 
 // Call describes one call of the presentity, as needed by dialog-info (RFC
 // 4235 §4.1): the call-id and tags let a watcher do directed pickup with
-// Replaces (sheet §2.3 "Pickup", §3.5), the remote identity lets it show the
+// Replaces (docs/sip-presence.md §State-mapping, §Interop-rules), the remote identity lets it show the
 // caller.
 type Call struct {
 	ID             string // dialog id attribute; defaults to CallID, then a DN-derived id
@@ -122,7 +122,7 @@ type Call struct {
 
 // LineState is what a watcher is told about one DN.
 type LineState struct {
-	Entity string // presentity URI, e.g. sip:2001@10.0.0.1 (sheet §1.4: a real URI)
+	Entity string // presentity URI, e.g. sip:2001@10.0.0.1 (docs/sip-presence.md §State-mapping: a real URI)
 	Number string // DN number; used for stable tuple/person/dialog ids
 	Status Status
 	DND    bool
@@ -140,7 +140,7 @@ func (s LineState) Equal(o LineState) bool {
 }
 
 // Open reports the PIDF basic status: everything but unknown is open
-// (sheet §1.4, even busy/DND: the DN exists and is reachable).
+// (docs/sip-presence.md §State-mapping, even busy/DND: the DN exists and is reachable).
 func (s LineState) Open() bool { return s.Status != StatusUnknown }
 
 // userPart returns the user of a sip:/sips:/pres: URI ("sip:2001@h" -> "2001").

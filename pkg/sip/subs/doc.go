@@ -6,21 +6,21 @@
 // OnNotifyResponse, Tick, Terminate, Shutdown) with the current time and
 // executes the values it returns: a Decision says how to answer a SUBSCRIBE,
 // a Notify describes one NOTIFY request (CSeq, Event, Subscription-State,
-// Content-Type, body). Rules enforced here (sheet = /work/shared/reference/
-// sip-presence.md):
+// Content-Type, body). Rules enforced here (docs/sip-presence.md
+// §Subscription-rules, §Notify-discipline):
 //
 //   - 200 (never 202) with Expires clamped to [MinExpires, MaxExpires]; 423
 //     below MinExpires; 489 + Allow-Events for unknown packages; 406 when no
 //     acceptable body type; 481 for a refresh of an unknown dialog
-//     (RFC 6665 §4.2.1, sheet §2.1).
+//     (RFC 6665 §4.2.1, docs/sip-presence.md §Subscription-rules).
 //   - An immediate full-state NOTIFY after every accepted SUBSCRIBE,
 //     refresh and unsubscribe (RFC 6665 §4.2.1.2, §4.2.2).
 //   - At most one NOTIFY in flight per subscription; changes meanwhile are
 //     coalesced and the latest state is sent when the response arrives
-//     (sheet §0 "Per-dialog NOTIFY discipline", §3.5 "NOTIFY storms").
+//     (docs/sip-presence.md §Notify-discipline, §Interop-rules "NOTIFY storms").
 //   - 481, a timeout or any other final error to a NOTIFY removes the
 //     subscription (RFC 6665 §4.2.2; timeouts optionally tolerated N times,
-//     sheet §3.5 "Lamps freeze").
+//     docs/sip-presence.md §Interop-rules "Lamps freeze").
 //   - CSeq strictly increasing per subscription dialog; dialog-info version
 //     starting at 0 and +1 per NOTIFY (RFC 4235 §4.1).
 //

@@ -73,7 +73,7 @@ func (s *subscription) stateNotifying(in input) action {
 		s.fsm = (*subscription).stateIdle
 	case inNotifyTimeout:
 		if s.strikes < s.maxStrikes {
-			// Tolerated loss (sheet §3.5: Cisco SPA drops NOTIFYs): resend
+			// Tolerated loss (docs/sip-presence.md §Interop-rules: Cisco SPA drops NOTIFYs): resend
 			// the latest state so the lamp heals.
 			s.strikes++
 			s.dirty = false

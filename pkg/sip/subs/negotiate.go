@@ -12,8 +12,8 @@ type Package int
 
 const (
 	PackageNone     Package = iota
-	PackagePresence         // RFC 3856, Cisco BLF (sheet §1.3)
-	PackageDialog           // RFC 4235, Yealink/Polycom/Grandstream BLF (sheet §3.4)
+	PackagePresence         // RFC 3856, Cisco BLF (docs/sip-presence.md §Wire-format)
+	PackageDialog           // RFC 4235, Yealink/Polycom/Grandstream BLF (docs/sip-presence.md §Peer-behaviour)
 )
 
 func (p Package) String() string {
@@ -28,7 +28,7 @@ func (p Package) String() string {
 }
 
 // AllowEvents is the Allow-Events value for 489 responses (RFC 6665 §4.2.1.1,
-// sheet §0).
+// docs/sip-presence.md §Summary).
 const AllowEvents = "presence, dialog"
 
 // bodyTypes lists, per package, the types we can produce, preferred first.
@@ -80,7 +80,7 @@ func eventHeader(p Package, id string) string {
 // negotiate picks the body type for package p from the Accept header
 // values (each may hold a comma-separated list). No Accept at all selects
 // the package default; otherwise the acceptable type with the highest q wins,
-// ties going to our preference order (pidf before cpim-pidf, sheet §1.3:
+// ties going to our preference order (pidf before cpim-pidf, docs/sip-presence.md §Wire-format:
 // Cisco 88xx lists only cpim-pidf). ok is false when nothing is acceptable
 // (→ 406, RFC 6665 §4.2.1.1).
 func negotiate(p Package, accept []string) (string, bool) {

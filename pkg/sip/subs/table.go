@@ -12,7 +12,7 @@ import (
 )
 
 // SubID numbers subscriptions for `show presence subscription subid N`
-// (cme-cli.md §1.5). IDs start at 1 and are never reused by a Table.
+// (docs/cme-cli.md §Show-presence-subscription). IDs start at 1 and are never reused by a Table.
 type SubID uint32
 
 // DialogID identifies the subscription dialog (RFC 3261 §12): the notifier's
@@ -25,7 +25,7 @@ type DialogID struct {
 
 // Config holds the notifier knobs. Zero fields take the defaults noted.
 type Config struct {
-	MinExpires     int // 423 below this; default 60 (sheet §0)
+	MinExpires     int // 423 below this; default 60 (docs/sip-presence.md §Summary)
 	MaxExpires     int // Expires is clamped to this; default 3600
 	DefaultExpires int // when the SUBSCRIBE has no Expires; default 3600 (RFC 3856 §6.4, RFC 4235 §3.3)
 	// MaxSubscriptions is a local guard (503) on top of the engine's
@@ -36,11 +36,11 @@ type Config struct {
 	// timed out by Tick; default 32 s (64·T1, RFC 3261 Timer F).
 	NotifyTimeout time.Duration
 	// TimeoutStrikes is how many consecutive NOTIFY timeouts are tolerated
-	// before removal (sheet §3.5, OpenSIPS #380); default 0 = remove on the
+	// before removal (docs/sip-presence.md §Interop-rules, OpenSIPS #380); default 0 = remove on the
 	// first, the RFC 6665 §4.2.2 SHOULD.
 	TimeoutStrikes int
 	// ExpiryGrace delays expiry past the granted time so a refresh racing
-	// with expiry is not answered 481 (sheet §3.5 "Expiry races").
+	// with expiry is not answered 481 (docs/sip-presence.md §Interop-rules "Expiry races").
 	ExpiryGrace time.Duration
 	// ShutdownRetryAfter > 0 makes Shutdown send probation;retry-after=N
 	// instead of deactivated.
@@ -91,7 +91,7 @@ type SubscribeInfo struct {
 	// Presentity is the key the engine uses in OnStateChange (the DN).
 	Presentity string
 	// Entity is the presentity URI put in bodies; it should be exactly the
-	// AoR the watcher subscribed to (sheet §3.5). Empty: State.Entity.
+	// AoR the watcher subscribed to (docs/sip-presence.md §Interop-rules). Empty: State.Entity.
 	Entity   string
 	Contact  string   // remote target for NOTIFYs
 	RouteSet []string // from Record-Route, as the wiring wants to replay it
@@ -341,7 +341,7 @@ func (t *Table) refresh(req SubscribeInfo, pkg Package, eventID string, now time
 	k := key{DialogID: DialogID{CallID: req.CallID, LocalTag: req.ToTag, RemoteTag: req.FromTag}, pkg: pkg, eventID: eventID}
 	s := t.byKey[k]
 	if s == nil {
-		// RFC 6665 §4.2.1.2 / sheet §2.1: refresh for an unknown dialog.
+		// RFC 6665 §4.2.1.2 / docs/sip-presence.md §Subscription-rules: refresh for an unknown dialog.
 		return refuse(481, "Call/Transaction Does Not Exist")
 	}
 	granted, d, ok := t.grant(req)
@@ -461,7 +461,7 @@ func (t *Table) Tick(now time.Time) []Notify {
 
 // Terminate ends every subscription on a presentity, e.g. with
 // ReasonNoResource when the DN is deleted or ReasonRejected when `allow
-// watch` / `watcher all` is removed (sheet §1.9).
+// watch` / `watcher all` is removed (docs/sip-presence.md §Terminated-NOTIFY).
 func (t *Table) Terminate(presentityKey, reason string, now time.Time) []Notify {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -479,7 +479,7 @@ func (t *Table) Terminate(presentityKey, reason string, now time.Time) []Notify 
 }
 
 // Shutdown terminates every subscription (reason deactivated, or probation
-// with ShutdownRetryAfter, sheet §1.9) and refuses new ones with 503. The
+// with ShutdownRetryAfter, docs/sip-presence.md §Terminated-NOTIFY) and refuses new ones with 503. The
 // returned NOTIFYs go out now; those for subscriptions with a NOTIFY in
 // flight follow from OnNotifyResponse.
 func (t *Table) Shutdown(now time.Time) []Notify {
