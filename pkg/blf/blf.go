@@ -1,6 +1,6 @@
 // Package blf is cmed's presence engine: it turns the line state published
 // by pkg/dn into BLF lamp states and fans them out to watchers, following
-// Cisco CME's presence service (cme-cli.md §1, §4.1-§4.5).
+// Cisco CME's presence service (docs/cme-cli.md §Presence-commands, docs/cme-behaviour.md §Presentity-state to §Presence-rules).
 //
 // # Model
 //
@@ -18,7 +18,7 @@
 // NOT call the Engine. Use Mailbox, which keeps only the latest Update per
 // subscription and signals a capacity-1 channel: a slow watcher skips
 // intermediate states and never stalls the core or other watchers
-// (go-ecosystem.md §4). A new subscription gets the full current state at
+// (docs/architecture.md §Line-state-path). A new subscription gets the full current state at
 // once, then changes.
 package blf
 
@@ -30,7 +30,7 @@ import (
 )
 
 // State is a lamp state. The values are the SCCP BLF status codes
-// (sccp.md §5.3), so the SCCP adapter can send them as they are.
+// (docs/sccp.md §BLF-status), so the SCCP adapter can send them as they are.
 type State uint8
 
 const (
@@ -41,7 +41,7 @@ const (
 	StateAlerting State = 4 // ringing, for watchers with CanShowAlerting
 )
 
-// String uses the words of `show presence subscription` (cme-cli.md §1.5).
+// String uses the words of `show presence subscription` (docs/cme-cli.md §Show-presence-subscription).
 func (s State) String() string {
 	switch s {
 	case StateUnknown:
@@ -99,7 +99,7 @@ type Watcher interface {
 }
 
 // Upstream is the adapter that subscribes to external presentities on the
-// presence `server` (cme-cli.md §1.3 `allow subscribe`). The engine calls
+// presence `server` (docs/cme-cli.md §Presence-commands `allow subscribe`). The engine calls
 // Watch when the first local watcher of an external number appears and
 // Unwatch when the last leaves; the adapter reports states back with
 // Engine.SetExternalState. Both are called with the engine lock held and
@@ -165,7 +165,7 @@ type SubscribeRequest struct {
 	Presentity  string // dialled number (DN number or remote number)
 	Device      bool   // `blf-speed-dial … device`
 	// CanShowAlerting: the watcher has a distinct ringing lamp. 7940/7960
-	// cannot (sccp.md §5.3), and CME 4.1 semantics show ringing as in use.
+	// cannot (docs/sccp.md §BLF-status), and CME 4.1 semantics show ringing as in use.
 	CanShowAlerting bool
 	// Expires is the SIP subscription duration (informational; the SIP
 	// adapter enforces it and calls Unsubscribe). 0 for SCCP and web.

@@ -193,11 +193,11 @@ func fromPresence(p dn.Presence) State {
 }
 
 // rank orders states for aggregating several DNs with one number: ringing
-// beats in-use (sccp.md §10.2 ISS-533), any activity beats idle (cme-cli.md
-// §4.3 "in-use if any instance is in use").
+// beats in-use (docs/sccp.md §Field-reports), any activity beats idle (docs/cme-behaviour.md
+// §Lines "in-use if any instance is in use").
 var rank = [...]int{StateUnknown: 0, StateIdle: 1, StateDND: 2, StateInUse: 3, StateAlerting: 4}
 
-// compute is a presentity's raw state (cme-cli.md §4.1).
+// compute is a presentity's raw state (docs/cme-behaviour.md §Presentity-state).
 func (e *Engine) compute(p *presentity) State {
 	if !e.enabled {
 		return StateUnknown
@@ -273,7 +273,7 @@ func (e *Engine) refuse(r Reason) error {
 
 // SetLogger makes the engine trace subscription events at Debug level:
 // subscribe, refusal, unsubscribe and every lamp state handed to a
-// watcher (what `debug presence` shows, cme-cli.md §1.6). Give it a logger
+// watcher (what `debug presence` shows, docs/cme-cli.md §Debugging). Give it a logger
 // carrying the debug category (metrics.CategoryKey = "presence") so the
 // daemon's debug switchboard can turn the trace on and off at run time.
 // nil silences it. Records are built only when the logger is enabled for
@@ -306,7 +306,7 @@ func presentityName(number string, device bool) string {
 }
 
 // Subscribe starts a watch and delivers the current state to the watcher
-// before returning. The enforcement rules are cme-cli.md §4.5.
+// before returning. The enforcement rules are docs/cme-behaviour.md §Presence-rules.
 func (e *Engine) Subscribe(req SubscribeRequest) (SubID, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

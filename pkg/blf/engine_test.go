@@ -108,7 +108,7 @@ func TestLampStates(t *testing.T) {
 		{line(1, "1001", true, dn.PresenceUnregistered), blf.StateUnknown, blf.StateUnknown},
 		{line(1, "1001", false, dn.PresenceIdle), blf.StateUnknown, blf.StateUnknown},
 		{line(1, "1001", true, dn.PresenceIdle), blf.StateIdle, blf.StateIdle},
-		// A second DN with the same number: in use if any is (cme-cli.md §4.3).
+		// A second DN with the same number: in use if any is (docs/cme-behaviour.md §Lines).
 		{line(9, "1001", true, dn.PresenceInUse), blf.StateInUse, blf.StateInUse},
 		{line(9, "1001", true, dn.PresenceIdle), blf.StateIdle, blf.StateIdle},
 	}

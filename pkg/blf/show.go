@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// GlobalInfo is the data of `show presence global` (cme-cli.md §1.4) plus
+// GlobalInfo is the data of `show presence global` (docs/cme-cli.md §Show-presence-global) plus
 // counters.
 type GlobalInfo struct {
 	Enabled                bool   // Presence feature enable
@@ -42,7 +42,7 @@ func (e *Engine) Global() GlobalInfo {
 }
 
 // SubscriptionInfo is one row/record of `show presence subscription`
-// (cme-cli.md §1.5).
+// (docs/cme-cli.md §Show-presence-subscription).
 type SubscriptionInfo struct {
 	ID             SubID
 	SibID          SubID // outbound record for an external presentity, 0 if local

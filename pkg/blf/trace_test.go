@@ -52,7 +52,7 @@ func mustLog(t *testing.T, out string, parts ...string) {
 
 // TestDebugTrace: with a Debug logger the engine traces subscribe, every
 // state handed to a watcher, refusal and unsubscribe (`debug presence`,
-// cme-cli.md §1.6), each record carrying the category given to SetLogger.
+// docs/cme-cli.md §Debugging), each record carrying the category given to SetLogger.
 func TestDebugTrace(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -4,7 +4,7 @@ import "github.com/cmed-project/cmed/pkg/cmdtree"
 
 // DeviceAction is a `reset` or `restart` typed in configuration mode. It
 // changes no configuration: the Editor only records it, and the CLI asks
-// the phone adapters to carry it out after the line (cme-cli.md §3.1: `no
+// the phone adapters to carry it out after the line (docs/cme-cli.md §Modes: `no
 // reset` / `no restart` are accepted and do nothing).
 type DeviceAction struct {
 	Kind    string // "ephone" or "pool"

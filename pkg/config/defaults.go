@@ -1,7 +1,7 @@
 package config
 
 // CME defaults, applied when a value was not configured. Sources are in
-// shared reference cme-cli.md §1.2 and §2.1–§2.4.
+// shared reference docs/cme-cli.md §Presence-commands and §Telephony-service to §Voice-register.
 const (
 	DefaultSCCPPort           = 2000
 	DefaultSIPPort            = 5060
@@ -57,7 +57,7 @@ func (p *Presence) MaxSubscriptions() int {
 func (c *Config) PresenceEnabled() bool { return c.Presence != nil }
 
 // SIPPresenceEnabled reports `sip-ua` / `presence enable`: incoming SIP
-// SUBSCRIBEs are accepted only when it is set (cme-cli.md §1.3).
+// SUBSCRIBEs are accepted only when it is set (docs/cme-cli.md §Presence-commands).
 func (c *Config) SIPPresenceEnabled() bool { return c.SIPUA != nil && c.SIPUA.PresenceEnable }
 
 // EphoneDNByTag finds an ephone-dn, or nil.
@@ -81,7 +81,7 @@ func (c *Config) VoiceRegisterDNByTag(tag int) *VoiceRegisterDN {
 }
 
 // EphoneDNAllowWatch is the effective `allow watch` of an ephone-dn: set on
-// the DN itself or inherited from its ephone-dn-template (cme-cli.md §1.3).
+// the DN itself or inherited from its ephone-dn-template (docs/cme-cli.md §Presence-commands).
 func (c *Config) EphoneDNAllowWatch(d *EphoneDN) bool {
 	if d.AllowWatch {
 		return true
@@ -98,7 +98,7 @@ func (c *Config) EphoneDNAllowWatch(d *EphoneDN) bool {
 }
 
 // PresenceCallListFor reports whether call-list BLF applies to a phone:
-// globally under `presence`, or on the phone itself (cme-cli.md §1.3).
+// globally under `presence`, or on the phone itself (docs/cme-cli.md §Presence-commands).
 func (c *Config) PresenceCallListFor(perPhone bool) bool {
 	if c.Presence != nil && c.Presence.CallList {
 		return true

@@ -52,7 +52,7 @@ func (f frame) section() string {
 
 // Editor applies config-mode lines to a working Config the way IOS does:
 // it tracks the mode stack, and a command that the current sub-mode does not
-// know is tried in the enclosing modes, switching context (cme-cli.md §3.1:
+// know is tried in the enclosing modes, switching context (docs/cme-cli.md §Modes:
 // pasted configs work without `exit`). The CLI uses it for `configure
 // terminal`; Parse replays startup-config through it.
 //

@@ -25,7 +25,7 @@ func act(fn action) cmdtree.Action {
 }
 
 // Ranges. Tags are bounded generously; Validate checks them against
-// max-ephones / max-dn (cme-cli.md §2.1).
+// max-ephones / max-dn (docs/cme-cli.md §Telephony-service).
 const (
 	maxEphoneTag = 1000  // CME 4.3+: up to 1000 configurable ephones
 	maxDNTag     = 10000 // well above every platform's max-dn
@@ -905,8 +905,9 @@ func voiceServiceSIPTree() *cmdtree.Tree {
 	t := newTree("registrar", "Enable the SIP registrar", "server", "Registrar server",
 		"expires", "Registration expiry limits", "max", "Maximum expires (seconds)", "min", "Minimum expires (seconds)")
 	vs := func(e *Editor) *VoiceService { return e.cfg.VoiceService }
-	// The documented max range is 600-86400 (cme-cli.md §2.4) but the
-	// CME-3825 example uses 240, so cmed accepts 60-86400 (§5).
+	// The documented max range is 600-86400 (docs/cme-cli.md §Voice-register) but the
+	// CME-3825 example uses 240, so cmed accepts 60-86400
+	// (docs/cme-cli.md §Discrepancies).
 	t.MustAdd("registrar server [expires [max <60-86400>] [min <60-3600>]]", act(func(e *Editor, m *cmdtree.Match) error {
 		v := vs(e)
 		set(m, &v.RegistrarServer, true)
@@ -1063,7 +1064,7 @@ func presenceTree() *cmdtree.Tree {
 		"server", "Remote presence server", "sccp", "SCCP", "retry-interval", "Retry interval (seconds)",
 		"limit", "Retry limit")
 	pr := func(e *Editor) *Presence { return e.cfg.Presence }
-	// cme-cli.md §1.2: 100-500 in the command reference; cmed uses that.
+	// docs/cme-cli.md §Presence-commands: 100-500 in the command reference; cmed uses that.
 	t.MustAdd("max-subscription ! <100-500>", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &pr(e).MaxSubscription, m.Int(0))
 		return nil

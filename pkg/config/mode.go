@@ -1,6 +1,6 @@
 package config
 
-// Mode is an IOS configuration mode (cme-cli.md §3.1).
+// Mode is an IOS configuration mode (docs/cme-cli.md §Modes).
 type Mode int
 
 const (

@@ -108,7 +108,7 @@ type Telephony struct {
 	Keepalive      int // seconds; CME default 30
 	CreateCnfFiles bool
 	// CnfVersionStamp is the text after `create cnf-files version-stamp`,
-	// which show running-config prints (cme-cli.md §2.1).
+	// which show running-config prints (docs/cme-cli.md §Telephony-service).
 	CnfVersionStamp    string
 	Loads              []Load
 	SystemMessage      string
@@ -242,7 +242,7 @@ type Ephone struct {
 	Description      string
 	Keepalive        int // 0 = telephony-service keepalive
 	// NoDNDFeatureRing is `no dnd feature-ring`. CME's default is
-	// `dnd feature-ring` enabled: see seeds and cme-cli.md §2.2/§2.6.
+	// `dnd feature-ring` enabled: see docs/cme-cli.md §Ephone and docs/cme-behaviour.md §DND.
 	NoDNDFeatureRing bool
 	Extra            []string
 }

@@ -45,7 +45,7 @@ var (
 )
 
 // checkTarget accepts the dial-peer session targets cmed understands
-// (cme-cli.md §2.5, [VCR-S2]).
+// (docs/cme-cli.md §Trunks-and-translation, [VCR-S2]).
 func checkTarget(s string) int {
 	low := strings.ToLower(s)
 	switch {
@@ -70,7 +70,7 @@ func checkTarget(s string) int {
 }
 
 // parseButtons parses the arguments of an ephone `button` command
-// (cme-cli.md §2.2 separator table): `1:10 2b11 4o13,14,15 5c1,2 6x4`.
+// (docs/cme-cli.md §Ephone separator table): `1:10 2b11 4o13,14,15 5c1,2 6x4`.
 // It returns the buttons and -1, or the byte offset of the first bad
 // character.
 func parseButtons(s string) ([]Button, int) {

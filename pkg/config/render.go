@@ -7,7 +7,7 @@ import (
 )
 
 // Render is the body of `show running-config`: sections in the order CME
-// prints them (cme-cli.md §3.3), `!` between sections, sub-commands
+// prints them (docs/cme-cli.md §Show-and-save), `!` between sections, sub-commands
 // indented one space, the two-space forms `ephone-dn  1  dual-line`,
 // `ephone  1`, `button  1:1 2:2`, `voice register dn  1` and
 // `voice register pool  1`, and `end` last.

@@ -7,11 +7,11 @@ import (
 	"github.com/cmed-project/cmed/pkg/cmdtree"
 )
 
-// Limits Validate enforces (cme-cli.md §1.2, §2.1-§2.4).
+// Limits Validate enforces (docs/cme-cli.md §Presence-commands, §Telephony-service to §Voice-register).
 const (
 	MinMaxSubscription = 100
 	// MaxMaxSubscription: the command reference says 100-500, the admin
-	// guide "100 to the platform's max DN count" (cme-cli.md §5); cmed
+	// guide "100 to the platform's max DN count" (docs/cme-cli.md §Discrepancies); cmed
 	// uses the command reference's 500.
 	MaxMaxSubscription = 500
 	MaxSCCPBLFTag      = 75  // ephone blf-speed-dial tag (command reference)
@@ -191,7 +191,7 @@ func (v *validator) pools() {
 
 // numbers reports directory numbers configured twice. Two ephone-dns may
 // share a number only as a hunt group, which CME builds from different
-// `preference` values (cme-cli.md §4.3); a SIP DN never shares an SCCP DN's
+// `preference` values (docs/cme-behaviour.md §Lines); a SIP DN never shares an SCCP DN's
 // number, and two voice register dns never share one (SIP shared lines
 // share the dn tag instead).
 func (v *validator) numbers() {

@@ -27,7 +27,7 @@ func TestValidateOK(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 	c := validBase()
-	// A hunt group: same number, different preference (cme-cli.md §4.3).
+	// A hunt group: same number, different preference (docs/cme-behaviour.md §Lines).
 	c.EphoneDNs = append(c.EphoneDNs, EphoneDN{Tag: 3, Number: "1001", Preference: 1})
 	if err := c.Validate(); err != nil {
 		t.Fatalf("hunt group rejected: %v", err)

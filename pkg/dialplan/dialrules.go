@@ -4,8 +4,8 @@ import (
 	"strings"
 )
 
-// Application dialing rules and directory lookup rules (seed 002, "How to
-// Configure Dialing Rules"): before a number taken from a directory is
+// Application dialing rules and directory lookup rules
+// (docs/cme-behaviour.md §Dialing-rules): before a number taken from a directory is
 // dialled, everything but letters and digits is removed, letters become
 // keypad digits (1800-GOTMILK -> 18004686455), and the first dialing rule
 // that matches the number's leading digits and length strips and prefixes
@@ -41,7 +41,7 @@ var keypad = [26]byte{
 
 // KeypadDigits keeps the letters and digits of s and maps the letters to
 // keypad digits. A leading '+' is kept (Personal Communicator 7.0 no
-// longer strips the plus, seed 002).
+// longer strips the plus, docs/cme-behaviour.md §Dialing-rules).
 func KeypadDigits(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

@@ -78,7 +78,7 @@ func New(entries []Entry, interdigit time.Duration) (*Plan, []error) {
 // and secondary number, every voice register dn number, and the
 // destination-pattern of every dial-peer, plus extra entries (service
 // numbers of the core). The interdigit timeout is `timeouts interdigit`
-// (cme-cli.md §2.1).
+// (docs/cme-cli.md §Telephony-service).
 func FromConfig(cfg *config.Config, extra ...Entry) (*Plan, []error) {
 	var es []Entry
 	for _, d := range cfg.EphoneDNs {

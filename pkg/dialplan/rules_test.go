@@ -14,7 +14,7 @@ func TestTranslationRule(t *testing.T) {
 	}{
 		{"^9", "", "95551234", "5551234", true},                                    // rule 1 /^9/ //
 		{"^9", "", "85551234", "85551234", false},                                  // no match
-		{"^5550105", "14085550105", "5550105", "14085550105", true},                // cme-cli.md §2.5
+		{"^5550105", "14085550105", "5550105", "14085550105", true},                // docs/cme-cli.md §Trunks-and-translation
 		{`^\(555\)\(....\)`, `408\1\2`, "5551234", "4085551234", true},             // sets
 		{`^\(...\)\(....\)$`, `\2`, "5551234", "1234", true},                       // keep the extension
 		{"^.*", "1000", "2001", "1000", true},                                      // catch-all
@@ -33,7 +33,7 @@ func TestTranslationRule(t *testing.T) {
 		{"^1234$", "", "1234", "", true},                                           // delete all
 		{"^9011", "+", "9011491234", "+491234", true},                              // international
 		{"^\\(9\\)\\(1\\)", "\\2", "91408", "1408", true},                          // backslash sets
-		{"^4089023139$", "23139", "4089023139", "23139", true},                     // seed 002 example
+		{"^4089023139$", "23139", "4089023139", "23139", true},                     // docs/cme-behaviour.md §Dialing-rules
 		{"^408902", "", "4089023139", "3139", true},                                // strip area code+prefix
 		{"^\\(408\\)\\(90\\)\\(.....\\)$", "\\3", "4089023139", "23139", true},     // same with sets
 		{"^\\(408\\)\\(90\\)\\(.....\\)$", "\\3", "408902313", "408902313", false}, // wrong length
@@ -97,8 +97,8 @@ func TestTranslator(t *testing.T) {
 	}
 }
 
-// TestDialRules encodes the examples of seed 002 "How to Configure
-// Dialing Rules".
+// TestDialRules encodes the examples of docs/cme-behaviour.md
+// §Dialing-rules.
 func TestDialRules(t *testing.T) {
 	appRules := []DialRule{
 		{NumDigits: 7, Prefix: "9"},                      // 9 before 7-digit numbers

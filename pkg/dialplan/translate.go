@@ -19,7 +19,7 @@ var ErrBadRule = errors.New("dialplan: bad translation rule")
 const maxRuleLen = 256
 
 // Rule is one compiled `rule N /match/ /replace/` of a `voice
-// translation-rule` (cme-cli.md §2.5, Cisco IOS Voice Command Reference
+// translation-rule` (docs/cme-cli.md §Trunks-and-translation, Cisco IOS Voice Command Reference
 // "rule (voice translation-rule)"). The match is an IOS regular
 // expression: SED style, `\(` `\)` delimit a substring ("set"); the
 // replacement may refer to sets with `\1`..`\9` and `\0` (the whole match).

@@ -54,10 +54,10 @@ func (s *Switch) attach(d *device) {
 }
 
 // alert says whether and how an offered call alerts on appearance a. A
-// phone in DND rejects the call (it is not presented, cme-cli.md §2.6 and
-// seed 002 "call reject"), except on `f` buttons of an ephone with `dnd
+// phone in DND rejects the call (it is not presented, "call reject" in
+// docs/cme-behaviour.md §DND), except on `f` buttons of an ephone with `dnd
 // feature-ring` (the default), where it is presented with the ringer off
-// and can be answered (seed 002 "ringer off").
+// and can be answered ("ringer off").
 func (s *Switch) alert(a appearance) (Alert, bool) {
 	d := s.devs[a.device]
 	if d == nil || a.monitor {
@@ -317,7 +317,7 @@ func (s *Switch) answerEcho(c *call) {
 }
 
 // candidates are the DNs with a number, in hunt order: preference, then
-// ephone-dns before voice register dns, then tag (cme-cli.md §2.3).
+// ephone-dns before voice register dns, then tag (docs/cme-cli.md §Ephone-dn).
 func (s *Switch) candidates(number string) []*dnConf {
 	var cands []*dnConf
 	for _, c := range s.dnConf {
@@ -333,15 +333,15 @@ func (s *Switch) candidates(number string) []*dnConf {
 }
 
 // route offers call c (caller side c.a, no callee leg) to number. DNs with
-// the number are tried in hunt order (cme-cli.md §4.3):
+// the number are tried in hunt order (docs/cme-behaviour.md §Lines):
 //
 //   - call-forward all on a DN sends the call on at once; it beats DND and
-//     busy (cme-cli.md §2.6: "If DND and CFA are both on, CFA wins"). A CFA
+//     busy (docs/cme-behaviour.md §DND: "If DND and CFA are both on, CFA wins"). A CFA
 //     chain that loops back rings the DN where the loop closed.
 //   - a DN that can alert somewhere is offered the call.
 //   - a DN that cannot: busy (no free call slot) forwards to its CFB
 //     target; DND on every appearance ("call reject") to CFB, else CFNA
-//     (seed 002: all sharers DND forward); no registered phone to CFNA,
+//     (docs/cme-behaviour.md §DND: all sharers DND forward); no registered phone to CFNA,
 //     else CFB. Without a target, huntstop (the ephone-dn default) ends
 //     the hunt, `no huntstop` tries the next DN.
 //
@@ -480,7 +480,7 @@ func (s *Switch) armRing(b *leg) {
 }
 
 // unanswered ends an offer nobody took: on to the DN's CFNA target if it
-// has one (seed 002: "diverted to the CFNA target"), else the call ends
+// has one (docs/cme-behaviour.md §DND), else the call ends
 // with cause.
 func (s *Switch) unanswered(c *call, cause Cause) {
 	b := c.b
@@ -510,7 +510,7 @@ func (s *Switch) answer(id DeviceID, line int, callID CallID) error {
 }
 
 // answerLeg connects an offered leg on dev/line. The other appearances stop
-// ringing and show remote-in-use (cme-cli.md §4.3 shared lines).
+// ringing and show remote-in-use (docs/cme-behaviour.md §Lines shared lines).
 func (s *Switch) answerLeg(b *leg, dev string, line int) error {
 	s.markLeg(b) // the devices it rang on
 	if err := s.setState(b, InAnswer); err != nil {
@@ -649,7 +649,7 @@ func (s *Switch) tellPeer(l *leg, held bool) {
 
 // releaseCall tears a call down on every appearance it touched: bound
 // legs, ringing appearances and remote-in-use appearances all get a final
-// message, so no lamp or ringer is left behind (sccp.md §10.2). skip names
+// message, so no lamp or ringer is left behind (docs/sccp.md §Field-reports). skip names
 // a phone that must not be messaged (it is unregistering).
 func (s *Switch) releaseCall(c *call, cause Cause, skip string) {
 	for _, l := range []*leg{c.a, c.b} {
@@ -777,8 +777,8 @@ func (s *Switch) recordLeg(l *leg) {
 // setDND switches DND on a phone and on every other phone of the same
 // user: ephones and pools with the same non-empty `username` are one user,
 // so DND set on one applies to all of them and clearing it clears all
-// (seed 000/002: "passes the DND setting ... to other devices associated
-// with this user").
+// (docs/cme-behaviour.md §DND: Cisco Unified Presence passes DND between
+// a user's devices).
 func (s *Switch) setDND(id DeviceID, on bool) error {
 	d, err := s.lookup(id)
 	if err != nil {
@@ -813,7 +813,7 @@ func (s *Switch) applyDND(d *device, on bool) {
 		s.ringOn(name)
 		return
 	}
-	// DND while a call rings applies to that call (cme-cli.md §2.6): a
+	// DND while a call rings applies to that call (docs/cme-behaviour.md §DND): a
 	// ringer-off appearance keeps it, silently; a call-reject one drops it,
 	// and a call left alerting nowhere goes to CFNA or ends.
 	for _, b := range s.ringingLegs(name, 0) {
@@ -962,7 +962,7 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 		s.attach(d)
 	}
 	// CFA: a changed `call-forward all` line wins over the softkey (the
-	// most recent setting wins, cme-cli.md §2.7).
+	// most recent setting wins, docs/cme-behaviour.md §Forwarding).
 	for k := range s.cfa {
 		if newDN[k] == nil {
 			delete(s.cfa, k)

@@ -29,7 +29,7 @@ func DeviceName(mac string) string {
 func poolName(tag int) string { return fmt.Sprintf("POOL%d", tag) }
 
 // sipDNCalls is how many calls a voice register dn carries: SIP phones do
-// call waiting on a line (cme-cli.md §4.3), so two, like a dual-line.
+// call waiting on a line (docs/cme-behaviour.md §Lines), so two, like a dual-line.
 const sipDNCalls = 2
 
 // appearance is one DN on one phone button.
@@ -52,7 +52,7 @@ type dnConf struct {
 	huntstop   bool
 	preference int
 
-	// Forwarding (cme-cli.md §2.3, §2.7): cfa as configured (the softkey
+	// Forwarding (docs/cme-cli.md §Ephone-dn, docs/cme-behaviour.md §Forwarding): cfa as configured (the softkey
 	// may override it at run time), cfb busy, cfna no-answer after
 	// cfnaTimeout.
 	cfa         string
@@ -88,7 +88,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 		cf := d.CallForward
 		if d.Template != 0 {
 			for _, t := range cfg.EphoneDNTemplates {
-				if t.Tag == d.Template { // the DN's own setting wins (cme-cli.md §2.3)
+				if t.Tag == d.Template { // the DN's own setting wins (docs/cme-cli.md §Ephone-dn)
 					cf.All = cmp.Or(cf.All, t.CallForward.All)
 					cf.Busy = cmp.Or(cf.Busy, t.CallForward.Busy)
 					if cf.NoAnswer == "" {
@@ -150,7 +150,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 // PrimaryDevices maps every number to the phone a device-based BLF
 // speed-dial on it monitors (`blf-speed-dial … device`): the phone whose
 // first line button carries a DN with that number; ties go to the lowest
-// ephone tag, then the lowest pool tag (cme-cli.md §4.1).
+// ephone tag, then the lowest pool tag (docs/cme-behaviour.md §Presentity-state).
 func PrimaryDevices(cfg *config.Config) map[string]string {
 	dns, devs := buildTables(cfg)
 	list := make([]*deviceConf, 0, len(devs))

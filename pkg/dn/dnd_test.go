@@ -11,8 +11,9 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
-// TestDNDSeedTable encodes the DND behaviour table of seed 002 (Table 2-2)
-// as cmed applies it to CME phones (cme-cli.md §2.6):
+// TestDNDSeedTable encodes Cisco's DND behaviour table (call reject,
+// ringer off, soft-phone) as cmed applies it to CME phones
+// (docs/cme-behaviour.md §DND):
 //
 //   - soft-phone DND (a SIP pool with `dnd`): calls rejected, no
 //     notification, nothing in Recents; a CFNA target takes the call,
@@ -153,7 +154,7 @@ func TestDNDPresenceAndToggleWhileRinging(t *testing.T) {
 	run(t, featConfig(func(d map[int]*config.EphoneDN, _ *config.Config) { d[2].CallForward.NoAnswer = "1005" }), func(h *harness) {
 		h.register(1, 2, 5)
 		h.call(1, "1002")
-		h.must(h.sw.SetDND(h.id[2], true)) // DND while ringing: to CFNA (cme-cli.md §2.6)
+		h.must(h.sw.SetDND(h.id[2], true)) // DND while ringing: to CFNA (docs/cme-behaviour.md §DND)
 		synctest.Wait()
 		h.wantLast(2, "StopRing", nil)
 		h.wantLast(5, "Ring", func(e dntest.Effect) bool { return e.Info.OriginalCalled.Number == "1002" })

@@ -21,7 +21,7 @@ const (
 // transitions is the call-leg state machine. A missing entry means the
 // input is refused in that state (ErrBadState). Every leg ends with
 // InRelease, which is allowed from every live state: that is what guarantees
-// the final idle update on every teardown path (sccp.md §10.2, ISS-192).
+// the final idle update on every teardown path (docs/sccp.md §Field-reports).
 var transitions = map[LineState]map[Input]LineState{
 	LineIdle: {
 		InOffHook: LineDialing,

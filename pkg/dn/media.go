@@ -22,7 +22,7 @@ func (s *Switch) mediaReady(id DeviceID, line int, callID CallID, addr netip.Add
 }
 
 // syncMedia derives the media of a call from its state and issues the
-// difference to what the phones were told (sccp.md §7 media rules):
+// difference to what the phones were told (docs/sccp.md §Media-rules):
 //
 //   - a bound leg that is connected (not holding) has a receive channel;
 //     any other bound leg has none.
@@ -83,7 +83,7 @@ func (s *Switch) syncMedia(c *call) {
 				// The peer closed its side (it put us on hold): stop
 				// sending into its closed port but keep receiving, so
 				// music on hold reaches us (CUCM stops the held phone's
-				// transmission the same way, sccp.md §7).
+				// transmission the same way, docs/sccp.md §Media-rules).
 				s.emit(l.dev, effect{kind: effStopTransmit, line: l.line, id: l.cid})
 			}
 			l.tx = dest

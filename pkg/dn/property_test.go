@@ -19,7 +19,7 @@ import (
 // and in from a fake trunk that progresses, answers, fails and hangs up
 // at random), then hangs everything up and lets every timer run out. At
 // quiescence no phone may show anything: every ring, call state and media
-// channel a phone was given must have been ended (sccp.md §10.2 stuck
+// channel a phone was given must have been ended (docs/sccp.md §Field-reports stuck
 // lamps), no call may remain, every DN must be idle, no MOH or echo stream
 // may still run and the trunk may hold no dialog.
 func TestNoStuckLampsProperty(t *testing.T) {

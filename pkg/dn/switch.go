@@ -292,14 +292,14 @@ func (s *Switch) Hold(id DeviceID, line int, callID CallID) error {
 }
 
 // Resume resumes held call callID (0: the first held) on line. On a shared
-// DN the call may have been held on another phone (cme-cli.md §4.3).
+// DN the call may have been held on another phone (docs/cme-behaviour.md §Lines).
 func (s *Switch) Resume(id DeviceID, line int, callID CallID) error {
 	return s.do(func() error { return s.resume(id, line, callID) })
 }
 
 // SetDND switches do-not-disturb on a phone. Turning it on while a call
 // rings stops the ringing there; a call left ringing nowhere is released
-// (cme-cli.md §2.6).
+// (docs/cme-behaviour.md §DND).
 func (s *Switch) SetDND(id DeviceID, on bool) error {
 	return s.do(func() error { return s.setDND(id, on) })
 }
@@ -346,7 +346,7 @@ func (s *Switch) BlindTransfer(id DeviceID, callID CallID, number string) error 
 // SetCallForwardAll sets (number "") or clears call-forward all on the DN
 // of line (0: the phone's first line), as the CfwdALL softkey does. Like
 // `call-forward all` it belongs to the DN; the last setting wins
-// (cme-cli.md §2.7). Every phone with the DN gets Device.CallForward.
+// (docs/cme-behaviour.md §Forwarding). Every phone with the DN gets Device.CallForward.
 func (s *Switch) SetCallForwardAll(id DeviceID, line int, number string) error {
 	return s.do(func() error { return s.setCallForwardAll(id, line, number) })
 }
@@ -672,11 +672,11 @@ func (s *Switch) protocolOf(d *device) Protocol {
 	return SCCP
 }
 
-// dnPresence derives a DN's presentity state (cme-cli.md §4.1): unregistered
+// dnPresence derives a DN's presentity state (docs/cme-behaviour.md §Presentity-state): unregistered
 // when no registered phone carries it; DND only when every phone carrying it
 // is an SCCP phone in DND (SIP DND is not signalled); ringing beats in-use
 // so that an octo-line with one call up and one alerting shows alerting
-// (sccp.md §10.2, ISS-533).
+// (docs/sccp.md §Field-reports).
 func (s *Switch) dnPresence(k DNKey) Presence {
 	registered, allDND := false, true
 	for _, a := range s.dnApps[k] {

@@ -322,7 +322,7 @@ func TestSharedLine(t *testing.T) {
 		h.wantPresence(3, dn.PresenceInUse)
 		h.wantPresence(4, dn.PresenceIdle) // ephone 4's own DN is idle
 
-		// Hold on ephone 4, resume on ephone 3 (cme-cli.md §4.3).
+		// Hold on ephone 4, resume on ephone 3 (docs/cme-behaviour.md §Lines).
 		h.must(h.sw.Hold(h.id[4], 2, 0))
 		h.wantLast(1, "CallInfo", func(e dntest.Effect) bool { return e.Info.PeerHold })
 		if got := h.appState(4, 2); got != dn.LineHold {

@@ -4,9 +4,9 @@ import (
 	"github.com/cmed-project/cmed/pkg/dialplan"
 )
 
-// Transfers (cme-cli.md §2.1 `transfer-system`). The transferor's legs
+// Transfers (docs/cme-cli.md §Telephony-service `transfer-system`). The transferor's legs
 // leave both calls with CauseTransferred, so every appearance they touched
-// gets a final message (no stuck lamps, sccp.md §10.2); the far ends are
+// gets a final message (no stuck lamps, docs/sccp.md §Field-reports); the far ends are
 // joined in the held call, keeping the call ids their phones know.
 
 func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, error) {

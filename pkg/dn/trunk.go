@@ -10,7 +10,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/dialplan"
 )
 
-// Trunk calls (cme-cli.md §2.5): a number whose best match is a `dial-peer
+// Trunk calls (docs/cme-cli.md §Trunks-and-translation): a number whose best match is a `dial-peer
 // voice N voip` destination-pattern goes to the peer's `session target`
 // through the Trunk; calls from a trunk are offered to local DNs. The far
 // side is a leg without DN or device (leg.trunk), so that the call code

@@ -13,7 +13,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
-// trunkConfig is featConfig plus trunks (cme-cli.md §2.5):
+// trunkConfig is featConfig plus trunks (docs/cme-cli.md §Trunks-and-translation):
 //
 //	dial-peer 100 voip: 9T to 192.0.2.10:5060, preference 1, outgoing
 //	  profile "out9" (strip the 9; calling 100N -> 555100N)

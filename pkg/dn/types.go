@@ -14,7 +14,7 @@
 //   - Device: what the core tells a phone (ring, call state, tones, ...).
 //     Implementations MUST NOT block and MUST NOT call back into Switch
 //     synchronously: they enqueue to their own writer goroutine and return
-//     (go-ecosystem.md §4 "Core concurrency model"). A full queue is the
+//     (docs/architecture.md §Ownership). A full queue is the
 //     adapter's problem (drop the connection; the phone re-registers).
 //   - Observer: presence snapshots (LineEvent per DN, DeviceEvent per phone)
 //     consumed by pkg/blf. Same rules: never block.
@@ -31,11 +31,11 @@
 //   - Hold/Resume; transfer: StartTransfer + CompleteTransfer
 //     (consultative, also at alert), BlindTransfer, and
 //     `transfer-system blind|full-blind` completing on the dialled number.
-//   - Forwarding per DN (cme-cli.md §2.3, §2.7): `call-forward all|busy|
+//   - Forwarding per DN (docs/cme-cli.md §Ephone-dn, docs/cme-behaviour.md §Forwarding): `call-forward all|busy|
 //     noan N timeout T` and SetCallForwardAll (CfwdALL softkey), bounded
 //     by Options.MaxForwardHops and a visited set; hunting over DNs with
 //     the same number unless `huntstop`. See Switch.route.
-//   - DND (seed 002 table): call reject by default, ringer-off on `f`
+//   - DND (docs/cme-behaviour.md §DND): call reject by default, ringer-off on `f`
 //     buttons with `dnd feature-ring`; per user (`username`) across phones.
 //   - Call records (missed/placed/received) to Options.Records.
 //   - Trunk calls over `dial-peer voice N voip` through an Options.Trunk
@@ -87,7 +87,7 @@ const (
 
 // DeviceID is a registered device. Name is the device name (SEP<MAC> for
 // both ephones and MAC-identified pools); Gen changes on every registration
-// so a stale session cannot act for its successor (sccp.md §10.2: phones
+// so a stale session cannot act for its successor (docs/sccp.md §Field-reports: phones
 // that come back on a new connection).
 type DeviceID struct {
 	Name string
@@ -138,7 +138,7 @@ func (s LineState) String() string {
 }
 
 // Presence is the presentity state of a DN or a device, as CME derives it
-// (cme-cli.md §4.1). pkg/blf maps it to lamp states per watcher.
+// (docs/cme-behaviour.md §Presentity-state). pkg/blf maps it to lamp states per watcher.
 type Presence uint8
 
 const (
@@ -204,7 +204,7 @@ type Party struct {
 }
 
 // Alert is how an offered call alerts on one appearance (`button` separators,
-// cme-cli.md §2.2, and DND ringer-off, §2.6).
+// docs/cme-cli.md §Ephone, and DND ringer-off, docs/cme-behaviour.md §DND).
 type Alert uint8
 
 const (
@@ -237,7 +237,7 @@ type CallInfo struct {
 // # Media
 //
 // Phones send RTP to each other directly; the core only tells each end
-// where to send (sccp.md §7). For every bound call leg that should carry
+// where to send (docs/sccp.md §Media-rules). For every bound call leg that should carry
 // audio the core calls OpenMedia; the adapter opens a receive channel (SCCP
 // OpenReceiveChannel, SIP: the address is in the phone's SDP) and reports
 // the phone's receive address with Switch.MediaReady. Once both ends of a
@@ -280,7 +280,7 @@ type Device interface {
 	StopMedia(line int, id CallID)
 	// CallForward: the DN on line is now forwarded-all to number ("" =
 	// off), set from the CLI or a CfwdAll softkey on any phone with the DN
-	// (cme-cli.md §2.7: the last setting wins; SIP pushes it to the phone).
+	// (docs/cme-behaviour.md §Forwarding: the last setting wins; SIP pushes it to the phone).
 	CallForward(line int, number string)
 }
 
@@ -304,7 +304,7 @@ func (c Codec) String() string {
 }
 
 // MediaParams are the stream parameters the core asks for: one codec and
-// packetisation per Switch (default PCMU, 20 ms; sccp.md §7 media rules:
+// packetisation per Switch (default PCMU, 20 ms; docs/sccp.md §Media-rules:
 // both ends must use the same).
 type MediaParams struct {
 	Codec    Codec
@@ -340,7 +340,7 @@ type MediaServer interface {
 // may be called once.
 type MediaHandle interface{ Stop() }
 
-// RecordKind names a phone call list (cme-cli.md §4.4).
+// RecordKind names a phone call list (docs/cme-behaviour.md §Call-lists).
 type RecordKind string
 
 const (
@@ -355,7 +355,7 @@ const (
 // offered call alerted on (audibly or ringer-off) when no appearance of
 // that DN answered it: a shared-line call answered on another phone is no
 // missed call, and a DND call-reject phone was never alerted so logs
-// nothing (seed 002 table).
+// nothing (docs/cme-behaviour.md §Call-lists).
 type CallRecord struct {
 	Phone    string // device name
 	Kind     RecordKind
@@ -500,7 +500,7 @@ type LineEvent struct {
 }
 
 // DeviceEvent is a phone's presence snapshot, for device-based BLF
-// (`blf-speed-dial … device`, cme-cli.md §4.1): in use when a call on one of
+// (`blf-speed-dial … device`, docs/cme-behaviour.md §Presentity-state): in use when a call on one of
 // the phone's own appearances is active or ringing; a shared DN busy on
 // another phone does not count.
 type DeviceEvent struct {

@@ -351,7 +351,7 @@ func (r *Records) Of(phone string, kind dn.RecordKind) []dn.CallRecord {
 // returns what is still showing: per line and call the last call state or
 // "ringing" not yet ended by Released, and "media" for receive channels
 // opened and never stopped. At quiescence (no calls) it must be empty:
-// anything left is a stuck lamp (sccp.md §10.2).
+// anything left is a stuck lamp (docs/sccp.md §Field-reports).
 func (d *Device) Stuck() []string {
 	type key struct {
 		line int
