@@ -279,7 +279,7 @@ func (f *Fleet) churnLines(ctx context.Context, rate float64, d time.Duration, r
 					live = append(live, w)
 				}
 			}
-			want := msg.BLFInUse // sccp.md §5.3
+			want := msg.BLFInUse // docs/sccp.md §BLF-status
 			if offHook[i] {
 				want = msg.BLFIdle
 			}

@@ -46,7 +46,7 @@ type options struct {
 	subscribeSubset int
 	// sippExtraNotify runs sipp with -aa: mid-dialog requests the scenario
 	// does not expect (state-change NOTIFYs, RFC 6665 §4.2.2) are answered
-	// 200 instead of failing the lifecycle (peers/README.md).
+	// 200 instead of failing the lifecycle (docs/sip-presence.md §Test-rig).
 	sippExtraNotify bool
 }
 

@@ -16,7 +16,7 @@ type Office struct {
 	Addr string // SCCP address written into the config
 	Port int
 	// Model is the phone type; 7961 takes two 7914 modules, which makes
-	// room for 10 BLF buttons next to the line (sccp.md §5.11).
+	// room for 10 BLF buttons next to the line (docs/sccp.md §Device-types).
 	Model string
 }
 
@@ -71,7 +71,7 @@ func (o Office) Config() *config.Config {
 		},
 		// Headroom over the office's own BLF subscriptions, so SIP watchers
 		// (cmed-load mixed / subscribe) are not refused by the shared limit
-		// (cme-cli.md §4.1). Uncapped here: the harness skips validation;
+		// (docs/cme-behaviour.md §Presentity-state). Uncapped here: the harness skips validation;
 		// Text caps it for the daemon.
 		Presence: &config.Presence{MaxSubscription: o.N*o.M + subscriptionHeadroom, WatcherAll: true},
 		SIPUA:    &config.SIPUA{PresenceEnable: true},

@@ -162,7 +162,7 @@ func containsAll(s string, parts ...string) bool {
 
 // TestDebugPresenceLiveInAMonitorSession is issue 10's acceptance: `debug
 // presence` in one CLI session shows the subscription events of a scenario
-// live (cme-cli.md §1.6), another session without `terminal monitor` sees
+// live (docs/cme-cli.md §Debugging), another session without `terminal monitor` sees
 // none of them, and `undebug all` stops them.
 func TestDebugPresenceLiveInAMonitorSession(t *testing.T) {
 	inst := startAtInfo(t)
@@ -225,7 +225,7 @@ func TestDebugPresenceLiveInAMonitorSession(t *testing.T) {
 // TestShowCommandsWithRegisteredPhones is issue 7's acceptance for the
 // show commands: the default office's four SCCP phones register with
 // cmed, and `cmed cli -c` shows their MACs, DNs, states and subscriptions
-// in the layouts of cme-cli.md §1.4, §1.5 and §3.4.
+// in the layouts of docs/cme-cli.md §Show-presence-global, §Show-presence-subscription and §Phone-show-commands.
 func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 	inst := cmedtest.StartIn(t, t.TempDir(), configs.Default)
 	phones := []struct{ model, mac string }{
@@ -318,7 +318,7 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 	check("show ephone-dn 2", "50/0/2 CH1 RINGING", " Number is 1002", " Name is Alice Example",
 		" Allow watch is enabled", " Appears on SEP001122334402 button 1 (RINGING)")
 
-	// Presence: 3+2+2+3 speed-dial subscriptions (cme-cli.md §1.5).
+	// Presence: 3+2+2+3 speed-dial subscriptions (docs/cme-cli.md §Show-presence-subscription).
 	var subs []blf.SubscriptionInfo
 	for _, si := range inst.Presence().Subscriptions() {
 		if si.Type == "Incoming Indication" {
@@ -340,7 +340,7 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 		t.Errorf("show presence subscription summary: no device row for 1003:\n%s", out)
 	}
 	// 1002 rings: the 7960 cannot show ringing, so its lamp is busy; the
-	// 7965 and 7970 show it (sccp.md §5.3).
+	// 7965 and 7970 show it (docs/sccp.md §BLF-status).
 	status := map[string]string{} // watcher number -> status of its row for 1002
 	for _, l := range strings.Split(out, "\n") {
 		f := strings.Fields(strings.TrimPrefix(l, "D "))

@@ -125,7 +125,7 @@ func rtpReaches(t *testing.T, from *net.UDPConn, fromAddr netip.AddrPort, dest n
 // at 20 ms with sequence numbers +1 and timestamps +160 (RFC 3550 §5.1, RFC
 // 3551 §4.5.14), which Wireshark's RTP stream analysis also finds free of
 // loss and sequence errors. Resume stops the music and cmed sends
-// StartMediaTransmission again so the phones talk directly (sccp.md §7).
+// StartMediaTransmission again so the phones talk directly (docs/sccp.md §Media-rules).
 func TestHeldPartyHearsMOHAndResumeRestoresDirectRTP(t *testing.T) {
 	inst := cmedtest.StartIn(t, t.TempDir(), configs.Default)
 	rtpA, addrA := rtpSocket(t)

@@ -21,7 +21,7 @@ import (
 
 // Whole-daemon SIP acceptance (issues 6 and 9): sipp as an external
 // watcher of the default office, and two daemons peering over a SIP trunk
-// as the two CMEs of seed 004 Figure 53.
+// as the two CMEs of docs/peering.md.
 
 func sipInterop() bool { return os.Getenv("CMED_INTEROP") == "1" }
 

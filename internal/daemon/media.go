@@ -17,7 +17,7 @@ import (
 
 // mediaAdapter implements dn.MediaServer on pkg/media. media is a leaf and
 // cannot name dn's types, so this small translation lives in the wiring
-// (go-ecosystem.md §4 import rules).
+// (docs/architecture.md §Import-rules).
 type mediaAdapter struct{ srv *media.Server }
 
 func codecOf(p dn.MediaParams) media.Codec {

@@ -93,7 +93,7 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	d.addListener("tftp", "udp", pc.LocalAddr())
 	// Generated files first, then the firmware directory. Probes for
 	// CTL/ITL trust lists fall through to a quick file-not-found, which
-	// is what a non-secure phone expects (sccp.md §9.1): never a timeout.
+	// is what a non-secure phone expects (docs/sccp.md §Boot-order): never a timeout.
 	handlers := []tftp.Handler{tftp.LookupHandler(d.phoneFiles.lookup), d.flashFiles()}
 	if s.TFTPRoot != "" {
 		dh, err := tftp.NewDirHandler(s.TFTPRoot)

@@ -139,7 +139,7 @@ func TestInteropCurlFetchesEveryGeneratedFile(t *testing.T) {
 			}
 		}
 		if strings.HasPrefix(name, "SEP") {
-			// sccp.md §9.2: the server address and port phones need.
+			// docs/sccp.md §Device-config-file: the server address and port phones need.
 			for _, el := range []string{"<processNodeName>127.0.0.1</processNodeName>", "<callManagerGroup>", "<loadInformation"} {
 				if !bytes.Contains(data, []byte(el)) && !strings.Contains(name, "4411") && !strings.Contains(name, "4412") {
 					t.Errorf("%s lacks %s", name, el)

@@ -1,4 +1,4 @@
-// Package cli is cmed's IOS-like command line (cme-cli.md §3): EXEC and
+// Package cli is cmed's IOS-like command line (docs/cme-cli.md §Modes): EXEC and
 // configuration modes with IOS prompts, `?` help, abbreviations, Tab
 // completion, paging and the show commands, served over SSH (package
 // sshd) and the local control socket (`cmed cli`).

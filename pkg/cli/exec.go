@@ -127,7 +127,7 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 	priv.MustAdd("terminal monitor", ex(func(c *execCtx, _ *cmdtree.Match) error { return c.s.startMonitor() }))
 	priv.MustAdd("terminal no monitor", ex(func(c *execCtx, _ *cmdtree.Match) error { c.s.stopMonitor(); return nil }))
 
-	// debug / undebug (cme-cli.md §1.6). Each maps to a category of the
+	// debug / undebug (docs/cme-cli.md §Debugging). Each maps to a category of the
 	// daemon's debug switchboard (pkg/metrics.Categories).
 	debugs := map[string]string{
 		"ephone blf": "ephone blf", "ephone register": "ephone register", "ephone keepalive": "ephone keepalive",
@@ -257,7 +257,7 @@ func (s *Session) execComplete(prefix string) (string, bool) {
 	return s.execTree().Complete(prefix)
 }
 
-// outputFilter builds an IOS output modifier (cme-cli.md §3.3).
+// outputFilter builds an IOS output modifier (docs/cme-cli.md §Show-and-save).
 func outputFilter(kind, expr string) (func(string) string, error) {
 	re, err := regexp.Compile(strings.TrimSpace(expr))
 	if err != nil {

@@ -213,7 +213,7 @@ func (s *Session) authenticate() bool {
 	return false
 }
 
-// Prompt is the IOS prompt for the current mode (cme-cli.md §3.1).
+// Prompt is the IOS prompt for the current mode (docs/cme-cli.md §Modes).
 func (s *Session) Prompt() string {
 	host := s.b.Running().HostnameOrDefault()
 	switch {

@@ -12,7 +12,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn"
 )
 
-// Layouts follow cme-cli.md §1.4, §1.5 and §3.4; fields cmed does not
+// Layouts follow docs/cme-cli.md §Show-presence-global, §Show-presence-subscription and §Phone-show-commands; fields cmed does not
 // model (voice ports, VAD, media counters) print the values an idle CME
 // prints.
 
@@ -425,7 +425,7 @@ func boolWord(b bool) string {
 	return "FALSE"
 }
 
-// cmdShowPresenceGlobal is cme-cli.md §1.4, labels padded so the colons
+// cmdShowPresenceGlobal is docs/cme-cli.md §Show-presence-global, labels padded so the colons
 // line up in column 36.
 func cmdShowPresenceGlobal(c *execCtx, _ *cmdtree.Match) error {
 	g := c.s.b.PresenceGlobal()
@@ -448,7 +448,7 @@ func cmdShowPresenceGlobal(c *execCtx, _ *cmdtree.Match) error {
 // localAddress is the router's address shown after local presentities:
 // the first specific source address of the config, else the address the
 // daemon serves phones on (a router listening on 0.0.0.0 still shows
-// its own IP, cme-cli.md §1.5), else 0.0.0.0.
+// its own IP, docs/cme-cli.md §Show-presence-subscription), else 0.0.0.0.
 func localAddress(cfg *config.Config, info SystemInfo) string {
 	specific := func(a string) bool { return a != "" && a != "0.0.0.0" && a != "::" }
 	if cfg.Telephony != nil && specific(cfg.Telephony.SourceAddress) {
@@ -461,7 +461,7 @@ func localAddress(cfg *config.Config, info SystemInfo) string {
 }
 
 // expiresSeconds is the Expires column: SCCP and web watchers have no
-// expiry of their own and show CME's default, 3600 (cme-cli.md §1.5).
+// expiry of their own and show CME's default, 3600 (docs/cme-cli.md §Show-presence-subscription).
 func expiresSeconds(si blf.SubscriptionInfo) int {
 	if si.Expires <= 0 {
 		return 3600
@@ -540,7 +540,7 @@ func cmdShowPresenceSub(c *execCtx, m *cmdtree.Match) error {
 	return nil
 }
 
-// subRecord is one "Subscription ID" block (cme-cli.md §1.5).
+// subRecord is one "Subscription ID" block (docs/cme-cli.md §Show-presence-subscription).
 func subRecord(c *execCtx, si blf.SubscriptionInfo, addr string) {
 	row := func(label string, v any) { c.printf("  %-22s: %v\n", label, v) }
 	c.printf("\n%-24s: %d\n", "Subscription ID", si.ID)

@@ -11,7 +11,7 @@ import (
 // TestPresenceShowsTheRouterAddressAndDefaultExpires: with `ip
 // source-address 0.0.0.0` local presentities carry the address the daemon
 // serves phones on, and SCCP watchers (no expiry of their own) show CME's
-// default 3600 (cme-cli.md §1.5).
+// default 3600 (docs/cme-cli.md §Show-presence-subscription).
 func TestPresenceShowsTheRouterAddressAndDefaultExpires(t *testing.T) {
 	const cfg = `hostname lab
 telephony-service

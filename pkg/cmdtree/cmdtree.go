@@ -1,6 +1,6 @@
 // Package cmdtree is a generic, pure IOS-style command tree: commands are
 // declared as spec strings, typed lines are matched with IOS abbreviation
-// rules, and help / completion / errors use IOS wording (cme-cli.md §3.2).
+// rules, and help / completion / errors use IOS wording (docs/cme-cli.md §Parser).
 //
 // It knows nothing about telephony and does no I/O; the caller owns modes,
 // prompts and terminals. One Tree is one mode's grammar.
@@ -403,7 +403,7 @@ func (t *Tree) walk(line string, toks []rawToken) walkResult {
 
 // pick chooses n's child for one typed word: an exact keyword wins, then a
 // unique keyword prefix, then the first parameter that accepts the word
-// (cme-cli.md §3.2). Error offsets are relative to the word.
+// (docs/cme-cli.md §Parser). Error offsets are relative to the word.
 func pick(n *Node, word string, negated, atRoot bool) (*Node, *Error) {
 	low := strings.ToLower(word)
 	var prefix []*Node

@@ -2,7 +2,7 @@
 // streamed with pion/rtp over UDP sockets the caller (or the Server's PortAllocator) provides.
 //
 // Everything here is G.711 at 8 kHz in 20 ms packets, the packetisation SCCP phones are asked for
-// in OpenReceiveChannel/StartMediaTransmission (sccp.md §4.7, §5.9) and the RTP/AVP default
+// in OpenReceiveChannel/StartMediaTransmission (docs/sccp.md §Media-messages, §Codecs) and the RTP/AVP default
 // (RFC 3551 §4.5.14: PCMU is static payload type 0, PCMA 8; 160 octets per 20 ms).
 package media
 
@@ -33,7 +33,7 @@ const (
 type Codec uint8
 
 const (
-	// PCMU is G.711 µ-law, RTP payload type 0; SCCP compressionType 4 (sccp.md §5.9).
+	// PCMU is G.711 µ-law, RTP payload type 0; SCCP compressionType 4 (docs/sccp.md §Codecs).
 	PCMU Codec = rtp.PayloadTypePCMU
 	// PCMA is G.711 A-law, RTP payload type 8; SCCP compressionType 2.
 	PCMA Codec = rtp.PayloadTypePCMA

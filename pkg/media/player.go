@@ -8,7 +8,7 @@ import (
 )
 
 const (
-	// framePeriod is the packetisation interval (sccp.md §4.7: millisecondPacketSize 20).
+	// framePeriod is the packetisation interval (docs/sccp.md §Media-messages: millisecondPacketSize 20).
 	framePeriod = 20 * time.Millisecond
 	// maxCatchUp is how many overdue frames a paced loop sends back to back after a stall
 	// (a GC pause, a descheduled process). Beyond that it skips frames - advancing the RTP

@@ -6,7 +6,7 @@
 // package: adapters depend on tiny consumer-defined interfaces
 // (`interface{ NotifySent(pkg string) }`) that *Metrics satisfies, and the
 // wiring passes in a SnapshotFunc that turns core state into the plain
-// structs below (go-ecosystem.md §2 "Metrics", §4 import rules).
+// structs below (docs/architecture.md §Dependencies, §Import-rules).
 //
 // Counters are things adapters see happen (NOTIFYs sent, lamp updates sent,
 // calls placed, authentication failures); gauges and the engine's own

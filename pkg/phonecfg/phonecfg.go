@@ -1,5 +1,5 @@
 // Package phonecfg builds, in memory, the files Cisco phones fetch over TFTP
-// at boot (sccp.md §9): what CME writes with `create cnf-files` for SCCP
+// at boot (docs/sccp.md §Provisioning): what CME writes with `create cnf-files` for SCCP
 // ephones and `create profile` for SIP voice register pools.
 //
 // Generate turns a *config.Config into a Files set; the daemon serves it in
@@ -10,11 +10,12 @@
 //
 // Generated names:
 //   - SEP<MAC>.cnf.xml for every ephone and every voice register pool with a
-//     MAC (MAC as 12 upper-case hex digits, sccp.md §9.1 item 6);
-//   - XMLDefault.cnf.xml when telephony-service is configured (§9.3);
+//     MAC (MAC as 12 upper-case hex digits, docs/sccp.md §Boot-order item 6);
+//   - XMLDefault.cnf.xml when telephony-service is configured
+//     (docs/sccp.md §XMLDefault);
 //   - RINGLIST.XML, the ring list the phone reads for its ring menu;
 //   - with Options.LegacyTextCnf, SEPDEFAULT.cnf and SEP<MAC>.cnf for
-//     7940/7960 ephones (§9.4).
+//     7940/7960 ephones (docs/sccp.md §Legacy-cnf).
 //
 // Lookups ignore case. Everything else is a miss; see ProbeOnly for the
 // names phones ask for that cmed never serves.
@@ -40,7 +41,7 @@ type Options struct {
 	// primary interface address. Phones cannot use 0.0.0.0.
 	Address string
 	// TimeZone is the dateTimeSetting/timeZone text (a CUCM time zone
-	// name); default "Greenwich Standard Time" (sccp.md §9.2).
+	// name); default "Greenwich Standard Time" (docs/sccp.md §Device-config-file).
 	TimeZone string
 	// UserLocale and NetworkLocale name the locale packages; defaults
 	// English_United_States and United_States, which are built into the
@@ -56,7 +57,7 @@ type Options struct {
 	Rings []Ring
 	// LegacyTextCnf also generates SEPDEFAULT.cnf and SEP<MAC>.cnf for
 	// 7940/7960 ephones. Their syntax is not documented anywhere we could
-	// reach (sccp.md §9.4): the only documented content is the router's
+	// reach (docs/sccp.md §Legacy-cnf): the only documented content is the router's
 	// address, so that is all these files hold. Loads that read
 	// .cnf.xml (every 7940/7960 SCCP load from 5.x on) never ask for them.
 	LegacyTextCnf bool
@@ -85,7 +86,7 @@ type file struct {
 }
 
 // Lookup returns a generated file by name, ignoring case: phones and
-// guides disagree on "SEP" vs "sep" and on hex case (sccp.md §9.1 item 6).
+// guides disagree on "SEP" vs "sep" and on hex case (docs/sccp.md §Boot-order item 6).
 // The returned slice must not be modified.
 func (f *Files) Lookup(name string) ([]byte, bool) {
 	if f == nil {
@@ -130,8 +131,8 @@ func (f *Files) add(name string, data []byte) error {
 // a disk lookup: the security trust lists CTL<...>.tlv and ITL<...>.tlv
 // (CTLSEP<MAC>.tlv, ITLSEP<MAC>.tlv, CTLFile.tlv, ITLFile.tlv) and signed
 // or encrypted configuration (*.sgn, *.enc.sgn). A phone in non-secure
-// mode (deviceSecurityMode 1) carries on when they are missing (sccp.md
-// §9.1 item 3). Other misses (locale packages, firmware, backgrounds) may
+// mode (deviceSecurityMode 1) carries on when they are missing (docs/sccp.md
+// §Boot-order item 3). Other misses (locale packages, firmware, backgrounds) may
 // be real files in the TFTP directory and go on to it.
 func ProbeOnly(name string) bool {
 	n := strings.ToLower(name)
@@ -278,7 +279,7 @@ func modelIs(phoneType, model string) bool {
 
 // loadFor finds the `load <type> <firmware>` entry for a phone type. Load
 // types may cover several models joined by '-' ("7960-7940"), as in CME
-// (cme-cli.md §2.1).
+// (docs/cme-cli.md §Telephony-service).
 func loadFor(loads []config.Load, phoneType string) string {
 	if phoneType == "" {
 		return ""
@@ -302,7 +303,7 @@ func stamp(data []byte) string {
 
 // dateTemplate maps telephony-service date-format and time-format to the
 // CUCM dateTemplate: the order of M, D and Y, then "a" for a 12-hour clock
-// or "A" for 24 hours (sccp.md §9.2; both suffixes occur in public
+// or "A" for 24 hours (docs/sccp.md §Device-config-file; both suffixes occur in public
 // SEP*.cnf.xml files).
 func dateTemplate(t *config.Telephony) string {
 	order := "M/D/Y"

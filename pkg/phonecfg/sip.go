@@ -161,7 +161,7 @@ func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, por
 }
 
 // registerExpires is the REGISTER expiry the phone asks for: the registrar's
-// maximum when configured, else CME's default 3600 (cme-cli.md §2.4).
+// maximum when configured, else CME's default 3600 (docs/cme-cli.md §Voice-register).
 func registerExpires(vs *config.VoiceService) int {
 	if vs != nil && vs.RegistrarExpiresMax > 0 {
 		return vs.RegistrarExpiresMax

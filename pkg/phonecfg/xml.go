@@ -9,8 +9,8 @@ import (
 	"github.com/cmed-project/cmed/pkg/config"
 )
 
-// Element layouts follow sccp.md §9.2 (SCCP device file), §9.3
-// (XMLDefault.cnf.xml) and, for SIP 79x1/79x2 profiles, public sample
+// Element layouts follow docs/sccp.md §Device-config-file (SCCP device file),
+// §XMLDefault (XMLDefault.cnf.xml) and, for SIP 79x1/79x2 profiles, public sample
 // files for SIP42/SIP41 loads (NamoDev/Cisco-IP-Phone-Provisioning-Files
 // 7942.cnf.xml): sipProfile/sipLines/line[@button] with featureID 9 for a
 // line, 2 for a speed dial and 21 for a BLF speed dial (speedDialNumber,
@@ -50,7 +50,7 @@ type devicePool struct {
 type commonProfile struct {
 	PhonePassword         string `xml:"phonePassword"`
 	BackgroundImageAccess bool   `xml:"backgroundImageAccess"`
-	// CallLogBlfEnabled is 2 when call-list BLF is on (sccp.md §8.3:
+	// CallLogBlfEnabled is 2 when call-list BLF is on (docs/sccp.md §Call-list-BLF:
 	// the chan-sccp annotated template uses 2); omitted otherwise.
 	CallLogBlfEnabled int `xml:"callLogBlfEnabled,omitempty"`
 }
@@ -60,7 +60,8 @@ type userLocale struct {
 }
 
 // sccpDeviceXML is SEP<MAC>.cnf.xml for an SCCP phone. Lines, speed dials
-// and BLF buttons are not here: SCCP phones get them over SCCP (§9.2).
+// and BLF buttons are not here: SCCP phones get them over SCCP
+// (docs/sccp.md §Device-config-file).
 type sccpDeviceXML struct {
 	XMLName            xml.Name      `xml:"device"`
 	FullConfig         bool          `xml:"fullConfig"`
@@ -113,7 +114,7 @@ func render(v any, setStamp func(string), fixed string) ([]byte, error) {
 }
 
 // noSRST stops phones from opening SRST connections to a fallback router
-// that does not exist (sccp.md §9.2, chan-sccp ISS-429).
+// that does not exist (docs/sccp.md §Device-config-file, §Field-reports).
 func noSRST() *srstInfo {
 	return &srstInfo{Name: "Disable", SRSTOption: "Disable"}
 }
@@ -131,7 +132,7 @@ func sccpDevice(cfg *config.Config, e *config.Ephone, addr string, port int, opt
 			CallManagerGroup: callManagerGroup{Members: []member{{Priority: 0, PhonePort: port, ProcessNode: addr}}},
 			SRSTInfo:         noSRST(),
 			// Seconds before failing back to a higher-priority CM; the
-			// CUCM 4.1 file uses 120 (§9.2).
+			// CUCM 4.1 file uses 120 (docs/sccp.md §Device-config-file).
 			ConnectionMonitorDuration: 120,
 		},
 		CommonProfile: commonProfile{
@@ -141,7 +142,7 @@ func sccpDevice(cfg *config.Config, e *config.Ephone, addr string, port int, opt
 		LoadInformation:    loadFor(cfg.Telephony.Loads, e.Type),
 		UserLocale:         userLocale{Name: opts.UserLocale},
 		NetworkLocale:      opts.NetworkLocale,
-		DeviceSecurityMode: 1, // non-secure: CTL/ITL not required (§9.2)
+		DeviceSecurityMode: 1, // non-secure: CTL/ITL not required (docs/sccp.md §Device-config-file)
 	}
 	if cfg.PresenceCallListFor(e.PresenceCallList) {
 		d.CommonProfile.CallLogBlfEnabled = 2
@@ -150,7 +151,7 @@ func sccpDevice(cfg *config.Config, e *config.Ephone, addr string, port int, opt
 }
 
 // deviceTypes maps model names to the SCCP device type numbers used in
-// XMLDefault.cnf.xml's loadInformation<N> elements (sccp.md §5.11, §9.3).
+// XMLDefault.cnf.xml's loadInformation<N> elements (docs/sccp.md §Device-types, §XMLDefault).
 var deviceTypes = map[string]int{
 	"7902": 30008, "7905": 20000, "7906": 369, "7910": 6, "7911": 307, "7912": 30007,
 	"7920": 30002, "7921": 365, "7925": 484, "7926": 577, "7931": 348, "7935": 9,
@@ -160,7 +161,7 @@ var deviceTypes = map[string]int{
 }
 
 // xmlDefaultDoc is XMLDefault.cnf.xml: the file phones without their own
-// SEP<MAC>.cnf.xml use (§9.3). Load elements are written by hand because
+// SEP<MAC>.cnf.xml use (docs/sccp.md §XMLDefault). Load elements are written by hand because
 // their names carry the device type number.
 func xmlDefault(t *config.Telephony, addr string, port int) ([]byte, error) {
 	type loadElem struct {
@@ -217,7 +218,7 @@ func ringList(rings []Ring) []byte {
 
 // legacyCnf is the text SEPDEFAULT.cnf / SEP<MAC>.cnf: the CME command
 // reference documents only that it holds the router address the phone
-// registers to (sccp.md §9.4), so that is its whole content.
+// registers to (docs/sccp.md §Legacy-cnf), so that is its whole content.
 func legacyCnf(addr string) []byte {
 	return []byte(addr + "\n")
 }

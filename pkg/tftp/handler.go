@@ -18,7 +18,7 @@ import (
 //
 // Return ErrNotFound (or an error wrapping fs.ErrNotExist) for a file that
 // is not served: the server answers error 1 at once, so a phone probing for
-// CTLSEP<MAC>.tlv never waits for a timeout (sccp.md §9.1). ErrAccessViolation
+// CTLSEP<MAC>.tlv never waits for a timeout (docs/sccp.md §Boot-order). ErrAccessViolation
 // or fs.ErrPermission map to error 2; any other error to error 0.
 //
 // The signature uses only stdlib types so that an adaptor in cmd/cmed can
@@ -124,7 +124,7 @@ func (h *DirHandler) Close() error { return h.root.Close() }
 
 // Open implements Handler. Names are matched exactly first; when that
 // fails, a name in the top directory is matched case-insensitively, because
-// phones vary the case of MAC-based names (sccp.md §9.1 item 6).
+// phones vary the case of MAC-based names (docs/sccp.md §Boot-order item 6).
 func (h *DirHandler) Open(_ context.Context, name string, _ netip.AddrPort) (io.ReaderAt, int64, error) {
 	clean, err := CleanName(name)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 // ListenError explains a failure to bind the TFTP socket at addr. Binding
 // UDP port 69 needs privileges on Linux, and Cisco phones always use port 69
-// (the DHCP options 150/66 carry only the server address, sccp.md §9.1), so
+// (the DHCP options 150/66 carry only the server address, docs/sccp.md §Boot-order), so
 // the message lists every way out. Other errors are returned unchanged
 // except for a hint on "address already in use".
 // FallbackPort is where the daemon serves TFTP when it lacks the privilege

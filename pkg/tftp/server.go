@@ -1,7 +1,7 @@
 // Package tftp is cmed's read-only TFTP server: RFC 1350 with option
 // negotiation (RFC 2347), blksize (RFC 2348) and timeout/tsize (RFC 2349).
 // Phones fetch their configuration (SEP<MAC>.cnf.xml, XMLDefault.cnf.xml)
-// and firmware from it at boot (sccp.md §9.1).
+// and firmware from it at boot (docs/sccp.md §Boot-order).
 //
 // packet.go is a pure codec; server.go owns sockets. Writes are always
 // refused. The package imports no cmed package.

@@ -12,7 +12,7 @@
 // the Source (off the switch goroutine) and sends only what changed since
 // its last send. A slow browser therefore skips intermediate states, latest
 // state wins, and LineChanged costs one mutex and one non-blocking send per
-// browser (go-ecosystem.md §2 "Live BLF page", §4 "BLF fan-out is state").
+// browser (docs/architecture.md §Dependencies, §Line-state-path).
 //
 // # Access
 //

@@ -28,7 +28,7 @@ func sccpAddr(t *testing.T, inst *cmedtest.Instance) string {
 	return a.String()
 }
 
-// rawHeader is a Skinny header (sccp.md §2.1): length (of ID+data),
+// rawHeader is a Skinny header (docs/sccp.md §Negotiation): length (of ID+data),
 // header version, message ID, little-endian.
 func rawHeader(length, version, id uint32) []byte {
 	b := make([]byte, 12)

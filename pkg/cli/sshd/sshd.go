@@ -1,7 +1,7 @@
 // Package sshd is the CLI's SSH transport on x/crypto/ssh: password
 // logins, one `session` channel with pty-req, window-change and shell (or
 // exec) requests, and a host key generated once and kept by the caller
-// (go-ecosystem.md §2 "SSH server").
+// (docs/architecture.md §Dependencies).
 package sshd
 
 import (

@@ -1,5 +1,5 @@
 // Package dtmf encodes and decodes RFC 4733 telephone-event RTP payloads (DTMF digits sent as
-// named events, SIP's "rtp-nte" and SCCP's RFC2833PayloadType 101, sccp.md §4.7), in pion/rtp's
+// named events, SIP's "rtp-nte" and SCCP's RFC2833PayloadType 101, docs/sccp.md §Media-messages), in pion/rtp's
 // Marshal/Unmarshal shape. It is pure: no I/O.
 package dtmf
 

@@ -6,7 +6,8 @@ import (
 )
 
 // Decoded values from the ITU-T G.191 reference tables (ulaw_expand
-// output) and the end points named in go-ecosystem.md §2.
+// output) and the end points checked in ITU-T G.711 decoders (μ-law 0xFF
+// and 0x00, A-law 0xD5 and 0x55; docs/architecture.md §Dependencies).
 func TestKnownCodeWords(t *testing.T) {
 	ulaw := map[byte]int16{
 		0x00: -32124, 0x01: -31100, 0x02: -30076, 0x03: -29052,

@@ -17,7 +17,7 @@ import (
 const (
 	// SampleRate is the G.711 sampling rate (ITU-T G.711; RFC 3551 §4.5.14: PCMU/PCMA 8000 Hz).
 	SampleRate = 8000
-	// FrameSamples is one 20 ms packet of samples, the packetisation SCCP phones use (sccp.md §4.7).
+	// FrameSamples is one 20 ms packet of samples, the packetisation SCCP phones use (docs/sccp.md §Media-messages).
 	FrameSamples = SampleRate * 20 / 1000
 )
 
