@@ -12,19 +12,18 @@ import (
 )
 
 func runCalls(ctx context.Context, o options) error {
-	before := readProc(o.pid)
-	o.m = 0 // calls alone need no BLF buttons
-	f := ConnectFleet(ctx, o.addr, o.office(), o.conc, o.regRate)
+	f, rep, before, err := connect(ctx, o, "calls")
+	if err != nil {
+		return err
+	}
 	defer f.Close()
-	var rep report
-	rep.add("scenario=calls n=%d rate=%.0f hold=%v d=%v", o.n, o.rate, o.hold, o.dur)
-	registerReport(&rep, f)
+	rep.add("calls rate=%.0f hold=%v d=%v", o.rate, o.hold, o.dur)
 	reg := readProc(o.pid)
-	callPairs(ctx, o, f, &rep, 1)
+	callPairs(ctx, o, f, rep, 1)
 	rep.proc(before, reg, f.wall, f.Registered())
 	rep.add("during calls:")
 	rep.proc(reg, readProc(o.pid), o.dur, 0)
-	fmt.Print(rep.String())
+	fmt.Fprint(o.stdout, rep.String())
 	return nil
 }
 
@@ -139,13 +138,13 @@ func oneCall(ctx context.Context, a, b *sccptest.Phone, number string, hold time
 		return 0, 0, err
 	}
 	if _, err := a.WaitState(ctx, callState(a, msg.CallOffHook)); err != nil {
-		return 0, 0, fmt.Errorf("A off hook: %w", err)
+		return 0, 0, fmt.Errorf("caller off hook: %w", err)
 	}
 	if err := a.Dial(number); err != nil {
 		return 0, 0, err
 	}
 	if _, err := b.WaitState(ctx, callState(b, msg.CallRingIn)); err != nil {
-		return 0, 0, fmt.Errorf("B never rang: %w", err)
+		return 0, 0, fmt.Errorf("callee never rang: %w", err)
 	}
 	setup = time.Since(t0)
 	t1 := time.Now()
@@ -153,7 +152,7 @@ func oneCall(ctx context.Context, a, b *sccptest.Phone, number string, hold time
 		return 0, 0, err
 	}
 	if _, err := a.WaitState(ctx, callState(a, msg.CallConnected)); err != nil {
-		return 0, 0, fmt.Errorf("A never connected: %w", err)
+		return 0, 0, fmt.Errorf("caller never connected: %w", err)
 	}
 	answer = time.Since(t1)
 	time.Sleep(hold)
@@ -161,14 +160,14 @@ func oneCall(ctx context.Context, a, b *sccptest.Phone, number string, hold time
 		return 0, 0, err
 	}
 	if _, err := b.WaitState(ctx, func(s sccptest.State) bool { return !callState(b, msg.CallConnected)(s) }); err != nil {
-		return 0, 0, fmt.Errorf("B still connected: %w", err)
+		return 0, 0, fmt.Errorf("callee still connected: %w", err)
 	}
 	b.OnHook()
 	if _, err := a.WaitState(ctx, idle); err != nil {
-		return 0, 0, fmt.Errorf("A not idle: %w", err)
+		return 0, 0, fmt.Errorf("caller not idle: %w", err)
 	}
 	if _, err := b.WaitState(ctx, idle); err != nil {
-		return 0, 0, fmt.Errorf("B not idle: %w", err)
+		return 0, 0, fmt.Errorf("callee not idle: %w", err)
 	}
 	return setup, answer, nil
 }

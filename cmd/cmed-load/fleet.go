@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +22,9 @@ type Fleet struct {
 	phones []*sccptest.Phone
 	regLat []time.Duration // Register+Provision time per phone
 	regErr atomic.Int64
+	// failMu guards fails, every phone that did not register, with why.
+	failMu sync.Mutex
+	fails  []phoneFailure
 	wall   time.Duration
 	// lastOK is when the last successful registration finished, from the
 	// start: failed phones wait out their dial timeout and would stretch
@@ -66,6 +72,9 @@ func ConnectFleet(ctx context.Context, addr string, office Office, conc int, rat
 			p, err := dialPhone(ctx, addr, office, i)
 			if err != nil {
 				f.regErr.Add(1)
+				f.failMu.Lock()
+				f.fails = append(f.fails, phoneFailure{phone: i, err: err})
+				f.failMu.Unlock()
 				return
 			}
 			f.phones[i] = p
@@ -92,17 +101,70 @@ func dialPhone(ctx context.Context, addr string, office Office, i int) (*sccptes
 	if err != nil {
 		return nil, err
 	}
-	p, err := sccptest.New(c, sccptest.Config{Model: office.Model, MAC: office.MAC(i), History: 32,
+	p, err := sccptest.New(c, sccptest.Config{Model: office.PhoneModel(i), MAC: office.MAC(i), History: 32,
 		StationIP: sourceAddr(i)})
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	if err := p.Connect(ctx); err != nil {
+	if err := p.Register(ctx); err != nil {
+		rejected := p.State().Rejected
 		p.Close()
-		return nil, fmt.Errorf("phone %d: %w", i, err)
+		if errors.Is(err, sccptest.ErrRejected) {
+			// The daemon's own words (sccp.md §4.2: RegisterReject carries
+			// a text for the phone's display).
+			return nil, &rejectError{text: rejected}
+		}
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	if err := p.Provision(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("provisioning after RegisterAck: %w", err)
 	}
 	return p, nil
+}
+
+// rejectError is a RegisterReject from the daemon.
+type rejectError struct{ text string }
+
+func (e *rejectError) Error() string { return fmt.Sprintf("RegisterReject %q", e.text) }
+
+// phoneFailure is a phone that did not register, and why.
+type phoneFailure struct {
+	phone int
+	err   error
+}
+
+// maxFailureLines is how many failed phones a report names one by one.
+const maxFailureLines = 10
+
+// failures describes every failed phone, at most maxFailureLines of them
+// by name, with a hint when the reason says the office is not the
+// daemon's.
+func (f *Fleet) failures() []string {
+	f.failMu.Lock()
+	fails := slices.Clone(f.fails)
+	f.failMu.Unlock()
+	slices.SortFunc(fails, func(a, b phoneFailure) int { return a.phone - b.phone })
+	var lines []string
+	unknown := false
+	for n, fl := range fails {
+		var rj *rejectError
+		if errors.As(fl.err, &rj) && strings.HasPrefix(rj.text, "Unknown device") {
+			unknown = true
+		}
+		if n < maxFailureLines {
+			lines = append(lines, fmt.Sprintf("failed phone=%d SEP%s number=%s: %v", fl.phone, f.office.MAC(fl.phone), f.office.Number(fl.phone), fl.err))
+		}
+	}
+	if len(fails) > maxFailureLines {
+		lines = append(lines, fmt.Sprintf("... and %d more failed phones", len(fails)-maxFailureLines))
+	}
+	if unknown {
+		lines = append(lines, fmt.Sprintf("hint: the daemon does not know these MACs: its config is not office %s; "+
+			"pass the daemon's config with --office FILE, or run the daemon on `cmed-load genconfig` output and use --office gen", f.office.Name))
+	}
+	return lines
 }
 
 // Registered is how many phones are up.
@@ -175,17 +237,20 @@ type lampTracker struct {
 	cur    map[int]*lineChange // by owner phone
 	lat    []time.Duration
 	stray  int // updates that match no change in flight
-	lost   int // watcher updates still missing when a change was retired
+	// refresh counts updates that repeat the lamp's shown state.
+	refresh int
+	shown   map[watcherButton]msg.BLFStatus // last status per watcher lamp
+	lost    int                             // watcher updates still missing when a change was retired
 }
 
 type lineChange struct {
 	t0      time.Time
 	want    msg.BLFStatus
-	pending map[int]bool // watcher phones still to see it
+	pending map[watcherButton]bool // watcher lamps still to show it
 }
 
 func newLampTracker(o Office) *lampTracker {
-	return &lampTracker{office: o, cur: map[int]*lineChange{}}
+	return &lampTracker{office: o, cur: map[int]*lineChange{}, shown: map[watcherButton]msg.BLFStatus{}}
 }
 
 // busy reports whether owner has a change whose watchers are not all
@@ -205,8 +270,8 @@ func (t *lampTracker) busy(owner int, timeout time.Duration) bool {
 	return true
 }
 
-func (t *lampTracker) started(owner int, want msg.BLFStatus, watchers []int, t0 time.Time) {
-	c := &lineChange{t0: t0, want: want, pending: map[int]bool{}}
+func (t *lampTracker) started(owner int, want msg.BLFStatus, watchers []watcherButton, t0 time.Time) {
+	c := &lineChange{t0: t0, want: want, pending: map[watcherButton]bool{}}
 	for _, w := range watchers {
 		c.pending[w] = true
 	}
@@ -216,30 +281,39 @@ func (t *lampTracker) started(owner int, want msg.BLFStatus, watchers []int, t0 
 }
 
 func (t *lampTracker) seen(watcher, button int, st msg.BLFStatus, at time.Time) {
-	if button < 1 || button > t.office.M {
+	owner := t.office.Watched(watcher, button)
+	if owner < 0 {
 		return
 	}
-	owner := t.office.Watched(watcher, button)
+	wb := watcherButton{phone: watcher, button: button}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.cur[owner]
-	if c == nil || c.want != st || !c.pending[watcher] {
+	prev, known := t.shown[wb]
+	t.shown[wb] = st
+	if c == nil || c.want != st || !c.pending[wb] {
+		if st == prev || (!known && st == msg.BLFIdle) {
+			// The daemon repeating what the lamp shows (the demo office's
+			// phones get a lamp refresh after provisioning): no change.
+			t.refresh++
+			return
+		}
 		t.stray++
 		return
 	}
-	delete(c.pending, watcher)
+	delete(c.pending, wb)
 	t.lat = append(t.lat, at.Sub(c.t0))
 }
 
 // finish retires every change, counting missing updates as lost.
-func (t *lampTracker) finish() (lat []time.Duration, stray, lost int) {
+func (t *lampTracker) finish() (lat []time.Duration, stray, lost, refresh int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, c := range t.cur {
 		t.lost += len(c.pending)
 	}
 	clear(t.cur)
-	return t.lat, t.stray, t.lost
+	return t.lat, t.stray, t.lost, t.refresh
 }
 
 // churnLines toggles random lines between off hook and on hook at rate
@@ -272,11 +346,11 @@ func (f *Fleet) churnLines(ctx context.Context, rate float64, d time.Duration, r
 			if i < 0 {
 				continue
 			}
-			watchers, _ := f.office.Watchers(i)
-			var live []int
-			for _, w := range watchers {
+			watchers, buttons := f.office.Watchers(i)
+			var live []watcherButton
+			for k, w := range watchers {
 				if f.phones[w] != nil {
-					live = append(live, w)
+					live = append(live, watcherButton{phone: w, button: buttons[k]})
 				}
 			}
 			want := msg.BLFInUse // docs/sccp.md §BLF-status

@@ -35,9 +35,9 @@ func runHarness(ctx context.Context, o options) error {
 		defer pl.Close()
 		// pprof's handlers are on http.DefaultServeMux (net/http/pprof).
 		go http.Serve(pl, nil)
-		fmt.Fprintf(os.Stderr, "cmed-load harness: pprof on http://%s/debug/pprof/\n", pl.Addr())
+		fmt.Fprintf(o.stderr, "cmed-load harness: pprof on http://%s/debug/pprof/\n", pl.Addr())
 	}
-	of := o.office()
+	of := o.generated()
 	cfg := of.Config()
 	var cur atomic.Pointer[config.Config]
 	cur.Store(cfg)
@@ -48,10 +48,10 @@ func runHarness(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := &sccp.Server{Switch: sw, Presence: engine, Config: cur.Load, Logger: log,
 		Limits: sccp.Limits{MaxConnsPerIP: 64}}
-	fmt.Fprintf(os.Stderr, "cmed-load harness: pid %d, %d phones x %d BLF, SCCP on %s\n", os.Getpid(), of.N, of.M, l.Addr())
+	fmt.Fprintf(o.stderr, "cmed-load harness: pid %d, %d phones x %d BLF, SCCP on %s\n", os.Getpid(), of.N, of.M, l.Addr())
 	err = srv.Serve(ctx, l)
 	if ctx.Err() != nil {
 		return nil

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
@@ -96,7 +98,7 @@ func TestBLFChurnMeasuresEveryLampUpdate(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	lat, stray, lost := f.lamps.finish()
+	lat, stray, lost, _ := f.lamps.finish()
 	if changes < 50 {
 		t.Fatalf("only %d changes in 1s at 100/s", changes)
 	}
@@ -186,20 +188,21 @@ func FuzzParseProc(f *testing.F) {
 // BLF churn causes (sipp -aa); plain subscribe stays strict unless asked.
 func TestMixedRunsSippWithAA(t *testing.T) {
 	for _, tc := range []struct {
-		cmd  string
+		cmd  func(*options) *cobra.Command
 		args []string
 		want bool
 	}{
-		{"mixed", nil, true},
-		{"subscribe", nil, false},
-		{"subscribe", []string{"-aa"}, true},
+		{newMixedCmd, nil, true},
+		{newSubscribeCmd, nil, false},
+		{newSubscribeCmd, []string{"--aa"}, true},
 	} {
 		var o options
-		if err := flags(tc.cmd, &o).Parse(tc.args); err != nil {
+		c := tc.cmd(&o)
+		if err := c.ParseFlags(tc.args); err != nil {
 			t.Fatal(err)
 		}
 		if got := slices.Contains(sippArgs(o, "u.csv", time.Minute), "-aa"); got != tc.want {
-			t.Errorf("%s %v: -aa in sipp args = %v, want %v", tc.cmd, tc.args, got, tc.want)
+			t.Errorf("%s %v: -aa in sipp args = %v, want %v", c.Name(), tc.args, got, tc.want)
 		}
 	}
 }

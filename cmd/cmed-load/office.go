@@ -1,16 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/cmed-project/cmed/pkg/config"
 )
 
-// Office describes the generated load office: N SCCP phones, phone i owns
-// one line (number Base+i) and watches the next M phones' lines on its BLF
-// speed dials, wrapping around, so every line has exactly M watchers.
+// Office is the set of SCCP phones a run registers. The generated load
+// office (cmed-load genconfig, harness) has N phones: phone i owns one line
+// (number Base+i) and watches the next M phones' lines on its BLF speed
+// dials, wrapping around, so every line has exactly M watchers. An office
+// read from a config (OfficeFromConfig: the embedded demo office or a file)
+// lists its phones instead.
 type Office struct {
+	// Name says where the office came from, for reports and errors.
+	Name string
 	N, M int
 	Base int    // first directory number; default 100000
 	Addr string // SCCP address written into the config
@@ -18,7 +26,23 @@ type Office struct {
 	// Model is the phone type; 7961 takes two 7914 modules, which makes
 	// room for 10 BLF buttons next to the line (docs/sccp.md §Device-types).
 	Model string
+	// phones, when set, are the ephones of a config office; nil for the
+	// generated office.
+	phones []officePhone
 }
+
+// officePhone is one ephone of a config office.
+type officePhone struct {
+	mac    string // 12 hex digits
+	model  string
+	number string // the DN on its lowest line button
+	// watched maps a BLF lamp's SCCP instance to the office phone whose
+	// line it shows; watchers lists the reverse, by phone.
+	watched  map[int]int
+	watchers []watcherButton
+}
+
+type watcherButton struct{ phone, button int }
 
 func (o Office) withDefaults() Office {
 	if o.Base == 0 {
@@ -37,21 +61,126 @@ func (o Office) withDefaults() Office {
 }
 
 // Number is phone i's directory number.
-func (o Office) Number(i int) string { return fmt.Sprint(o.Base + i) }
+func (o Office) Number(i int) string {
+	if o.phones != nil {
+		return o.phones[i].number
+	}
+	return fmt.Sprint(o.Base + i)
+}
 
 // MAC is phone i's MAC as 12 hex digits (the SEP name without "SEP").
-func (o Office) MAC(i int) string { return fmt.Sprintf("0000%08X", i+1) }
+func (o Office) MAC(i int) string {
+	if o.phones != nil {
+		return o.phones[i].mac
+	}
+	return fmt.Sprintf("0000%08X", i+1)
+}
 
-// Watched is the phone whose line phone i's BLF button k (1-based) shows.
-func (o Office) Watched(i, k int) int { return (i + k) % o.N }
+// PhoneModel is phone i's type, which its Register must claim.
+func (o Office) PhoneModel(i int) string {
+	if o.phones != nil {
+		return o.phones[i].model
+	}
+	return o.Model
+}
 
-// Watchers are the phones showing phone i's line, with their button index.
+// Watched is the phone whose line phone i's BLF lamp k (the SCCP instance
+// FeatureStatV2 carries, 1-based) shows, or -1 if that lamp shows no
+// phone of the office.
+func (o Office) Watched(i, k int) int {
+	if o.phones != nil {
+		if w, ok := o.phones[i].watched[k]; ok {
+			return w
+		}
+		return -1
+	}
+	if k < 1 || k > o.M || k >= o.N {
+		return -1
+	}
+	return (i + k) % o.N
+}
+
+// Watchers are the phones showing phone i's line, with their lamp index.
 func (o Office) Watchers(i int) (phones, buttons []int) {
+	if o.phones != nil {
+		for _, w := range o.phones[i].watchers {
+			phones = append(phones, w.phone)
+			buttons = append(buttons, w.button)
+		}
+		return phones, buttons
+	}
 	for k := 1; k <= o.M && k < o.N; k++ {
 		phones = append(phones, (i-k+o.N)%o.N)
 		buttons = append(buttons, k)
 	}
 	return phones, buttons
+}
+
+// OfficeFromConfig takes the SCCP phones of a cmed config, in ephone tag
+// order, at most n of them (n <= 0: all). A phone's number is the DN on its
+// lowest line button; phones without a line are left out, since no
+// scenario can use them. BLF lamps are numbered as the daemon numbers
+// speed-dial instances: speed-dials first, then blf-speed-dials, each by
+// tag (pkg/sccp/layout.go); a lamp counts when its number is another
+// office phone's number.
+func OfficeFromConfig(name string, c *config.Config, n int) (Office, error) {
+	dns := map[int]string{}
+	for _, d := range c.EphoneDNs {
+		dns[d.Tag] = d.Number
+	}
+	ephones := slices.Clone(c.Ephones)
+	slices.SortFunc(ephones, func(a, b config.Ephone) int { return cmp.Compare(a.Tag, b.Tag) })
+	o := Office{Name: name}
+	var kept []config.Ephone
+	for _, e := range ephones {
+		number := ""
+		lowest := 0
+		for _, b := range e.Buttons {
+			if len(b.DNs) > 0 && dns[b.DNs[0]] != "" && (number == "" || b.Index < lowest) {
+				number, lowest = dns[b.DNs[0]], b.Index
+			}
+		}
+		if number == "" {
+			continue
+		}
+		if n > 0 && len(o.phones) == n {
+			break
+		}
+		o.phones = append(o.phones, officePhone{mac: strings.ReplaceAll(e.MAC, ".", ""), model: e.Type,
+			number: number, watched: map[int]int{}})
+		kept = append(kept, e)
+	}
+	if len(o.phones) == 0 {
+		return Office{}, fmt.Errorf("office %s has no SCCP phone with a line (ephone with a button)", name)
+	}
+	if n > len(o.phones) {
+		return Office{}, fmt.Errorf("office %s has %d SCCP phones, -n asks for %d (--office gen runs the generated office of `cmed-load genconfig`)",
+			name, len(o.phones), n)
+	}
+	byNumber := map[string]int{}
+	for i, p := range o.phones {
+		if _, dup := byNumber[p.number]; !dup {
+			byNumber[p.number] = i
+		}
+	}
+	for i, e := range kept {
+		blfs := slices.Clone(e.BLFSpeedDials)
+		slices.SortFunc(blfs, func(a, b config.BLFSpeedDial) int { return cmp.Compare(a.Tag, b.Tag) })
+		for k, b := range blfs {
+			owner, ok := byNumber[b.Number]
+			if !ok || owner == i {
+				continue
+			}
+			inst := len(e.SpeedDials) + k + 1
+			o.phones[i].watched[inst] = owner
+			o.phones[owner].watchers = append(o.phones[owner].watchers, watcherButton{phone: i, button: inst})
+		}
+	}
+	o.N = len(o.phones)
+	for _, p := range o.phones {
+		o.M = max(o.M, len(p.watched))
+	}
+	return o, nil
 }
 
 // Config builds the typed config. It is not validated: beyond 1000 ephones
