@@ -237,7 +237,8 @@ type lampTracker struct {
 	cur    map[int]*lineChange // by owner phone
 	lat    []time.Duration
 	stray  int // updates that match no change in flight
-	// refresh counts updates that repeat the lamp's shown state.
+	// refresh counts updates the churn did not cause: repeats of the
+	// lamp's shown state, and changes before the owner's first change.
 	refresh int
 	shown   map[watcherButton]msg.BLFStatus // last status per watcher lamp
 	lost    int                             // watcher updates still missing when a change was retired
@@ -292,9 +293,12 @@ func (t *lampTracker) seen(watcher, button int, st msg.BLFStatus, at time.Time) 
 	prev, known := t.shown[wb]
 	t.shown[wb] = st
 	if c == nil || c.want != st || !c.pending[wb] {
-		if st == prev || (!known && st == msg.BLFIdle) {
-			// The daemon repeating what the lamp shows (the demo office's
-			// phones get a lamp refresh after provisioning): no change.
+		if c == nil || st == prev || (!known && st == msg.BLFIdle) {
+			// Not the churn's doing: the daemon repeating what the lamp
+			// shows (the demo office's phones get a lamp refresh after
+			// provisioning), or a lamp settling from Unknown to Idle as
+			// the phones around it finished registering, before the
+			// owner's line was ever changed.
 			t.refresh++
 			return
 		}
