@@ -274,7 +274,8 @@ func TestSippFailures(t *testing.T) {
 		"2026-12-02\t22:16:03.331482\t1796249763.331482: Aborting call on unexpected message for Call-Id '2': while expecting '200' (index 1), " + msg("SIP/2.0 404 Not Found", "1 SUBSCRIBE") +
 		"2026-12-02\t22:16:04.000000\t1796249764.000000: Aborting call on unexpected message for Call-Id '3': while expecting '200' (index 8), " + msg("SIP/2.0 489 Bad Event", "2 SUBSCRIBE") +
 		"2026-12-02\t22:16:05.000000\t1796249765.000000: Aborting call on unexpected message for Call-Id '4': while expecting 'NOTIFY' (index 2), received 'PUBLISH sip:1@h SIP/2.0\r\nCSeq: 1 PUBLISH\r\n'" +
-		"2026-12-02\t22:16:06.000000\t1796249766.000000: Call-Id: 5 failed regexp check\n"
+		"2026-12-02\t22:16:06.000000\t1796249766.000000: Call-Id: 5 failed regexp check\n" +
+		"2026-12-02\t22:16:07.000000\t1796249767.000000: Automatic response mode for an unexpected INFO, NOTIFY, OPTIONS or UPDATE for call: 6-2@127.0.0.1\n"
 	got := sippFailures(log)
 	want := []reasonCount{{"404 Not Found to SUBSCRIBE", 2}, {"489 Bad Event to SUBSCRIBE", 1},
 		{"unexpected PUBLISH request", 1}, {"Call-Id: 5 failed regexp check", 1}}

@@ -143,7 +143,8 @@ var sippStamp = regexp.MustCompile(`\d{4}-\d\d-\d\d\t[\d:.]+\t[\d.]+: `)
 // phrase (RFC 3261 §7.2) and the request it answered (its CSeq method);
 // an unexpected request by its method; anything else (a timeout, a failed
 // Subscription-State check) by sipp's own first line. "Dead call" entries
-// are answers to what sipp sent after giving a call up, not failures.
+// are answers to what sipp sent after giving a call up, and "Automatic
+// response mode" ones NOTIFYs -aa answered; neither is a failure.
 // Reasons keep their first-seen order.
 func sippFailures(log string) []reasonCount {
 	var out []reasonCount
@@ -154,7 +155,7 @@ func sippFailures(log string) []reasonCount {
 			end = idx[k+1][0]
 		}
 		entry := log[m[1]:end]
-		if strings.HasPrefix(entry, "Dead call") {
+		if strings.HasPrefix(entry, "Dead call") || strings.HasPrefix(entry, "Automatic response mode") {
 			continue
 		}
 		reason := strings.TrimSpace(firstLine(entry))
