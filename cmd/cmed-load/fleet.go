@@ -111,7 +111,7 @@ func dialPhone(ctx context.Context, addr string, office Office, i int) (*sccptes
 		rejected := p.State().Rejected
 		p.Close()
 		if errors.Is(err, sccptest.ErrRejected) {
-			// The daemon's own words (sccp.md §4.2: RegisterReject carries
+			// The daemon's own words (docs/sccp.md §Registration-messages: RegisterReject carries
 			// a text for the phone's display).
 			return nil, &rejectError{text: rejected}
 		}
