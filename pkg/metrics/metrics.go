@@ -16,6 +16,7 @@ package metrics
 
 import (
 	"net/http"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -42,6 +43,10 @@ type Metrics struct {
 	calls        prometheus.Counter
 	authFailures *prometheus.CounterVec
 	registers    *prometheus.CounterVec
+	regRefused   *prometheus.CounterVec
+	sipResponses *prometheus.CounterVec
+	tftpDone     prometheus.Counter
+	tftpErrors   *prometheus.CounterVec
 
 	mu       sync.Mutex
 	snapshot SnapshotFunc
@@ -52,6 +57,9 @@ type Options struct {
 	// NoRuntimeCollectors leaves out the Go and process collectors, so
 	// tests can compare the whole exposition exactly.
 	NoRuntimeCollectors bool
+	// Version is the build's version string, exported as the version
+	// label of cmed_build_info ("" exports "unknown").
+	Version string
 }
 
 // LampLatencyBuckets are the lamp-latency histogram bounds in seconds: from
@@ -88,9 +96,42 @@ func New(opts Options) *Metrics {
 			Namespace: Namespace, Name: "registrations_total",
 			Help: "Device registrations accepted, by protocol.",
 		}, []string{"protocol"}),
+		regRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "registrations_refused_total",
+			Help: "Device registrations refused, by protocol and reason.",
+		}, []string{"protocol", "reason"}),
+		sipResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "sip", Name: "responses_sent_total",
+			Help: "SIP responses sent, by status class (1xx..6xx).",
+		}, []string{"class"}),
+		tftpDone: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "tftp", Name: "transfers_total",
+			Help: "TFTP read transfers completed (every block acknowledged).",
+		}),
+		tftpErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "tftp", Name: "errors_total",
+			Help: "TFTP requests refused or transfers abandoned, by reason.",
+		}, []string{"reason"}),
+	}
+	version := opts.Version
+	if version == "" {
+		version = "unknown"
+	}
+	// The info-metric idiom: a constant 1 whose labels carry the facts, so
+	// queries can join on it (e.g. count by (version) (cmed_build_info)).
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "build_info",
+		Help:        "Build facts of the running cmed: version and the Go toolchain that built it; always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	buildInfo.Set(1)
+	// Every SIP class is exported from the start (as 0), so a dashboard's
+	// rate() has a series before the first response of that class.
+	for _, c := range SIPClasses {
+		m.sipResponses.WithLabelValues(c)
 	}
 	m.reg.MustRegister(m.notifies, m.lampUpdates, m.lampLatency, m.calls, m.authFailures, m.registers,
-		&snapshotCollector{m: m})
+		m.regRefused, m.sipResponses, m.tftpDone, m.tftpErrors, buildInfo, &snapshotCollector{m: m})
 	if !opts.NoRuntimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -150,6 +191,40 @@ func (m *Metrics) AuthFailure(proto string) {
 func (m *Metrics) Registered(proto string) {
 	if m != nil {
 		m.registers.WithLabelValues(proto).Inc()
+	}
+}
+
+// RegistrationRefused counts a registration refused for proto ("sccp",
+// "sip") with a short reason ("unknown-device", "not-found", ...).
+func (m *Metrics) RegistrationRefused(proto, reason string) {
+	if m != nil {
+		m.regRefused.WithLabelValues(proto, reason).Inc()
+	}
+}
+
+// SIPClasses are the status classes of RFC 3261 §7.2 / §21, as labels.
+var SIPClasses = []string{"1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
+
+// SIPResponse counts one SIP response sent with the given status code;
+// codes outside 100..699 are not SIP responses and are ignored.
+func (m *Metrics) SIPResponse(status int) {
+	if m != nil && status >= 100 && status <= 699 {
+		m.sipResponses.WithLabelValues(SIPClasses[status/100-1]).Inc()
+	}
+}
+
+// TFTPTransfer counts one completed TFTP transfer.
+func (m *Metrics) TFTPTransfer() {
+	if m != nil {
+		m.tftpDone.Inc()
+	}
+}
+
+// TFTPError counts one refused TFTP request or abandoned transfer, by
+// reason ("not-found", "access", "limit", "timeout", ...).
+func (m *Metrics) TFTPError(reason string) {
+	if m != nil {
+		m.tftpErrors.WithLabelValues(reason).Inc()
 	}
 }
 

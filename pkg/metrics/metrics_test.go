@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -74,6 +75,10 @@ func TestNilMetricsIsNoop(t *testing.T) {
 	m.CallStarted()
 	m.AuthFailure("sip")
 	m.Registered("sip")
+	m.RegistrationRefused("sip", "not-found")
+	m.SIPResponse(200)
+	m.TFTPTransfer()
+	m.TFTPError("timeout")
 }
 
 func TestSnapshotGauges(t *testing.T) {
@@ -158,4 +163,71 @@ func samples(exposition string, names ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestRefusalsTFTPAndSIPClasses checks the counters added for the dashboard
+// (deploy/grafana-cmed.json): each is absent or zero until its event.
+func TestRefusalsTFTPAndSIPClasses(t *testing.T) {
+	m := metrics.New(metrics.Options{NoRuntimeCollectors: true})
+	names := []string{"cmed_registrations_refused_total", "cmed_sip_responses_sent_total",
+		"cmed_tftp_transfers_total", "cmed_tftp_errors_total"}
+	values := func() []string {
+		var out []string
+		for _, l := range samples(scrape(t, m), names...) {
+			if !strings.HasPrefix(l, "#") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	before := []string{
+		`cmed_sip_responses_sent_total{class="1xx"} 0`,
+		`cmed_sip_responses_sent_total{class="2xx"} 0`,
+		`cmed_sip_responses_sent_total{class="3xx"} 0`,
+		`cmed_sip_responses_sent_total{class="4xx"} 0`,
+		`cmed_sip_responses_sent_total{class="5xx"} 0`,
+		`cmed_sip_responses_sent_total{class="6xx"} 0`,
+		`cmed_tftp_transfers_total 0`,
+	}
+	if diff := cmp.Diff(before, values()); diff != "" {
+		t.Errorf("before any event (-want +got):\n%s", diff)
+	}
+	m.RegistrationRefused("sccp", "unknown-device")
+	m.RegistrationRefused("sccp", "unknown-device")
+	m.RegistrationRefused("sip", "not-found")
+	for _, code := range []int{100, 180, 200, 202, 401, 404, 486, 503, 603, 99, 700} {
+		m.SIPResponse(code)
+	}
+	m.TFTPTransfer()
+	m.TFTPError("not-found")
+	m.TFTPError("timeout")
+	m.TFTPError("not-found")
+	want := []string{
+		`cmed_registrations_refused_total{protocol="sccp",reason="unknown-device"} 2`,
+		`cmed_registrations_refused_total{protocol="sip",reason="not-found"} 1`,
+		`cmed_sip_responses_sent_total{class="1xx"} 2`,
+		`cmed_sip_responses_sent_total{class="2xx"} 2`,
+		`cmed_sip_responses_sent_total{class="3xx"} 0`,
+		`cmed_sip_responses_sent_total{class="4xx"} 3`,
+		`cmed_sip_responses_sent_total{class="5xx"} 1`,
+		`cmed_sip_responses_sent_total{class="6xx"} 1`,
+		`cmed_tftp_errors_total{reason="not-found"} 2`,
+		`cmed_tftp_errors_total{reason="timeout"} 1`,
+		`cmed_tftp_transfers_total 1`,
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, values()); diff != "" {
+		t.Errorf("after the events (-want +got):\n%s", diff)
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	for _, tc := range []struct{ version, label string }{{"1.2.3", "1.2.3"}, {"", "unknown"}} {
+		m := metrics.New(metrics.Options{NoRuntimeCollectors: true, Version: tc.version})
+		got := samples(scrape(t, m), "cmed_build_info")
+		line := `cmed_build_info{goversion="` + runtime.Version() + `",version="` + tc.label + `"} 1`
+		if !slices.Contains(got, line) {
+			t.Errorf("version %q: cmed_build_info lines %q lack %q", tc.version, got, line)
+		}
+	}
 }
