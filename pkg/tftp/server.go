@@ -56,10 +56,39 @@ type Server struct {
 	// from the address the phone sent to (RFC 1350 §4: a new TID per
 	// transfer).
 	ListenTransfer func(local net.Addr) (net.PacketConn, error)
+	// Metrics is told about every finished transfer and every error; nil:
+	// not counted.
+	Metrics Metrics
 
 	mu        sync.Mutex
 	active    map[netip.AddrPort]struct{} // transfers by client TID
 	perSource map[netip.Addr]int
+}
+
+// Metrics receives counters; every method must be cheap and non-blocking.
+type Metrics interface {
+	Transferred()                // every block of a read transfer was acknowledged
+	TransferError(reason string) // one of the Reason* values
+}
+
+// Reasons passed to Metrics.TransferError.
+const (
+	ReasonMalformed = "malformed"  // not a valid RRQ/WRQ
+	ReasonWrite     = "write"      // WRQ: the server is read-only
+	ReasonMode      = "mode"       // transfer mode other than octet/netascii
+	ReasonLimit     = "limit"      // MaxPerSource or MaxTransfers reached
+	ReasonNotFound  = "not-found"  // TFTP error 1
+	ReasonAccess    = "access"     // TFTP error 2
+	ReasonRead      = "read-error" // the handler could not open or read the file
+	ReasonTimeout   = "timeout"    // the client stopped acknowledging
+	ReasonAborted   = "aborted"    // the client sent an ERROR, or a socket failed
+	ReasonShutdown  = "shutdown"   // the server stopped mid-transfer
+)
+
+func (s *Server) countError(reason string) {
+	if s.Metrics != nil {
+		s.Metrics.TransferError(reason)
+	}
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -128,6 +157,7 @@ func (s *Server) handleRequest(ctx context.Context, pc net.PacketConn, b []byte,
 		// stray DATA/ACK/ERROR get no reply, so a spoofed source cannot
 		// bounce traffic off us.
 		if len(b) >= 2 && (b[1] == byte(OpRRQ) || b[1] == byte(OpWRQ)) && b[0] == 0 {
+			s.countError(ReasonMalformed)
 			sendError(pc, from, ErrCodeIllegalOperation, "malformed request")
 		}
 		log.Debug("tftp: ignored packet", "from", from.String(), "err", err)
@@ -135,6 +165,7 @@ func (s *Server) handleRequest(ctx context.Context, pc net.PacketConn, b []byte,
 	}
 	if req.Write {
 		log.Info("tftp: write refused", "from", from.String(), "file", req.Filename)
+		s.countError(ReasonWrite)
 		sendError(pc, from, ErrCodeAccessViolation, "read-only server")
 		return
 	}
@@ -143,6 +174,7 @@ func (s *Server) handleRequest(ctx context.Context, pc net.PacketConn, b []byte,
 		// netascii is served as stored: phones and curl use octet, and the
 		// files we serve are XML or binary images.
 	default:
+		s.countError(ReasonMode)
 		sendError(pc, from, ErrCodeIllegalOperation, "unsupported mode "+req.Mode)
 		return
 	}
@@ -153,6 +185,7 @@ func (s *Server) handleRequest(ctx context.Context, pc net.PacketConn, b []byte,
 		return
 	case admitRefused:
 		log.Warn("tftp: transfer refused, limit reached", "from", from.String(), "file", req.Filename)
+		s.countError(ReasonLimit)
 		sendError(pc, from, ErrCodeUndefined, "too many transfers")
 		return
 	}
@@ -274,6 +307,7 @@ func (s *Server) transfer(ctx context.Context, pc net.PacketConn, req *Request, 
 	conn, err := s.listen(pc.LocalAddr())
 	if err != nil {
 		log.Error("tftp: cannot open transfer socket", "err", err)
+		s.countError(ReasonAborted)
 		sendError(pc, from, ErrCodeUndefined, "server error")
 		return
 	}
@@ -285,6 +319,14 @@ func (s *Server) transfer(ctx context.Context, pc net.PacketConn, req *Request, 
 	if err != nil {
 		code, msg := errorFor(err)
 		log.Debug("tftp: request refused", "code", code, "err", err)
+		switch code {
+		case ErrCodeNotFound:
+			s.countError(ReasonNotFound)
+		case ErrCodeAccessViolation:
+			s.countError(ReasonAccess)
+		default:
+			s.countError(ReasonRead)
+		}
 		sendError(conn, from, code, msg)
 		return
 	}
@@ -304,10 +346,30 @@ func (s *Server) transfer(ctx context.Context, pc net.PacketConn, req *Request, 
 	blocks, err := t.run(r, size, nego)
 	if err != nil {
 		log.Info("tftp: transfer failed", "err", err, "blocks", blocks)
+		s.countError(failureReason(err))
 		return
+	}
+	if s.Metrics != nil {
+		s.Metrics.Transferred()
 	}
 	log.Info("tftp: sent", "bytes", size, "blocks", blocks, "blksize", nego.blockSize,
 		"duration", time.Since(start).Round(time.Millisecond))
+}
+
+// failureReason classifies why a started transfer ended early.
+func failureReason(err error) string {
+	var perr *Error
+	switch {
+	case errors.Is(err, errTimeout):
+		return ReasonTimeout
+	case errors.Is(err, errCancelled):
+		return ReasonShutdown
+	case errors.As(err, &perr):
+		return ReasonAborted
+	case errors.Is(err, errRead):
+		return ReasonRead
+	}
+	return ReasonAborted
 }
 
 func errorFor(err error) (ErrorCode, string) {
@@ -334,6 +396,7 @@ type sender struct {
 var (
 	errTimeout   = errors.New("tftp: peer stopped answering")
 	errCancelled = errors.New("tftp: server shutting down")
+	errRead      = errors.New("tftp: read")
 )
 
 // run sends the OACK (if any) and then every block, and returns the number
@@ -360,7 +423,7 @@ func (t *sender) run(r io.ReaderAt, size int64, nego negotiated) (int64, error) 
 		n, err := r.ReadAt(pkt[4:4+want], off)
 		if int64(n) < want {
 			_ = t.sendErr(ErrCodeUndefined, "read error")
-			return i - 1, fmt.Errorf("tftp: read at %d: %w", off, err)
+			return i - 1, fmt.Errorf("%w at %d: %w", errRead, off, err)
 		}
 		// Block numbers wrap from 65535 to 0, as tftp-hpa and curl expect
 		// (RFC 1350 does not say; a 16-bit counter at 512 bytes would
