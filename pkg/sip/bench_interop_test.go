@@ -158,8 +158,10 @@ func (c countNotifies) NotifySent(status int) {
 		c.n.Add(1)
 	}
 }
-func (countNotifies) AuthFailure(string) {}
-func (countNotifies) Registration(bool)  {}
+func (countNotifies) AuthFailure(string)         {}
+func (countNotifies) Registration(bool)          {}
+func (countNotifies) RegistrationRefused(string) {}
+func (countNotifies) ResponseSent(int)           {}
 
 // cpuTicks is this process's utime+stime in clock ticks (USER_HZ 100).
 func cpuTicks() int64 {

@@ -104,6 +104,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	cfg := s.cfg()
 	to := req.To()
 	if to == nil || req.CallID() == nil || req.CSeq() == nil {
+		r.refused("bad-request")
 		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 		return
 	}
@@ -119,6 +120,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 				return
 			}
 		}
+		r.refused("not-found")
 		s.respond(tx, sip.NewResponseFromRequest(req, 404, "Not Found", nil))
 		return
 	}
@@ -149,6 +151,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if contact.Address.Wildcard || expires == 0 {
 		if contact.Address.Wildcard && expires != 0 {
+			r.refused("bad-request")
 			s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 			return
 		}
@@ -159,6 +162,7 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if expires < lo {
 		res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(lo)))
+		r.refused("interval-too-brief")
 		s.respond(tx, res)
 		return
 	}
@@ -173,10 +177,19 @@ func (r *registrar) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if err := r.add(pool, b); err != nil {
 		s.log.Warn("sip: registration refused by the line core", "pool", pool.Tag, "number", number, "err", err)
+		r.refused("refused")
 		s.respond(tx, sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 		return
 	}
 	r.reply(req, tx, pool.Tag, number, expires)
+}
+
+// refused counts a REGISTER answered with a final error (not a 401
+// challenge, which AuthFailure counts when credentials were wrong).
+func (r *registrar) refused(reason string) {
+	if m := r.s.opts.Metrics; m != nil {
+		m.RegistrationRefused(reason)
+	}
 }
 
 func (r *registrar) reply(req *sip.Request, tx sip.ServerTransaction, pool int, number string, expires int) {

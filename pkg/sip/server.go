@@ -50,6 +50,13 @@ type Metrics interface {
 	NotifySent(status int) // final status of an outgoing NOTIFY (0: timeout)
 	AuthFailure(method string)
 	Registration(registered bool)
+	// RegistrationRefused is a REGISTER answered with a final error other
+	// than a digest challenge; reason is "bad-request", "not-found",
+	// "interval-too-brief" or "refused".
+	RegistrationRefused(reason string)
+	// ResponseSent is every response this server sends as a UAS (RFC 3261
+	// §8.2.6), on whichever transaction.
+	ResponseSent(status int)
 }
 
 // Options configure a Server. Switch, Presence and Config are required.
@@ -168,14 +175,38 @@ func New(opts Options) (*Server, error) {
 	s.up = newUpstream(s)
 	s.loadCredentials(opts.Config())
 
-	srv.OnRegister(s.reg.onRegister)
-	srv.OnSubscribe(s.pres.onSubscribe)
-	srv.OnNotify(s.up.onNotify)
-	srv.OnOptions(s.onOptions)
-	srv.OnInvite(s.onInvite)
-	srv.OnAck(s.onAck)
-	srv.OnBye(s.onBye)
+	srv.OnRegister(s.counted(s.reg.onRegister))
+	srv.OnSubscribe(s.counted(s.pres.onSubscribe))
+	srv.OnNotify(s.counted(s.up.onNotify))
+	srv.OnOptions(s.counted(s.onOptions))
+	srv.OnInvite(s.counted(s.onInvite))
+	srv.OnAck(s.counted(s.onAck))
+	srv.OnBye(s.counted(s.onBye))
 	return s, nil
+}
+
+// counted hands a handler a transaction that reports every response sent
+// on it to Metrics.ResponseSent, including those a dialog session sends
+// later on the same INVITE transaction (provisional and final, RFC 3261
+// §13.3.1), so no call site needs its own hook.
+func (s *Server) counted(h sipgo.RequestHandler) sipgo.RequestHandler {
+	if s.opts.Metrics == nil {
+		return h
+	}
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		h(req, countingTx{tx, s.opts.Metrics})
+	}
+}
+
+// countingTx counts the responses written through it.
+type countingTx struct {
+	sip.ServerTransaction
+	m Metrics
+}
+
+func (t countingTx) Respond(res *sip.Response) error {
+	t.m.ResponseSent(res.StatusCode)
+	return t.ServerTransaction.Respond(res)
 }
 
 // Serve runs the server on udp and tcp (either may be nil) until ctx ends.
