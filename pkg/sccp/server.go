@@ -76,7 +76,7 @@ type Presence interface {
 // Metrics receives counters; every method must be cheap and non-blocking.
 type Metrics interface {
 	Registered(model string)
-	Rejected(reason string)
+	Rejected(reason string) // "unknown-device" or "core-refused" (max-ephones, a clash)
 	Disconnected(reason string)
 }
 

@@ -490,7 +490,7 @@ func (s *session) onRegister(r *msg.Register) {
 		s.log.Warn("sccp: registration rejected: unknown device", "device", r.DeviceName, "mac", macOf(r.DeviceName),
 			"ip", r.StationIP.String())
 		if m := s.srv.Metrics; m != nil {
-			m.Rejected("unknown device")
+			m.Rejected("unknown-device")
 		}
 		s.reject("Unknown device " + macOf(r.DeviceName))
 		return
@@ -558,6 +558,9 @@ func (s *session) onRegister(r *msg.Register) {
 	id, err := s.srv.Switch.RegisterDevice(info, s)
 	if err != nil {
 		s.log.Warn("sccp: core refused registration", "device", s.name, "err", err)
+		if m := s.srv.Metrics; m != nil {
+			m.Rejected("core-refused")
+		}
 		s.close("core refused registration")
 		return
 	}
