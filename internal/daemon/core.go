@@ -69,7 +69,7 @@ func (u *upstream) Unwatch(number string) {
 // startCore builds the line-state switch and the presence engine and runs
 // the switch's owner goroutine until ctx ends.
 func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
-	d.metrics = metrics.New(metrics.Options{})
+	d.metrics = metrics.New(metrics.Options{Version: d.opts.Version})
 	d.blf = blf.New(cfg, &d.upstream)
 	// `debug presence` shows subscription events: records carry the
 	// presence category and pass the debug filter only when it is on.

@@ -14,8 +14,10 @@ import (
 // sccpMetrics maps the SCCP server's events onto the Prometheus counters.
 type sccpMetrics struct{ m *metrics.Metrics }
 
-func (s sccpMetrics) Registered(string)   { s.m.Registered("sccp") }
-func (s sccpMetrics) Rejected(string)     {}
+func (s sccpMetrics) Registered(string) { s.m.Registered("sccp") }
+func (s sccpMetrics) Rejected(reason string) {
+	s.m.RegistrationRefused("sccp", reason)
+}
 func (s sccpMetrics) Disconnected(string) {}
 
 // startSCCP serves Skinny phones on telephony-service's

@@ -24,6 +24,8 @@ func (s sipMetrics) Registration(ok bool) {
 		s.m.Registered("sip")
 	}
 }
+func (s sipMetrics) RegistrationRefused(reason string) { s.m.RegistrationRefused("sip", reason) }
+func (s sipMetrics) ResponseSent(status int)           { s.m.SIPResponse(status) }
 
 // readCredential resolves `authenticate credential N LOCATION`: flash:NAME
 // is a file in the state directory (a router's flash), an absolute path is

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/metrics"
 	"github.com/cmed-project/cmed/pkg/phonecfg"
 	"github.com/cmed-project/cmed/pkg/tftp"
 )
@@ -53,6 +54,12 @@ func (p *phoneFiles) lookup(name string) ([]byte, bool) {
 	}
 	return f.Lookup(name)
 }
+
+// tftpMetrics maps TFTP outcomes onto the Prometheus counters.
+type tftpMetrics struct{ m *metrics.Metrics }
+
+func (t tftpMetrics) Transferred()                { t.m.TFTPTransfer() }
+func (t tftpMetrics) TransferError(reason string) { t.m.TFTPError(reason) }
 
 func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 	s := cfg.Services
@@ -109,6 +116,7 @@ func (d *Daemon) startTFTP(ctx context.Context, cfg *config.Config) error {
 		Logger:       d.log.With("service", "tftp"),
 		MaxPerSource: s.Limits.TFTPTransfersPerSource,
 		MaxTransfers: s.Limits.TFTPTransfers,
+		Metrics:      tftpMetrics{d.metrics},
 	}
 	d.goServe("tftp", func() error { return srv.Serve(ctx, pc) })
 	return nil

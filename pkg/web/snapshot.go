@@ -62,7 +62,12 @@ func SnapshotFunc(sw SwitchStats, presence PresenceStats) metrics.SnapshotFunc {
 		if presence == nil {
 			return snap
 		}
+		// Every watcher kind is exported, at 0 when none is active, so a
+		// dashboard's series exist before the first subscription.
 		snap.Subscriptions = map[string]int{}
+		for _, k := range watcherKinds {
+			snap.Subscriptions[kindLabel(k)] = 0
+		}
 		for _, s := range presence.Subscriptions() {
 			if s.Kind != blf.KindOutbound {
 				snap.Subscriptions[kindLabel(s.Kind)]++
@@ -77,6 +82,9 @@ func SnapshotFunc(sw SwitchStats, presence PresenceStats) metrics.SnapshotFunc {
 		return snap
 	}
 }
+
+// watcherKinds are the incoming watcher kinds (KindOutbound is ours).
+var watcherKinds = []blf.Kind{blf.KindSCCPSpeedDial, blf.KindSCCPCallList, blf.KindSIPPhone, blf.KindSIPTrunk, blf.KindWeb}
 
 // kindLabel is a Prometheus-friendly watcher kind.
 func kindLabel(k blf.Kind) string {
