@@ -27,6 +27,7 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 	ws := web.New(web.Options{
 		Source:        d.sw,
 		Presence:      d.blf,
+		Config:        d.Running,
 		Users:         func() []config.User { return d.Running().Users },
 		Verify:        d.verifyWebUser,
 		OnAuthFailure: func(string, string) { d.metrics.AuthFailure("http") },

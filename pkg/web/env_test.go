@@ -32,7 +32,8 @@ func (t *tee) DeviceChanged(ev dn.DeviceEvent) {
 func mac(tag int) string { return "0000.0000.000" + string(rune('0'+tag)) }
 
 // boardConfig: ephone N (7965) has ephone-dn N on button 1; ephone 2 also
-// shares ephone-dn 3 on button 2; ephone-dn 4 is on no phone.
+// shares ephone-dn 3 on button 2; ephone-dn 4 is on no phone. Ephone 2
+// has a BLF speed dial on 1001, ephone 3 one on 1002.
 func boardConfig() *config.Config {
 	btn := func(i int, dns ...int) config.Button {
 		return config.Button{Index: i, Mode: config.ButtonNormal, DNs: dns}
@@ -44,15 +45,17 @@ func boardConfig() *config.Config {
 		Presence:  &config.Presence{},
 		SIPUA:     &config.SIPUA{PresenceEnable: true},
 		EphoneDNs: []config.EphoneDN{
-			{Tag: 1, Number: "1001", Label: "Reception", AllowWatch: true},
+			{Tag: 1, Number: "1001", Label: "Reception and Front Desk", AllowWatch: true},
 			{Tag: 2, Number: "1002", Name: "Sales", AllowWatch: true},
 			{Tag: 3, Number: "1003", AllowWatch: true},
 			{Tag: 4, Number: "1004", AllowWatch: true},
 		},
 		Ephones: []config.Ephone{
 			{Tag: 1, MAC: mac(1), Type: "7965", Buttons: []config.Button{btn(1, 1)}},
-			{Tag: 2, MAC: mac(2), Type: "7965", Buttons: []config.Button{btn(1, 2), btn(2, 3)}},
-			{Tag: 3, MAC: mac(3), Type: "7965", Buttons: []config.Button{btn(1, 3)}},
+			{Tag: 2, MAC: mac(2), Type: "7965", Buttons: []config.Button{btn(1, 2), btn(2, 3)},
+				BLFSpeedDials: []config.BLFSpeedDial{{Tag: 1, Number: "1001", Label: "Front Desk Supervisor"}}},
+			{Tag: 3, MAC: mac(3), Type: "7965", Buttons: []config.Button{btn(1, 3)},
+				BLFSpeedDials: []config.BLFSpeedDial{{Tag: 1, Number: "1002", Label: "Sales"}}},
 		},
 	}
 }
@@ -76,6 +79,9 @@ func newEnv(t testing.TB, opts web.Options) *env {
 	e.sw = dn.New(e.cfg, obs)
 	e.engine = blf.New(e.cfg, nil)
 	opts.Source, opts.Presence = e.sw, e.engine
+	if opts.Config == nil {
+		opts.Config = func() *config.Config { return e.cfg }
+	}
 	if opts.Users == nil {
 		opts.Users = func() []config.User { return e.cfg.Users }
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 )
 
@@ -74,6 +75,23 @@ type DeviceView struct {
 	DND        bool         `json:"dnd"`
 	State      string       `json:"state"` // device presence lamp
 	Buttons    []ButtonView `json:"buttons"`
+	// SpeedDials are the phone's blf-speed-dial keys with the lamp the
+	// phone shows for each.
+	SpeedDials []SpeedDialView `json:"speed_dials"`
+}
+
+// SpeedDialView is one `blf-speed-dial TAG NUMBER [label L] [device]` key.
+type SpeedDialView struct {
+	ID     string `json:"id"` // DOM id of the lamp, "sd-SEP001122334455-1"
+	Tag    int    `json:"tag"`
+	Number string `json:"number"`
+	Label  string `json:"label,omitempty"`
+	Device bool   `json:"device,omitempty"` // watches the phone, not the line
+	// State is the lamp the presence engine last delivered to this
+	// phone's subscription (Lamp*); unknown when the phone is not
+	// registered or the subscription was refused (no `presence`, no
+	// `allow watch`, max-subscription), as the phone itself shows.
+	State string `json:"state"`
 }
 
 // ButtonView is one line button and its lamp.
@@ -81,7 +99,8 @@ type ButtonView struct {
 	ID      string `json:"id"` // DOM id, "btn-SEP001122334455-1"
 	Button  int    `json:"button"`
 	Number  string `json:"number"`
-	DN      string `json:"dn"` // DOM id of the DN lamp
+	DN      string `json:"dn"`              // DOM id of the DN lamp
+	Label   string `json:"label,omitempty"` // the DN's label, else its name
 	Monitor bool   `json:"monitor,omitempty"`
 	State   string `json:"state"`  // Lamp*
 	Detail  string `json:"detail"` // line state word: "connected", "remote-in-use", ...
@@ -188,13 +207,46 @@ func blfLamp(s blf.State) string {
 	return LampUnknown
 }
 
+// speedDialLamp finds the presence subscription behind one speed-dial key
+// of the phone named device and returns the lamp last delivered on it. The
+// phone adapters name their watcher after the phone: SCCP as
+// "<primary number>@<ip>", others by device name; a subscription on the same
+// presentity from another phone is the fallback (same lamp unless the
+// phones differ in showing alerting).
+func speedDialLamp(subs []blf.SubscriptionInfo, device, primary string, sd config.BLFSpeedDial) string {
+	found := -1
+	for i, s := range subs {
+		if s.Presentity != sd.Number || s.Device != sd.Device {
+			continue
+		}
+		if s.Kind != blf.KindSCCPSpeedDial && s.Kind != blf.KindSIPPhone {
+			continue
+		}
+		if s.Watcher == device || (primary != "" && strings.HasPrefix(s.Watcher, primary+"@")) {
+			return blfLamp(s.State)
+		}
+		if found < 0 {
+			found = i
+		}
+	}
+	if found >= 0 {
+		return blfLamp(subs[found].State)
+	}
+	return LampUnknown
+}
+
 // buildState turns core snapshots into the board model. DN ids are
 // "dn-"+number; a second DN with the same number (an ephone-dn and a voice
 // register dn, say) gets its key appended so ids stay unique.
-func buildState(host string, lines []dn.LineStatus, devs []dn.DeviceStatus, subs []blf.SubscriptionInfo) State {
+//
+// dials returns the configured blf-speed-dials of a device (kind "ephone"
+// or "pool" and its tag); nil dials means none are shown.
+func buildState(host string, lines []dn.LineStatus, devs []dn.DeviceStatus, subs []blf.SubscriptionInfo,
+	dials func(kind string, tag int) []config.BLFSpeedDial) State {
 	st := State{Hostname: host, DNs: make([]DNView, 0, len(lines)), Devices: make([]DeviceView, 0, len(devs)),
 		Subscriptions: []SubView{}, Trunks: []SubView{}}
 	idOf := make(map[dn.DNKey]string, len(lines))
+	labelOf := make(map[dn.DNKey]string, len(lines))
 	used := make(map[string]bool, len(lines))
 	for _, l := range lines {
 		id := "dn-" + domID(l.Number)
@@ -207,6 +259,10 @@ func buildState(host string, lines []dn.LineStatus, devs []dn.DeviceStatus, subs
 		}
 		used[id] = true
 		idOf[l.Key] = id
+		labelOf[l.Key] = l.Label
+		if l.Label == "" {
+			labelOf[l.Key] = l.Name
+		}
 		v := DNView{ID: id, Key: l.Key.String(), Number: l.Number, Secondary: l.Secondary, Label: l.Label,
 			Name: l.Name, State: dnLamp(l), Calls: len(l.Calls), Owners: make([]OwnerView, 0, len(l.Appearances))}
 		for _, a := range l.Appearances {
@@ -228,7 +284,23 @@ func buildState(host string, lines []dn.LineStatus, devs []dn.DeviceStatus, subs
 		}
 		for _, a := range d.Lines {
 			v.Buttons = append(v.Buttons, ButtonView{ID: v.ID + "-" + strconv.Itoa(a.Button), Button: a.Button,
-				Number: a.Number, DN: idOf[a.DN], Monitor: a.Monitor, State: lineLamp(a.State), Detail: a.State.String()})
+				Number: a.Number, DN: idOf[a.DN], Label: labelOf[a.DN], Monitor: a.Monitor, State: lineLamp(a.State),
+				Detail: a.State.String()})
+		}
+		v.SpeedDials = []SpeedDialView{}
+		if dials != nil {
+			primary := ""
+			if len(d.Lines) > 0 {
+				primary = d.Lines[0].Number
+			}
+			for _, sd := range dials(d.Kind, d.Tag) {
+				lamp := LampUnknown
+				if d.Registered {
+					lamp = speedDialLamp(subs, d.Name, primary, sd)
+				}
+				v.SpeedDials = append(v.SpeedDials, SpeedDialView{ID: "sd-" + strings.TrimPrefix(v.ID, "dev-") + "-" +
+					strconv.Itoa(sd.Tag), Tag: sd.Tag, Number: sd.Number, Label: sd.Label, Device: sd.Device, State: lamp})
+			}
 		}
 		// Button ids use "btn-" so they never collide with device ids.
 		for i := range v.Buttons {

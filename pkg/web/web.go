@@ -59,6 +59,9 @@ type Presence interface {
 type Options struct {
 	Source   Source
 	Presence Presence // nil: no subscription tables
+	// Config returns the running configuration; the board reads each
+	// phone's blf-speed-dial keys from it. nil: no speed-dial lamps.
+	Config func() *config.Config
 
 	// Users returns the current CLI users; used by the default Verify.
 	Users func() []config.User
@@ -223,7 +226,33 @@ func (s *Server) State() (State, error) {
 			host = h
 		}
 	}
-	return buildState(host, lines, devs, subs), nil
+	var dials func(string, int) []config.BLFSpeedDial
+	if s.opts.Config != nil {
+		if cfg := s.opts.Config(); cfg != nil {
+			dials = func(kind string, tag int) []config.BLFSpeedDial { return speedDials(cfg, kind, tag) }
+		}
+	}
+	return buildState(host, lines, devs, subs, dials), nil
+}
+
+// speedDials are the blf-speed-dial keys of `ephone TAG` or `voice
+// register pool TAG`.
+func speedDials(cfg *config.Config, kind string, tag int) []config.BLFSpeedDial {
+	switch kind {
+	case "ephone":
+		for i := range cfg.Ephones {
+			if cfg.Ephones[i].Tag == tag {
+				return cfg.Ephones[i].BLFSpeedDials
+			}
+		}
+	case "pool":
+		for i := range cfg.VoiceRegisterPools {
+			if cfg.VoiceRegisterPools[i].Tag == tag {
+				return cfg.VoiceRegisterPools[i].BLFSpeedDials
+			}
+		}
+	}
+	return nil
 }
 
 // csp allows nothing but this origin: the board must work on a closed

@@ -21,7 +21,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/web"
 )
 
-var lampRE = regexp.MustCompile(`<span class="lamp" id="((?:dn|btn)-[^"]+)" data-state="([a-z]+)"`)
+var lampRE = regexp.MustCompile(`<span class="lamp" id="((?:dn|btn|sd)-[^"]+)" data-state="([a-z]+)"`)
 
 // get serves one request from remote (host:port) and returns the recorder.
 func get(h http.Handler, remote, path string) *httptest.ResponseRecorder {
@@ -55,6 +55,8 @@ func TestBoardRendersEveryDN(t *testing.T) {
 		"btn-SEP000000000001-1": "idle",
 		"btn-SEP000000000002-1": "idle", "btn-SEP000000000002-2": "idle",
 		"btn-SEP000000000003-1": "unknown",
+		// Speed dials: nothing subscribed for ephone 2, ephone 3 is down.
+		"sd-SEP000000000002-1": "unknown", "sd-SEP000000000003-1": "unknown",
 	}
 	if diff := cmp.Diff(want, lamps(t, h)); diff != "" {
 		t.Errorf("lamps before the call (-want +got):\n%s", diff)
@@ -90,6 +92,56 @@ func TestBoardRendersEveryDN(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"dn-1001": "idle", "dn-1002": "dnd", "dn-1003": "dnd", "dn-1004": "unknown"}, got); diff != "" {
 		t.Errorf("api/state after hang-up with ephone 2 in DND (-want +got):\n%s", diff)
+	}
+}
+
+// TestSpeedDialLamps: each phone card shows its blf-speed-dial keys, full
+// label and number, with the lamp its presence subscription carries.
+func TestSpeedDialLamps(t *testing.T) {
+	e := newEnv(t, web.Options{})
+	e.register(1, 2, 3)
+	h := e.web.Handler()
+	// Ephone 2 subscribes as the SCCP adapter names it (primary line @
+	// IP); ephone 3 has no subscription (as when it is refused), so its
+	// lamp stays unknown.
+	if _, err := e.engine.Subscribe(blf.SubscribeRequest{Watcher: e.web, WatcherName: "1002@127.0.0.1",
+		Kind: blf.KindSCCPSpeedDial, Presentity: "1001", CanShowAlerting: true}); err != nil {
+		t.Fatal(err)
+	}
+	sd := func() map[string]string {
+		out := map[string]string{}
+		for id, st := range lamps(t, h) {
+			if strings.HasPrefix(id, "sd-") {
+				out[id] = st
+			}
+		}
+		return out
+	}
+	want := map[string]string{"sd-SEP000000000002-1": "idle", "sd-SEP000000000003-1": "unknown"}
+	if diff := cmp.Diff(want, sd()); diff != "" {
+		t.Errorf("speed-dial lamps at rest (-want +got):\n%s", diff)
+	}
+	body := get(h, "127.0.0.1:40000", "/").Body.String()
+	for _, s := range []string{`<span class="sdlabel">Front Desk Supervisor</span> <span class="sdnum">1001</span>`,
+		`<span class="label">Reception and Front Desk</span>`, `<span class="blabel">Reception and Front Desk</span>`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("board lacks %s", s)
+		}
+	}
+	e.must(e.sw.OffHook(e.id[1], 0))
+	want["sd-SEP000000000002-1"] = "inuse"
+	if diff := cmp.Diff(want, sd()); diff != "" {
+		t.Errorf("speed-dial lamps with 1001 off-hook (-want +got):\n%s", diff)
+	}
+	var dials []web.SpeedDialView
+	for _, d := range apiState(t, h).Devices {
+		if d.Name == "SEP000000000002" {
+			dials = d.SpeedDials
+		}
+	}
+	if diff := cmp.Diff([]web.SpeedDialView{{ID: "sd-SEP000000000002-1", Tag: 1, Number: "1001",
+		Label: "Front Desk Supervisor", State: "inuse"}}, dials); diff != "" {
+		t.Errorf("api/state speed dials of ephone 2 (-want +got):\n%s", diff)
 	}
 }
 

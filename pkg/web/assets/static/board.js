@@ -47,14 +47,27 @@
     var buttons = h("ol", { class: "buttons" });
     (d.buttons || []).forEach(function (b) {
       buttons.appendChild(h("li", null, lamp(b.id, b.state), h("span", { class: "bidx", text: String(b.button) }),
-        h("span", { class: "bnum", text: b.number }), h("span", { class: "detail", text: b.detail })));
+        h("span", { class: "bname" }, h("span", { class: "bnum", text: b.number }),
+          b.label ? " " : null, b.label ? h("span", { class: "blabel", text: b.label }) : null),
+        h("span", { class: "detail", text: b.detail })));
     });
+    var dials = null;
+    if (d.speed_dials && d.speed_dials.length) {
+      dials = h("ol", { class: "speeddials", "aria-label": "BLF speed dials" });
+      d.speed_dials.forEach(function (s) {
+        dials.appendChild(h("li", { class: "sd", "data-state": s.state }, lamp(s.id, s.state),
+          h("span", { class: "bidx", text: String(s.tag) }),
+          h("span", { class: "bname" }, h("span", { class: "sdlabel", text: s.label || s.number }), " ",
+            h("span", { class: "sdnum", text: (s.device ? "D " : "") + s.number })),
+          h("span", { class: "detail", text: word(s.state) })));
+      });
+    }
     return h("li", { class: "phone", id: d.id, "data-registered": String(d.registered), "data-state": d.state },
       h("div", { class: "phone-head" }, lamp(null, d.state), h("span", { class: "pname", text: d.name }),
         d.dnd ? h("span", { class: "badge", text: "DND" }) : null),
       h("div", { class: "meta", text: d.kind + " " + d.tag + " · " + d.protocol + " " + d.model + " · " +
         (d.registered ? (d.addr || "") : "unregistered") }),
-      buttons);
+      buttons, dials);
   }
 
   function subsTable(list) {
