@@ -14,6 +14,7 @@ import (
 
 	configs "github.com/cmed-project/cmed/config"
 	"github.com/cmed-project/cmed/internal/cmedtest"
+	"github.com/cmed-project/cmed/internal/repotest"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 	"github.com/cmed-project/cmed/pkg/sccp/sccptest"
@@ -25,7 +26,9 @@ import (
 
 func sipInterop() bool { return os.Getenv("CMED_INTEROP") == "1" }
 
-func needSipp(t *testing.T) (sipp, peers string) {
+// needSipp returns sipp's path and the dialog watcher scenario kept in the
+// repository (test/peers/sipp, see test/peers/README.md).
+func needSipp(t *testing.T) (sipp, scenario string) {
 	t.Helper()
 	p, err := exec.LookPath("sipp")
 	if err != nil {
@@ -34,19 +37,7 @@ func needSipp(t *testing.T) (sipp, peers string) {
 		}
 		t.Skip("sipp not installed")
 	}
-	for _, c := range []string{os.Getenv("CMED_PEERS"), "/work/shared/peers", "../../../shared/peers"} {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(c, "sipp", "subscribe_dialog.xml")); err == nil {
-			return p, c
-		}
-	}
-	if sipInterop() {
-		t.Fatal("shared/peers not found (set CMED_PEERS)")
-	}
-	t.Skip("shared/peers not found")
-	return "", ""
+	return p, repotest.Peers(t, "sipp", "subscribe_dialog.xml")
 }
 
 // TestInteropSIPWatcherFollowsSCCPPhone: sipp's dialog watcher subscribes
@@ -54,7 +45,7 @@ func needSipp(t *testing.T) (sipp, peers string) {
 // off-hook: the first NOTIFY says terminated (idle), a later one confirmed
 // (in use).
 func TestInteropSIPWatcherFollowsSCCPPhone(t *testing.T) {
-	sipp, peers := needSipp(t)
+	sipp, scenario := needSipp(t)
 	inst := cmedtest.StartIn(t, t.TempDir(), configs.Default)
 	sipAddr := inst.Addr("sip-udp")
 	if sipAddr == nil {
@@ -69,7 +60,7 @@ func TestInteropSIPWatcherFollowsSCCPPhone(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sipp, sipAddr.String(), "-sf", filepath.Join(peers, "sipp", "subscribe_dialog.xml"),
+	cmd := exec.CommandContext(ctx, sipp, sipAddr.String(), "-sf", scenario,
 		"-inf", users, "-key", "sexp", "600", "-d", "4000", "-m", "1", "-timeout", "30s", "-nostdin", "-aa",
 		"-i", "127.0.0.1", "-p", "0", "-trace_err", "-trace_logs", "-trace_msg")
 	cmd.Dir = dir
@@ -81,10 +72,10 @@ func TestInteropSIPWatcherFollowsSCCPPhone(t *testing.T) {
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- cmd.Wait() }()
 
-	// Off-hook once sipp holds its subscription (its first NOTIFY is
-	// logged when the 200 and NOTIFY are both in).
+	// Off-hook once sipp holds its subscription (its "first-notify" line
+	// is logged when the 200 and NOTIFY are both in).
 	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(readGlob(dir, "*_logs.log"), "NOTIFY#1") {
+	for !strings.Contains(readGlob(dir, "*_logs.log"), "first-notify") {
 		if time.Now().After(deadline) {
 			t.Fatalf("sipp never got its first NOTIFY\n%s", out.String())
 		}

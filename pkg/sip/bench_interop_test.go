@@ -15,16 +15,15 @@ import (
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
-// TestInteropSIPBench runs the peer bench scripts (docs/sip-presence.md §Test-rig) side
-// by side against Kamailio and against cmed's SIP server in this process,
+// TestInteropSIPBench runs the load scripts of test/peers/bench side by
+// side against Kamailio and against cmed's SIP server in this process,
 // and logs the numbers. Gated by CMED_BENCH=1; rates from
 // CMED_BENCH_RATES (default "600 1200 1800 2400"), 10 s per point.
 func TestInteropSIPBench(t *testing.T) {
 	if os.Getenv("CMED_BENCH") != "1" {
 		t.Skip("set CMED_BENCH=1")
 	}
-	needTool(t, "sipp", "kamailio", "bc")
-	peers := peersDir(t)
+	needTool(t, "sipp", "kamailio")
 	rates := strings.Fields(os.Getenv("CMED_BENCH_RATES"))
 	if len(rates) == 0 {
 		rates = []string{"600", "1200", "1800", "2400"}
@@ -36,7 +35,7 @@ func TestInteropSIPBench(t *testing.T) {
 
 	script := func(name string, env []string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command("timeout", append([]string{"600", "sh", filepath.Join(peers, name)}, args...)...)
+		cmd := exec.Command("timeout", append([]string{"600", "sh", peer(t, "bench", name)}, args...)...)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -49,7 +48,7 @@ func TestInteropSIPBench(t *testing.T) {
 	if work == "" {
 		work = t.TempDir()
 	}
-	if out, err := exec.Command("sh", filepath.Join(peers, "sipp", "gen-csv.sh"), "1000", work).CombinedOutput(); err != nil {
+	if out, err := exec.Command("sh", peer(t, "sipp", "gen-csv.sh"), "1000", work).CombinedOutput(); err != nil {
 		t.Fatalf("gen-csv: %v %s", err, out)
 	}
 	env := []string{"WORK=" + work}
@@ -59,13 +58,13 @@ func TestInteropSIPBench(t *testing.T) {
 		// runs: its leftover NOTIFY retransmissions would reach the next
 		// sipp on the scripts' fixed ports.
 		t.Run("kamailio", func(t *testing.T) {
-			kport := startKamailio(t, peers)
+			kport := startKamailio(t)
 			kam := fmt.Sprintf("127.0.0.1:%d", kport)
 			for _, r := range rates {
 				n, _ := strconv.Atoi(r)
-				t.Logf("kamailio lifecycle: %s", script("bench-subscribe.sh", env, kam, r, strconv.Itoa(n*10), "kamailio"))
+				t.Logf("kamailio lifecycle: %s", script("subscribe.sh", env, kam, r, strconv.Itoa(n*10), "kamailio"))
 			}
-			t.Logf("kamailio fan-out:   %s", script("bench-fanout.sh", env, kam, "500", "50", "200", "10", "kamailio"))
+			t.Logf("kamailio fan-out:   %s", script("fanout.sh", env, kam, "500", "50", "200", "10", "kamailio"))
 		})
 		time.Sleep(35 * time.Second) // sipp's and the kernel's leftovers drain (Timer F 32 s)
 	}
@@ -86,7 +85,7 @@ func TestInteropSIPBench(t *testing.T) {
 	})
 	for _, rate := range rates {
 		n, _ := strconv.Atoi(rate)
-		t.Logf("cmed lifecycle:     %s", script("bench-subscribe.sh", env, r.addr(), rate, strconv.Itoa(n*10), self))
+		t.Logf("cmed lifecycle:     %s", script("subscribe.sh", env, r.addr(), rate, strconv.Itoa(n*10), self))
 	}
 
 	if os.Getenv("CMED_BENCH_SKIP_FANOUT") != "" {
@@ -100,7 +99,7 @@ func TestInteropSIPBench(t *testing.T) {
 	})
 	// Fan-out: 500 sipp watchers over 50 DNs (10 each), while phones go
 	// off- and on-hook 200 times a second for 10 s: every change is a
-	// NOTIFY to 10 watchers (what bench-fanout.sh measures with PUBLISH on
+	// NOTIFY to 10 watchers (what bench/fanout.sh measures with PUBLISH on
 	// Kamailio; cmed takes state from its phones, not from PUBLISH).
 	ids := make([]dn.DeviceID, 50)
 	for i := range ids {
@@ -117,7 +116,7 @@ func TestInteropSIPBench(t *testing.T) {
 	}
 	fan := writeFile(t, filepath.Join(work, "fan_cmed.csv"), users.String())
 	hold := 40 * time.Second
-	watchers := startSipp(t, work, 120*time.Second, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_dialog.xml"), "-inf", fan,
+	watchers := startSipp(t, work, 120*time.Second, r.addr(), "-sf", peer(t, "sipp", "subscribe_dialog.xml"), "-inf", fan,
 		"-key", "sexp", "600", "-d", strconv.Itoa(int(hold/time.Millisecond)), "-aa", "-r", "250", "-m", "500", "-l", "600",
 		"-timeout", "90s", "-trace_stat", "-stf", filepath.Join(work, "fan_cmed_stat.csv"))
 	eventually(t, 10*time.Second, "500 watchers", func() bool { return r.srv.pres.table.Len() == 500 })
@@ -144,8 +143,10 @@ func TestInteropSIPBench(t *testing.T) {
 	code, out := watchers.wait(t)
 	failed := "?"
 	if i := strings.LastIndex(out, "Failed call"); i >= 0 {
-		failed = strings.Fields(out[i:])[len(strings.Fields(out[i:]))-1 : len(strings.Fields(out[i:]))][0]
-		failed = strings.Fields(strings.SplitN(out[i:], "\n", 2)[0])[len(strings.Fields(strings.SplitN(out[i:], "\n", 2)[0]))-1]
+		// the last field of sipp's "Failed call" summary line
+		line, _, _ := strings.Cut(out[i:], "\n")
+		f := strings.Fields(line)
+		failed = f[len(f)-1]
 	}
 	t.Logf("cmed fan-out:       watchers=500 presentities=50 changes=%d in %.1fs notifies_sent=%d sipp_exit=%d watch_failed=%s server_cpu=%.2fs",
 		changes, wall.Seconds(), sent.Load()-base, code, failed, cpu)

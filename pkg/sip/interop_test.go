@@ -8,13 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cmed-project/cmed/internal/repotest"
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
@@ -35,25 +35,12 @@ func needTool(t *testing.T, names ...string) {
 	}
 }
 
-// peersDir finds the sipp/Kamailio peer scripts (docs/sip-presence.md
-// §Test-rig): $CMED_PEERS, else a peers directory beside the checkout.
-func peersDir(t *testing.T) string {
+// peer returns the path of a file under test/peers (the sipp scenarios and
+// the Kamailio presence server kept with the repository, see
+// test/peers/README.md).
+func peer(t *testing.T, elem ...string) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	for _, c := range []string{os.Getenv("CMED_PEERS"), filepath.Join(root, "..", "shared", "peers"), "/work/shared/peers"} {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(c, "sipp", "subscribe_dialog.xml")); err == nil {
-			return c
-		}
-	}
-	if os.Getenv("CMED_INTEROP") == "1" {
-		t.Fatal("shared/peers not found (set CMED_PEERS)")
-	}
-	t.Skip("shared/peers not found")
-	return ""
+	return repotest.Peers(t, elem...)
 }
 
 func freeUDPPort(t testing.TB) int {
@@ -174,19 +161,18 @@ func registerEphone(t *testing.T, r *rig, mac string) (dn.DeviceID, *dntest.Devi
 
 func TestInteropSubscribeDialog(t *testing.T) {
 	needTool(t, "sipp")
-	peers := peersDir(t)
 	r := newRig(t, notifierConfig(""), nil)
 	registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
-	code, out := runSipp(t, dir, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_dialog.xml"), "-inf", users,
+	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_dialog.xml"), "-inf", users,
 		"-key", "sexp", "600", "-d", "50", "-m", "3", "-r", "5", "-timeout", "20s", "-trace_logs")
 	if code != 0 {
 		t.Fatalf("sipp exit %d:\n%s", code, out)
 	}
 	// 2001 is registered and idle, 2002 unregistered (no dialog), 2003
 	// lacks allow watch (unknown: no dialog either).
-	if !strings.Contains(out, "w1001->2001") || !strings.Contains(out, "line=terminated") {
+	if !strings.Contains(out, "dialog w1001->2001 expires=600 first-notify") || !strings.Contains(out, "line=terminated") {
 		t.Errorf("sipp log lacks the idle state of 2001:\n%s", out)
 	}
 	eventually(t, 3*time.Second, "subscriptions to end", func() bool { return len(r.srv.Subscriptions()) == 0 })
@@ -197,18 +183,17 @@ func TestInteropSubscribeDialog(t *testing.T) {
 
 func TestInteropSubscribePresence(t *testing.T) {
 	needTool(t, "sipp")
-	peers := peersDir(t)
 	r := newRig(t, notifierConfig(""), nil)
 	registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
-	code, out := runSipp(t, dir, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_presence.xml"), "-inf", users,
+	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_presence.xml"), "-inf", users,
 		"-key", "sexp", "600", "-d", "50", "-m", "3", "-r", "5", "-timeout", "20s", "-trace_logs")
 	if code != 0 {
 		t.Fatalf("sipp exit %d:\n%s", code, out)
 	}
-	for _, want := range []string{"w1001->2001 granted=600 NOTIFY#1 entity=sip:2001@127.0.0.1 basic=open",
-		"w1003->2003 granted=600 NOTIFY#1 entity=sip:2003@127.0.0.1 basic=closed"} {
+	for _, want := range []string{"presence w1001->2001 expires=600 first-notify entity=sip:2001@127.0.0.1 basic=open",
+		"presence w1003->2003 expires=600 first-notify entity=sip:2003@127.0.0.1 basic=closed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sipp log lacks %q:\n%s", want, out)
 		}
@@ -217,19 +202,18 @@ func TestInteropSubscribePresence(t *testing.T) {
 
 func TestInteropSubscribePresenceDigest(t *testing.T) {
 	needTool(t, "sipp")
-	peers := peersDir(t)
 	dir := t.TempDir()
 	cred := writeFile(t, filepath.Join(dir, "cred.csv"), "other,x\ntrunk,trunkpass\n")
 	r := newRig(t, notifierConfig(" authenticate presence\n authenticate realm blf.test\n authenticate credential 1 flash:"+cred), nil)
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
-	code, out := runSipp(t, dir, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_presence.xml"), "-inf", users,
+	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_presence.xml"), "-inf", users,
 		"-key", "sexp", "600", "-au", "trunk", "-ap", "trunkpass", "-d", "50", "-m", "3", "-r", "5", "-timeout", "20s", "-trace_logs")
 	if code != 0 {
 		t.Fatalf("sipp exit %d:\n%s", code, out)
 	}
 	// A wrong password never gets a subscription: every try is challenged
 	// again, the scenario fails.
-	code, out = runSipp(t, t.TempDir(), r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_presence.xml"), "-inf", users,
+	code, out = runSipp(t, t.TempDir(), r.addr(), "-sf", peer(t, "sipp", "subscribe_presence.xml"), "-inf", users,
 		"-key", "sexp", "600", "-au", "trunk", "-ap", "wrong", "-d", "50", "-m", "1", "-timeout", "5s")
 	if code == 0 {
 		t.Fatalf("sipp with a wrong password passed:\n%s", out)
@@ -241,18 +225,17 @@ func TestInteropSubscribePresenceDigest(t *testing.T) {
 
 func TestInteropProbes(t *testing.T) {
 	needTool(t, "sipp")
-	peers := peersDir(t)
 	r := newRig(t, notifierConfig(""), nil)
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
-	code, out := runSipp(t, dir, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_bad_event.xml"), "-inf", users,
+	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_bad_event.xml"), "-inf", users,
 		"-key", "evt", "x-unknown", "-m", "1", "-timeout", "10s", "-trace_logs")
-	if code != 0 || !strings.Contains(strings.ReplaceAll(out, " ", ""), "489ok,Allow-Events:presence,dialog") {
+	if code != 0 || !strings.Contains(strings.ReplaceAll(out, " ", ""), "bad-event489allow-events=presence,dialog") {
 		t.Errorf("489 probe: exit %d\n%s", code, out)
 	}
-	code, out = runSipp(t, t.TempDir(), r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_too_brief.xml"), "-inf", users,
+	code, out = runSipp(t, t.TempDir(), r.addr(), "-sf", peer(t, "sipp", "subscribe_too_brief.xml"), "-inf", users,
 		"-key", "sexp", "10", "-m", "1", "-timeout", "10s", "-trace_logs")
-	if code != 0 || !strings.Contains(strings.ReplaceAll(out, " ", ""), "423ok,Min-Expires:60") {
+	if code != 0 || !strings.Contains(out, "too-brief 423 min-expires=60") {
 		t.Errorf("423 probe: exit %d\n%s", code, out)
 	}
 }
@@ -262,13 +245,12 @@ func TestInteropProbes(t *testing.T) {
 // carries the confirmed state.
 func TestInteropOffHookNotify(t *testing.T) {
 	needTool(t, "sipp")
-	peers := peersDir(t)
 	r := newRig(t, notifierConfig(""), nil)
 	id, _ := registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), "SEQUENTIAL\nw1001;2001\n")
 	msgs := filepath.Join(dir, "msgs.log")
-	run := startSipp(t, dir, 60*time.Second, r.addr(), "-sf", filepath.Join(peers, "sipp", "subscribe_dialog.xml"), "-inf", users,
+	run := startSipp(t, dir, 60*time.Second, r.addr(), "-sf", peer(t, "sipp", "subscribe_dialog.xml"), "-inf", users,
 		"-key", "sexp", "600", "-d", "3000", "-aa", "-m", "1", "-timeout", "20s", "-trace_msg", "-message_file", msgs)
 	eventually(t, 10*time.Second, "the sipp subscription", func() bool {
 		for _, s := range r.srv.Subscriptions() {
@@ -305,33 +287,19 @@ func TestInteropOffHookNotify(t *testing.T) {
 	}
 }
 
-// kamailio runs the shared reference presence server on free loopback
-// ports (the shared config's 5070/5071 and /tmp paths are rewritten into
-// the test's temp dir) and returns its open UDP port.
-func startKamailio(t *testing.T, peers string) int {
+// startKamailio runs the test presence server (test/peers/kamailio, through
+// its run.sh) on free loopback ports with its db_text copy in a temp dir,
+// and returns its open (unauthenticated) UDP port.
+func startKamailio(t *testing.T) int {
 	t.Helper()
 	dir := t.TempDir()
 	open, auth := freeUDPPort(t), freeUDPPort(t)
-	b, err := os.ReadFile(filepath.Join(peers, "kamailio", "kamailio-presence.cfg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := string(b)
-	cfg = strings.ReplaceAll(cfg, "/tmp/kam-presence-db", filepath.Join(dir, "db"))
-	cfg = strings.ReplaceAll(cfg, "/tmp/kam-presence-run", filepath.Join(dir, "run"))
-	cfg = strings.ReplaceAll(cfg, "listen=tcp:127.0.0.1:5070\n", "")
-	cfg = strings.ReplaceAll(cfg, "5070", fmt.Sprint(open))
-	cfg = strings.ReplaceAll(cfg, "5071", fmt.Sprint(auth))
-	cfgPath := writeFile(t, filepath.Join(dir, "kamailio.cfg"), cfg)
-	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("cp", "-r", "/usr/share/kamailio/dbtext/kamailio", filepath.Join(dir, "db")).CombinedOutput(); err != nil {
-		t.Fatalf("copy db_text schema: %v %s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	var log bytes.Buffer
-	cmd := exec.CommandContext(ctx, "kamailio", "-f", cfgPath, "-DD", "-E", "-m", "512", "-M", "16", "-A", "BENCH")
+	// run.sh execs kamailio, so cmd's PID is kamailio's main process.
+	cmd := exec.CommandContext(ctx, "sh", peer(t, "kamailio", "run.sh"), "-A", "QUIET")
+	cmd.Env = append(os.Environ(), "KAM_DIR="+dir,
+		fmt.Sprintf("KAM_OPEN_PORT=%d", open), fmt.Sprintf("KAM_AUTH_PORT=%d", auth))
 	cmd.Stdout, cmd.Stderr = &log, &log
 	// Kamailio forks workers: give it its own process group so that the
 	// whole group started here can be stopped by the leader's PID.
@@ -409,8 +377,7 @@ func (w *lampWatcher) last() blf.State {
 // PUBLISHed there by sipp lights the local lamp.
 func TestInteropKamailioUpstream(t *testing.T) {
 	needTool(t, "sipp", "kamailio")
-	peers := peersDir(t)
-	kport := startKamailio(t, peers)
+	kport := startKamailio(t)
 	r := newRig(t, notifierConfig(fmt.Sprintf(`
 presence
  allow subscribe
@@ -434,14 +401,14 @@ dial-peer voice 10 voip
 
 	dir := t.TempDir()
 	pres := writeFile(t, filepath.Join(dir, "pres.csv"), "SEQUENTIAL\n3001\n")
-	code, out := runSipp(t, dir, fmt.Sprintf("127.0.0.1:%d", kport), "-sf", filepath.Join(peers, "sipp", "publish_dialog.xml"),
+	code, out := runSipp(t, dir, fmt.Sprintf("127.0.0.1:%d", kport), "-sf", peer(t, "sipp", "publish_dialog.xml"),
 		"-inf", pres, "-key", "dstate", "confirmed", "-key", "pexp", "3600", "-m", "1", "-timeout", "10s")
 	if code != 0 {
 		t.Fatalf("PUBLISH: sipp exit %d\n%s", code, out)
 	}
 	eventually(t, 5*time.Second, "the lamp to turn in-use", func() bool { return w.last() == blf.StateInUse })
 
-	code, out = runSipp(t, t.TempDir(), fmt.Sprintf("127.0.0.1:%d", kport), "-sf", filepath.Join(peers, "sipp", "publish_dialog.xml"),
+	code, out = runSipp(t, t.TempDir(), fmt.Sprintf("127.0.0.1:%d", kport), "-sf", peer(t, "sipp", "publish_dialog.xml"),
 		"-inf", pres, "-key", "dstate", "terminated", "-key", "pexp", "3600", "-m", "1", "-timeout", "10s")
 	if code != 0 {
 		t.Fatalf("PUBLISH: sipp exit %d\n%s", code, out)
