@@ -75,12 +75,36 @@ func Listen(path string) (net.Listener, error) {
 type Server struct {
 	Handler Handler
 	Logger  *slog.Logger
+	// UID, if set, is the one user (besides root) allowed to connect;
+	// default: the daemon's own effective uid.
+	UID *int
+}
+
+func (s *Server) allowedUID() int {
+	if s.UID != nil {
+		return *s.UID
+	}
+	return os.Geteuid()
 }
 
 // Serve accepts on l until ctx is done, then closes l and waits for sessions.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &netx.Server{Name: "cli", Logger: s.Logger}
 	return srv.Serve(ctx, l, func(ctx context.Context, c net.Conn) {
+		// The socket file is 0600, but a directory with loose permissions
+		// or a socket passed on would still let another user in: the
+		// kernel's word on who connected is the check that holds.
+		if err := checkPeer(c, s.allowedUID()); err != nil {
+			// Read the client's header first, so the refusal is there
+			// for it to read rather than lost to a broken pipe.
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			bufio.NewReader(c).ReadString('\n')
+			fmt.Fprintf(c, "%% cmed control socket: %v\n", err)
+			if s.Logger != nil {
+				s.Logger.Warn("control socket: connection refused", "err", err)
+			}
+			return
+		}
 		if err := s.serveConn(ctx, c); err != nil && s.Logger != nil {
 			s.Logger.Warn("control session ended with an error", "err", err)
 		}
@@ -190,6 +214,11 @@ func RunBatch(path string, commands []string, w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	if _, err := io.WriteString(c, b.String()); err != nil {
+		// The daemon may have refused us and closed: show its reason.
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if why, _ := io.ReadAll(io.LimitReader(c, 512)); len(why) > 0 {
+			return fmt.Errorf("%s", strings.TrimSpace(string(why)))
+		}
 		return err
 	}
 	c.(*net.UnixConn).CloseWrite()

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -124,4 +126,72 @@ func TestMissingDaemonSaysHowToStartOne(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cmed serve") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestPeerCredentialsRefuseOtherUsers: even when the socket file is
+// reachable (mode loosened here on purpose), a process of another user is
+// refused by its SO_PEERCRED uid. As root the test dials from a copy of
+// itself running as nobody; otherwise it names another uid as the owner.
+func TestPeerCredentialsRefuseOtherUsers(t *testing.T) {
+	if addr := os.Getenv("CTLSOCK_DIAL"); addr != "" {
+		t.Skip("helper mode")
+	}
+	dir, err := os.MkdirTemp("", "ctlsock-peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	path := filepath.Join(dir, "cli.sock")
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o777)
+	owner := os.Geteuid()
+	if owner != 0 {
+		owner++ // pretend the daemon belongs to someone else
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- (&Server{Handler: echoHandler{}, UID: &owner}).Serve(ctx, l) }()
+	defer func() { cancel(); <-done }()
+
+	var out []byte
+	if os.Geteuid() == 0 {
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(dir, "dialer")
+		b, err := os.ReadFile(self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-test.run", "^TestPeerCredentialsDialHelper$", "-test.v")
+		cmd.Env = append(os.Environ(), "CTLSOCK_DIAL="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, _ = cmd.CombinedOutput()
+	} else {
+		var buf bytes.Buffer
+		err := RunBatch(path, []string{"show version"}, &buf)
+		out = []byte(fmt.Sprint(buf.String(), err))
+	}
+	if !strings.Contains(string(out), "may not use this daemon's control socket") || strings.Contains(string(out), "0:show version") {
+		t.Fatalf("another user's connection was not refused:\n%s", out)
+	}
+}
+
+// TestPeerCredentialsDialHelper runs only as the child of the test above.
+func TestPeerCredentialsDialHelper(t *testing.T) {
+	path := os.Getenv("CTLSOCK_DIAL")
+	if path == "" {
+		t.Skip("only run as a helper process")
+	}
+	var buf bytes.Buffer
+	err := RunBatch(path, []string{"show version"}, &buf)
+	fmt.Printf("output %q err %v\n", buf.String(), err)
 }
