@@ -416,8 +416,13 @@ func (s *Switch) TrunkHangup(id CallID) error {
 
 // Apply swaps in a new config snapshot: DNs, phones and buttons are
 // diffed; calls on removed DNs are released, phones whose buttons changed
-// get Reset, and presence is republished (e.g. `no allow watch`).
+// get Reset, and presence is republished (e.g. `no allow watch`). A config
+// the core cannot carry out (CheckConfig) is refused with the reason and
+// changes nothing: the switch keeps running the previous snapshot.
 func (s *Switch) Apply(cfg *config.Config) error {
+	if err := CheckConfig(cfg); err != nil {
+		return err
+	}
 	return s.do(func() error { s.applyConfig(cfg); return nil })
 }
 

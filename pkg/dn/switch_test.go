@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -471,4 +472,32 @@ func TestClosed(t *testing.T) {
 	if _, err := sw.Devices(); !errors.Is(err, dn.ErrClosed) {
 		t.Errorf("after stop: %v", err)
 	}
+}
+
+// TestApplyRefusesUndiallableConfig: a config whose dial plan does not
+// compile (config.Validate cannot tell) is refused with the reason, and the
+// switch keeps routing with the snapshot it had.
+func TestApplyRefusesUndiallableConfig(t *testing.T) {
+	run(t, testConfig(), func(h *harness) {
+		h.register(1, 2)
+		bad := testConfig()
+		bad.EphoneDNs[1].Number = "10[02" // unclosed set
+		bad.DialPeers = []config.DialPeer{{Tag: 9, Kind: "voip", DestinationPattern: "9T1"}}
+		bad.TranslationRules = []config.TranslationRule{{Tag: 1, Rules: []config.TranslationRuleLine{{Index: 1, Match: "/^(/", Replace: "//"}}}}
+		err := h.sw.Apply(bad)
+		if err == nil {
+			t.Fatal("Apply accepted a config with undiallable numbers")
+		}
+		for _, want := range []string{"ephone-dn 2 number 10[02", "dial-peer voice 9 destination-pattern 9T1", "voice translation-rule 1"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("refusal %q does not name %q", err, want)
+			}
+		}
+		if dn.CheckConfig(testConfig()) != nil {
+			t.Errorf("CheckConfig refuses the good config: %v", dn.CheckConfig(testConfig()))
+		}
+		// 1002 still rings ephone 2: the old plan is in force.
+		h.call(1, "1002")
+		h.wantLast(2, "Ring", nil)
+	})
 }
