@@ -4,9 +4,10 @@
 //
 // Generate turns a *config.Config into a Files set; the daemon serves it in
 // front of the firmware directory (cmd/cmed wires Files.Lookup into a
-// tftp.Handler; phonecfg does not import tftp). cmed regenerates the set on
-// every configuration change, so `create cnf-files` and `create profile`
-// never need to be typed for the files to be current.
+// tftp.Handler; phonecfg does not import tftp). cmed regenerates the set
+// after every configuration change that alters Inputs (see SameInputs), so
+// `create cnf-files` and `create profile` never need to be typed for the
+// files to be current.
 //
 // Generated names:
 //   - SEP<MAC>.cnf.xml for every ephone and every voice register pool with a
