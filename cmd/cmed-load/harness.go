@@ -9,10 +9,8 @@ import (
 	_ "net/http/pprof" // -pprof: heap, goroutine and CPU profiles of the harness
 	"os"
 	"runtime/debug"
-	"sync/atomic"
 
 	"github.com/cmed-project/cmed/pkg/blf"
-	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/sccp"
 )
@@ -39,8 +37,6 @@ func runHarness(ctx context.Context, o options) error {
 	}
 	of := o.generated()
 	cfg := of.Config()
-	var cur atomic.Pointer[config.Config]
-	cur.Store(cfg)
 	engine := blf.New(cfg, nil)
 	sw := dn.NewWithOptions(cfg, dn.Options{Observer: engine})
 	go sw.Run(ctx)
@@ -49,7 +45,7 @@ func runHarness(ctx context.Context, o options) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := &sccp.Server{Switch: sw, Presence: engine, Config: cur.Load, Logger: log,
+	srv := &sccp.Server{Switch: sw, Presence: engine, Config: cfg, Logger: log,
 		Limits: sccp.Limits{MaxConnsPerIP: 64}}
 	fmt.Fprintf(o.stderr, "cmed-load harness: pid %d, %d phones x %d BLF, SCCP on %s\n", os.Getpid(), of.N, of.M, l.Addr())
 	err = srv.Serve(ctx, l)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,8 +129,6 @@ func TestCallsScenario(t *testing.T) {
 func serveInProcess(t *testing.T, ctx context.Context, of Office) string {
 	t.Helper()
 	cfg := of.Config()
-	var cur atomic.Pointer[config.Config]
-	cur.Store(cfg)
 	engine := blf.New(cfg, nil)
 	sw := dn.NewWithOptions(cfg, dn.Options{Observer: engine})
 	go sw.Run(ctx)
@@ -139,7 +136,7 @@ func serveInProcess(t *testing.T, ctx context.Context, of Office) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &sccp.Server{Switch: sw, Presence: engine, Config: cur.Load, Logger: slog.New(slog.DiscardHandler)}
+	srv := &sccp.Server{Switch: sw, Presence: engine, Config: cfg, Logger: slog.New(slog.DiscardHandler)}
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, l); close(done) }()
 	t.Cleanup(func() {

@@ -66,7 +66,7 @@ func runBenchChild(n int) {
 		fmt.Println("ERR", err)
 		os.Exit(1)
 	}
-	srv := &sccp.Server{Switch: sw, Presence: eng, Config: func() *config.Config { return cfg },
+	srv := &sccp.Server{Switch: sw, Presence: eng, Config: cfg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits: sccp.Limits{MaxConnsPerIP: n + 16, QueueLen: 4096}}
 	done := make(chan struct{})

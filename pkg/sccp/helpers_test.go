@@ -74,7 +74,7 @@ func start(t testing.TB, text string, mutate func(*config.Config), lim sccp.Limi
 		t.Fatal(err)
 	}
 	e.addr = l.Addr().String()
-	e.srv = &sccp.Server{Switch: e.sw, Presence: e.eng, Config: e.cfg.Load,
+	e.srv = &sccp.Server{Switch: e.sw, Presence: e.eng, Config: e.cfg.Load(),
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Limits: lim}
 	go func() { defer wg.Done(); e.srv.Serve(ctx, l) }()
 	t.Cleanup(func() {

@@ -15,6 +15,13 @@
 // engine's Deliver only enqueue; a full queue drops the connection (the
 // phone re-registers) rather than stalling the core (docs/architecture.md
 // §Ownership).
+//
+// # Configuration
+//
+// Snapshots are pushed: Server.Config is the first, Server.Apply hands
+// over each later one once the core has accepted it. The server never
+// pulls the caller's running config, so the snapshot it reads is always
+// the one it has reacted to (restarting phones whose buttons changed).
 package sccp
 
 import (
@@ -26,6 +33,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -116,15 +124,21 @@ func (l Limits) withDefaults() Limits {
 // Server accepts SCCP phones. Set the exported fields, then call Serve.
 type Server struct {
 	Switch   Switch
-	Presence Presence              // nil: every BLF lamp stays unknown
-	Config   func() *config.Config // the current snapshot; required
-	Logger   *slog.Logger          // nil: slog.Default()
-	Limits   Limits
-	Metrics  Metrics          // optional
-	Now      func() time.Time // nil: time.Now (DefineTimeDate)
+	Presence Presence // nil: every BLF lamp stays unknown
+	// Config is the snapshot to start with, read once when the server
+	// first runs; every later snapshot comes through Apply. Config is
+	// pushed, never pulled: the caller decides when the server sees a
+	// snapshot (after the core accepted it), so the server's derived state
+	// (button layouts, resets) and the snapshot it reads never disagree.
+	Config  *config.Config
+	Logger  *slog.Logger // nil: slog.Default()
+	Limits  Limits
+	Metrics Metrics          // optional
+	Now     func() time.Time // nil: time.Now (DefineTimeDate)
 
 	initOnce sync.Once
-	idxMu    sync.Mutex
+	cur      atomic.Pointer[config.Config] // the snapshot in force: Config, then each Apply
+	idxMu    sync.Mutex                    // guards idx
 	idx      *cfgIndex
 	limits   Limits
 	log      *slog.Logger
@@ -140,6 +154,9 @@ type Server struct {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.limits = s.Limits.withDefaults()
+		if s.Config != nil {
+			s.cur.Store(s.Config)
+		}
 		s.log = s.Logger
 		if s.log == nil {
 			s.log = slog.Default()
@@ -301,22 +318,22 @@ func (s *Server) index() *cfgIndex {
 }
 
 func (s *Server) config() *config.Config {
-	if s.Config == nil {
-		return &config.Config{}
-	}
-	if c := s.Config(); c != nil {
+	s.init()
+	if c := s.cur.Load(); c != nil {
 		return c
 	}
 	return &config.Config{}
 }
 
-// Apply is called after a new configuration snapshot was swapped in (and
-// after the core's own Apply). Phones whose ephone was removed or whose
+// Apply hands the server a new configuration snapshot, after the core's
+// own Apply accepted it; it is the only way a snapshot after Config
+// reaches the server. Phones whose ephone was removed or whose
 // buttons, speed-dials or BLF speed-dials changed are restarted with Reset
 // type 2, as CME's `restart` does (docs/sccp.md §Unregister-and-reset); they re-register and get
 // the new template. Phones the core already told to reset are restarted once.
 func (s *Server) Apply(cfg *config.Config) {
 	s.init()
+	s.cur.Store(cfg)
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.byName))
 	for _, ss := range s.byName {

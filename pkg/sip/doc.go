@@ -5,10 +5,10 @@
 //
 // # Wiring
 //
-//	srv, _ := sip.New(sip.Options{Switch: sw, Presence: engine, Config: running.Load, Logger: log})
+//	srv, _ := sip.New(sip.Options{Switch: sw, Presence: engine, Config: cfg, Logger: log})
 //	go srv.Serve(ctx, udpConn, tcpListener) // `voice register global` source-address A port P
 //	upstreamForwarder.target = srv            // srv implements blf.Upstream
-//	srv.Apply(cfg)                            // after every config change
+//	srv.Apply(next)                           // after every config change the core accepted
 //	srv.Shutdown(ctx)                         // SIGTERM: terminated NOTIFYs, then cancel Serve's ctx
 //
 // Bindings, Subscriptions and Upstreams feed `show voice register` and

@@ -97,7 +97,7 @@ func newRig(t testing.TB, cfgText string, tweak func(*Options)) *rig {
 	if os.Getenv("CMED_SIP_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	opts := Options{Switch: r.sw, Presence: r.eng, Config: r.cfg.Load,
+	opts := Options{Switch: r.sw, Presence: r.eng, Config: cfg,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		TickInterval: 50 * time.Millisecond, NotifyTimeout: 5 * time.Second}
 	if tweak != nil {

@@ -63,8 +63,12 @@ type Metrics interface {
 type Options struct {
 	Switch   Switch
 	Presence Presence
-	// Config returns the running configuration snapshot.
-	Config  func() *config.Config
+	// Config is the configuration to start with; every later snapshot
+	// comes through Server.Apply. Config is pushed, never pulled: the
+	// caller decides when the server sees a snapshot (after the core
+	// accepted it), so what the server derived from a snapshot (credentials,
+	// bindings) always matches the snapshot it reads.
+	Config  *config.Config
 	Logger  *slog.Logger
 	Metrics Metrics // may be nil
 	// Host is the address advertised in Contact, Via and PIDF entities;
@@ -100,6 +104,7 @@ type Options struct {
 // with Serve.
 type Server struct {
 	opts   Options
+	cur    atomic.Pointer[config.Config] // the snapshot in force: Options.Config, then each Apply
 	log    *slog.Logger
 	digest *Digest
 	ua     *sipgo.UserAgent
@@ -173,7 +178,8 @@ func New(opts Options) (*Server, error) {
 	s.reg = newRegistrar(s)
 	s.pres = newNotifier(s)
 	s.up = newUpstream(s)
-	s.loadCredentials(opts.Config())
+	s.cur.Store(opts.Config)
+	s.loadCredentials(opts.Config)
 
 	srv.OnRegister(s.counted(s.reg.onRegister))
 	srv.OnSubscribe(s.counted(s.pres.onSubscribe))
@@ -293,6 +299,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // bindings of pools that left the configuration are dropped, and upstream
 // subscriptions follow a changed `server`.
 func (s *Server) Apply(cfg *config.Config) {
+	s.cur.Store(cfg)
 	s.loadCredentials(cfg)
 	s.reg.apply(cfg)
 	s.up.wake()
@@ -306,7 +313,7 @@ func (s *Server) Addr() (udp, tcp netip.AddrPort) {
 }
 
 func (s *Server) cfg() *config.Config {
-	if c := s.opts.Config(); c != nil {
+	if c := s.cur.Load(); c != nil {
 		return c
 	}
 	return &config.Config{}
