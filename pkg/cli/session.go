@@ -362,9 +362,9 @@ func (s *Session) configLine(line string, indent int) {
 		return
 	}
 	var actions []config.DeviceAction
-	saved := s.ed
+	var ed *config.Editor
 	err := s.b.Configure(func(running *config.Config) (*config.Config, error) {
-		ed := saved.Fork(running)
+		ed = s.ed.Fork(running)
 		if err := ed.Exec(line); err != nil {
 			return nil, err
 		}
@@ -373,13 +373,16 @@ func (s *Session) configLine(line string, indent int) {
 		if err := newProblem(running, next); err != nil {
 			return nil, err
 		}
-		s.ed = ed
 		return next, nil
 	})
 	if err != nil {
+		// The editor (and so the session's mode) moves on only with a
+		// change that is now running: a line the core refused leaves
+		// the session where it was.
 		s.printError(err, line, 0, indent)
 		return
 	}
+	s.ed = ed
 	s.changed = true
 	if s.ed.Done() {
 		s.leaveConfig()
