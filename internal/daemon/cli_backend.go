@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -12,46 +11,30 @@ import (
 	"github.com/cmed-project/cmed/pkg/metrics"
 )
 
-// cliState is the CLI's per-daemon state. It lives beside the Daemon (in
-// cliStates) rather than in it so the CLI glue stays in the cli_*.go files.
+// cliState is the daemon's CLI: the server every session runs in and what
+// the adapters registered with it. Start creates it before any adapter.
 type cliState struct {
 	server *cli.Server
 
-	configureMu sync.Mutex // serialises Backend.Configure across sessions
-
-	mu        sync.Mutex
+	mu        sync.Mutex // guards resetters and debug
 	resetters []func(config.DeviceAction) error
 	debug     cli.Debugger
 }
 
-var cliStates sync.Map // *Daemon -> *cliState
-
-// cli returns the daemon's CLI state, creating it on first use; it is
-// dropped when the daemon has stopped.
-func (d *Daemon) cli() *cliState {
-	if v, ok := cliStates.Load(d); ok {
-		return v.(*cliState)
-	}
+func newCLIState(d *Daemon) *cliState {
 	st := &cliState{}
 	st.server = cli.NewServer(cliBackend{d, st}, d.log.With("service", "cli"))
-	v, loaded := cliStates.LoadOrStore(d, st)
-	if !loaded {
-		go func() {
-			<-d.done
-			cliStates.Delete(d)
-		}()
-	}
-	return v.(*cliState)
+	return st
 }
 
 // CLIServer is the CLI server (SSH, control socket and telnet share it).
-func (d *Daemon) CLIServer() *cli.Server { return d.cli().server }
+func (d *Daemon) CLIServer() *cli.Server { return d.cli.server }
 
 // AddResetter registers a phone adapter's handler for `reset`/`restart`
 // typed in configuration mode (kind "ephone" or "pool", tag 0 = all). An
 // adapter returns nil for a kind it does not serve.
 func (d *Daemon) AddResetter(fn func(config.DeviceAction) error) {
-	st := d.cli()
+	st := d.cli
 	st.mu.Lock()
 	st.resetters = append(st.resetters, fn)
 	st.mu.Unlock()
@@ -60,7 +43,7 @@ func (d *Daemon) AddResetter(fn func(config.DeviceAction) error) {
 // SetDebug connects `debug`, `undebug` and `terminal monitor` to another
 // debug switchboard than the daemon's own (d.debug, the default).
 func (d *Daemon) SetDebug(md *metrics.Debug) {
-	st := d.cli()
+	st := d.cli
 	st.mu.Lock()
 	if md == nil {
 		st.debug = nil
@@ -78,20 +61,10 @@ type cliBackend struct {
 
 func (b cliBackend) Running() *config.Config { return b.d.Running() }
 
+// Configure is the daemon's one config-apply path; a change the core
+// refuses comes back as a *RefusedError, printed at the prompt.
 func (b cliBackend) Configure(edit func(*config.Config) (*config.Config, error)) error {
-	b.st.configureMu.Lock()
-	defer b.st.configureMu.Unlock()
-	next, err := edit(b.d.Running())
-	if err != nil {
-		return err
-	}
-	if next == nil {
-		return nil
-	}
-	if err := b.d.ApplyConfig(next); err != nil {
-		return fmt.Errorf("%% %v", err)
-	}
-	return nil
+	return b.d.Configure(edit)
 }
 
 func (b cliBackend) SaveRunning() error                  { return b.d.SaveRunning() }

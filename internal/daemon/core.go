@@ -100,29 +100,6 @@ func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// ApplyConfig makes cfg the running config: the core diffs DNs, watchers and
-// buttons, and the phones' files are regenerated. It is how the CLI's
-// configuration mode changes the router live, as IOS does.
-func (d *Daemon) ApplyConfig(cfg *config.Config) error {
-	d.applyMu.Lock()
-	defer d.applyMu.Unlock()
-	d.running.Store(cfg)
-	if err := d.sw.Apply(cfg); err != nil {
-		return err
-	}
-	d.blf.Apply(cfg)
-	if d.sccp != nil {
-		d.sccp.Apply(cfg)
-	}
-	if d.sip != nil {
-		d.sip.Apply(cfg)
-	}
-	if err := d.phoneFiles.regenerate(cfg); err != nil {
-		d.log.Error("regenerating phone files", "err", err)
-	}
-	return nil
-}
-
 // Switch is the line-state core (for adapters and tests).
 func (d *Daemon) Switch() *dn.Switch { return d.sw }
 

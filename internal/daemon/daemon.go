@@ -2,6 +2,12 @@
 // startup-config, builds the core and starts every adapter on the listeners
 // the config names. cmd/cmed and the whole-daemon tests (internal/cmedtest)
 // both start cmed through it, so a test boots exactly what `cmed serve` boots.
+//
+// The running config changes only through Daemon.Configure (the CLI's
+// configuration mode and ApplyConfig): the core accepts or refuses a new
+// config first, and only an accepted one becomes running and is pushed to
+// the presence engine and the phone adapters. Phone files follow in the
+// background, rebuilt only when their inputs changed.
 package daemon
 
 import (
@@ -57,7 +63,14 @@ type Daemon struct {
 	store   *store.Store
 	started time.Time
 
+	// running is the config in force: the core accepted it and every
+	// adapter has been (or is being) handed it. Configure alone stores it.
 	running atomic.Pointer[config.Config]
+	// configMu orders config changes end to end (edit, core, running,
+	// adapters; see Configure). It guards no field - running is atomic so
+	// readers never wait - and nothing the components run takes it, so
+	// holding it while they Apply cannot deadlock.
+	configMu sync.Mutex
 	// startupSource says where the running config came from, for logs and
 	// `show startup-config` when nothing was saved yet.
 	startupSource string
@@ -66,12 +79,12 @@ type Daemon struct {
 	listeners map[string]net.Addr
 
 	phoneFiles phoneFiles
+	cli        *cliState
 
 	sw        *dn.Switch
 	blf       *blf.Engine
 	observers observers
 	upstream  upstream
-	applyMu   sync.Mutex // serialises ApplyConfig
 	media     *media.Server
 	metrics   *metrics.Metrics
 	debug     *metrics.Debug
@@ -153,6 +166,8 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		errs:      make(chan error, 16),
 		done:      make(chan struct{}),
 	}
+	d.cli = newCLIState(d)
+	d.phoneFiles.init(log.With("service", "tftp"))
 	log.Info("database open", "path", opts.DBPath)
 
 	cfg, err := d.loadStartup(explicit)
@@ -222,6 +237,9 @@ func (d *Daemon) loadStartup(explicit *config.Config) (*config.Config, error) {
 	return c, nil
 }
 
+// parseAndValidate accepts a startup-config only if the core would accept
+// it live too (dn.CheckConfig), so that a config that boots is a config
+// Configure could have produced.
 func parseAndValidate(name string, text []byte) (*config.Config, error) {
 	c, err := config.Parse(name, text)
 	if err != nil {
@@ -229,6 +247,9 @@ func parseAndValidate(name string, text []byte) (*config.Config, error) {
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	if err := dn.CheckConfig(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return c, nil
 }
@@ -243,16 +264,23 @@ func (d *Daemon) startServices(ctx context.Context) error {
 	if d.opts.LoopbackListeners {
 		d.phoneFiles.address = "127.0.0.1"
 	}
-	if err := d.phoneFiles.regenerate(cfg); err != nil {
+	// SCCP first: the phone files must name the port its listener got
+	// (phoneFiles.sccpPort), and TFTP serves them from its first request.
+	if err := d.startSCCP(ctx, cfg); err != nil {
+		return err
+	}
+	if err := d.phoneFiles.generate(cfg); err != nil {
 		return fmt.Errorf("generating phone configuration files: %w", err)
 	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.phoneFiles.run(ctx)
+	}()
 	if err := d.startTFTP(ctx, cfg); err != nil {
 		return err
 	}
 	if err := d.startHTTP(ctx, cfg); err != nil {
-		return err
-	}
-	if err := d.startSCCP(ctx, cfg); err != nil {
 		return err
 	}
 	if err := d.startSIP(ctx, cfg); err != nil {

@@ -25,4 +25,4 @@ func (d *Daemon) StartupText() (string, error) {
 
 // cliHandler is the control socket's handler: the IOS CLI of pkg/cli (the
 // same server, and so the same `show users`, as the SSH sessions).
-func (d *Daemon) cliHandler() ctlsock.Handler { return d.cli().server }
+func (d *Daemon) cliHandler() ctlsock.Handler { return d.cli.server }

@@ -33,10 +33,15 @@ func (d *Daemon) startSCCP(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.addListener("sccp", "tcp", ln.Addr())
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.Port != t.Port {
+		// The listener is not where the config says (port 0, or
+		// LoopbackListeners): phone files must send phones to it.
+		d.phoneFiles.sccpPort = a.Port
+	}
 	d.sccp = &sccp.Server{
 		Switch:   d.sw,
 		Presence: d.blf,
-		Config:   d.Running,
+		Config:   cfg,
 		Logger:   d.log.With("service", "sccp"),
 		Metrics:  sccpMetrics{d.metrics},
 		Limits:   sccp.Limits{MaxConnsPerIP: cfg.Services.Limits.SCCPConnectionsPerSource},

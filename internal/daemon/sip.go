@@ -67,7 +67,7 @@ func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
 	srv, err := sip.New(sip.Options{
 		Switch:   d.sw,
 		Presence: d.blf,
-		Config:   d.Running,
+		Config:   cfg,
 		Logger:   d.log.With("service", "sip"),
 		Metrics:  sipMetrics{d.metrics},
 		Host:     host,

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cmed-project/cmed/pkg/config"
@@ -19,18 +21,51 @@ import (
 )
 
 // phoneFiles holds the generated configuration files (`create cnf-files`,
-// `create profile`), rebuilt from every new running config and swapped
-// atomically so that a transfer in progress keeps the bytes it started with.
+// `create profile`). After startup they are rebuilt by one background
+// goroutine (run), never on the path of a config change: schedule only
+// hands it the newest config, so a burst of CLI lines costs at most one
+// rebuild in flight and one after it, and a change that touches no input
+// of the files (phonecfg.SameInputs) costs none. The set is swapped
+// atomically, so a transfer in progress keeps the bytes it started with.
 type phoneFiles struct {
 	files atomic.Pointer[phonecfg.Files]
 	// address replaces 0.0.0.0 in the files (phones cannot use it).
-	address string
-	// sccpPort is the port phones must use, for when the listener was
-	// moved (tests bind port 0).
+	// sccpPort, when not 0, is the port of the SCCP listener, written
+	// into the files because it differs from the config's (port 0, or
+	// Options.LoopbackListeners). Both are set before the first generate
+	// and only read afterwards.
+	address  string
 	sccpPort int
+	log      *slog.Logger
+
+	kick chan struct{} // cap 1: a config waits in next
+
+	mu      sync.Mutex     // guards next, built, pending and settled
+	next    *config.Config // newest config not yet looked at by run
+	built   *config.Config // the config the current files were built from
+	pending int            // schedule calls run has not finished
+	settled *sync.Cond     // signalled when pending drops to 0 (tests)
+	rebuilt int            // how many times run rebuilt the files (tests)
 }
 
-func (p *phoneFiles) regenerate(cfg *config.Config) error {
+func (p *phoneFiles) init(log *slog.Logger) {
+	p.log = log
+	p.kick = make(chan struct{}, 1)
+	p.settled = sync.NewCond(&p.mu)
+}
+
+// generate builds the files for cfg now (startup).
+func (p *phoneFiles) generate(cfg *config.Config) error {
+	if err := p.build(cfg); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.built = cfg
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *phoneFiles) build(cfg *config.Config) error {
 	if p.sccpPort != 0 && cfg.Telephony != nil {
 		c := cfg.Clone()
 		c.Telephony.Port = p.sccpPort
@@ -45,6 +80,53 @@ func (p *phoneFiles) regenerate(cfg *config.Config) error {
 	}
 	p.files.Store(f)
 	return nil
+}
+
+// schedule asks run to bring the files up to cfg; it never blocks.
+func (p *phoneFiles) schedule(cfg *config.Config) {
+	p.mu.Lock()
+	p.next = cfg
+	p.pending++
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default: // run has not taken the previous kick yet; it will see next
+	}
+}
+
+// run rebuilds the files from the newest scheduled config until ctx ends.
+func (p *phoneFiles) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		}
+		p.mu.Lock()
+		cfg, built, n := p.next, p.built, p.pending
+		p.next = nil
+		p.mu.Unlock()
+		rebuilt := false
+		if cfg != nil && !phonecfg.SameInputs(cfg, built) {
+			if err := p.build(cfg); err != nil {
+				// The config was validated; a failure here is a
+				// generator bug. Phones keep the previous files.
+				p.log.Error("regenerating phone files", "err", err)
+			} else {
+				rebuilt = true
+			}
+		}
+		p.mu.Lock()
+		if rebuilt {
+			p.built = cfg
+			p.rebuilt++
+		}
+		p.pending -= n
+		if p.pending == 0 {
+			p.settled.Broadcast()
+		}
+		p.mu.Unlock()
+	}
 }
 
 func (p *phoneFiles) lookup(name string) ([]byte, bool) {

@@ -259,6 +259,9 @@ func TestChangingButtonsChangesTheServedFile(t *testing.T) {
 	if err := inst.ApplyConfig(next); err != nil {
 		t.Fatal(err)
 	}
+	if inst.PhoneFilesSettled() < 1 {
+		t.Fatal("phone files were not rebuilt")
+	}
 	after, err := fetch(addr, name, 512)
 	if err != nil {
 		t.Fatal(err)
