@@ -28,10 +28,10 @@ func TestCallHistorySurvivesARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Phone 1 calls 1002 (phone 2's line), phone 2 answers, then hangs up.
-	must(t, sw.OffHook(ida, 0))
-	must(t, sw.Digits(ida, 0, "1002"))
+	must(t, errOf(sw.OffHook(ida, 0)))
+	must(t, errOf(sw.Digits(ida, 0, "1002")))
 	waitFor(t, func() bool { _, ok := b.Last("Ring"); return ok })
-	must(t, sw.OffHook(idb, 0))
+	must(t, errOf(sw.OffHook(idb, 0)))
 	waitFor(t, func() bool {
 		calls, _ := sw.Calls()
 		if len(calls) != 1 {
@@ -44,13 +44,13 @@ func TestCallHistorySurvivesARestart(t *testing.T) {
 		}
 		return true
 	})
-	must(t, sw.OnHook(idb, 0))
+	must(t, errOf(sw.OnHook(idb, 0)))
 	// Then 1002 calls 1001 and gives up before an answer: a missed call.
-	must(t, sw.OnHook(ida, 0))
-	must(t, sw.OffHook(idb, 0))
-	must(t, sw.Digits(idb, 0, "1001"))
+	must(t, errOf(sw.OnHook(ida, 0)))
+	must(t, errOf(sw.OffHook(idb, 0)))
+	must(t, errOf(sw.Digits(idb, 0, "1001")))
 	waitFor(t, func() bool { _, ok := a.Last("Ring"); return ok })
-	must(t, sw.OnHook(idb, 0))
+	must(t, errOf(sw.OnHook(idb, 0)))
 	time.Sleep(100 * time.Millisecond) // let the history writer drain
 	if err := inst.Stop(); err != nil {
 		t.Fatal(err)
@@ -83,6 +83,9 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// errOf drops the call a phone command returns.
+func errOf(_ dn.CallRef, err error) error { return err }
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()

@@ -40,7 +40,7 @@ func TestLampBoardAndMetricsOnTheHTTPListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, sw.OffHook(id, 0))
+	must(t, errOf(sw.OffHook(id, 0)))
 	waitFor(t, func() bool { return strings.Contains(get(t, base+"/api/state"), `"inuse"`) })
 	m := get(t, base+"/metrics")
 	for _, want := range []string{`cmed_registered_devices{model="7961",protocol="sccp"} 1`, "cmed_dn_states"} {

@@ -125,10 +125,10 @@ func BenchmarkSwitchToBLF(b *testing.B) {
 	before := e.Global().Deliveries
 	start := time.Now()
 	for b.Loop() {
-		_ = sw.OffHook(a, 0)
-		_ = sw.Digits(a, 0, "1002")
-		_ = sw.Answer(c, 0, 0)
-		_ = sw.OnHook(a, 0)
+		_, _ = sw.OffHook(a, 0)
+		_, _ = sw.Digits(a, 0, "1002")
+		_, _ = sw.Answer(c, 0, 0)
+		_, _ = sw.OnHook(a, 0)
 	}
 	el := time.Since(start).Seconds()
 	b.ReportMetric(float64(e.Global().Deliveries-before)/el, "deliveries/s")

@@ -212,26 +212,26 @@ func propRun(t *testing.T, seed uint64, steps int) {
 				delete(ids, name)
 			case r < 28:
 				op = "offhook " + name
-				_ = sw.OffHook(id, rng.IntN(3))
+				_, _ = sw.OffHook(id, rng.IntN(3))
 			case r < 42:
 				n := propNumbers[rng.IntN(len(propNumbers))]
 				if rng.IntN(4) == 0 {
 					n = n[:rng.IntN(len(n))]
 				}
 				op = "digits " + name + " " + n
-				_ = sw.Digits(id, 0, n)
+				_, _ = sw.Digits(id, 0, n)
 			case r < 55:
 				op = "answer " + name
-				_ = sw.Answer(id, 0, 0)
+				_, _ = sw.Answer(id, 0, 0)
 			case r < 65:
 				op = "onhook " + name
-				_ = sw.OnHook(id, 0)
+				_, _ = sw.OnHook(id, 0)
 			case r < 70:
 				op = "hold " + name
-				_ = sw.Hold(id, 0, 0)
+				_, _ = sw.Hold(id, 0, 0)
 			case r < 75:
 				op = "resume " + name
-				_ = sw.Resume(id, rng.IntN(3), 0)
+				_, _ = sw.Resume(id, rng.IntN(3), 0)
 			case r < 80:
 				on := rng.IntN(2) == 0
 				op = fmt.Sprint("dnd ", name, on)
@@ -267,7 +267,7 @@ func propRun(t *testing.T, seed uint64, steps int) {
 				n := propNumbers[rng.IntN(len(propNumbers))]
 				op = "transfer " + name + " to " + n
 				if _, err := sw.StartTransfer(id, 0, 0); err == nil {
-					_ = sw.Digits(id, 0, n)
+					_, _ = sw.Digits(id, 0, n)
 				}
 			case r >= 104 && r < 107:
 				op = "complete transfer " + name

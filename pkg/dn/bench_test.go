@@ -66,13 +66,13 @@ func BenchmarkCallSetupTeardown(b *testing.B) {
 }
 
 func oneCall(sw *dn.Switch, a, c dn.DeviceID, number string) error {
-	if err := sw.OffHook(a, 0); err != nil {
+	if _, err := sw.OffHook(a, 0); err != nil {
 		return err
 	}
-	if err := sw.Digits(a, 0, number); err != nil {
+	if _, err := sw.Digits(a, 0, number); err != nil {
 		return err
 	}
-	if err := sw.Answer(c, 0, 0); err != nil {
+	if _, err := sw.Answer(c, 0, 0); err != nil {
 		return err
 	}
 	calls, _ := sw.Calls()
@@ -82,7 +82,7 @@ func oneCall(sw *dn.Switch, a, c dn.DeviceID, number string) error {
 			_ = sw.MediaReady(c, 0, cl.ID, netip.MustParseAddrPort("10.0.0.2:20000"))
 		}
 	}
-	return sw.OnHook(a, 0)
+	return errOf(sw.OnHook(a, 0))
 }
 
 // BenchmarkLineChangeManyCalls measures one BLF line change (OffHook then
@@ -113,16 +113,16 @@ func BenchmarkLineChangeManyCalls(b *testing.B) {
 				ids[i] = id
 			}
 			for i := 1; i <= calls; i++ {
-				if err := sw.OffHook(ids[i], 0); err != nil {
+				if _, err := sw.OffHook(ids[i], 0); err != nil {
 					b.Fatal(err)
 				}
 			}
 			owner := ids[calls+1]
 			for b.Loop() {
-				if err := sw.OffHook(owner, 0); err != nil {
+				if _, err := sw.OffHook(owner, 0); err != nil {
 					b.Fatal(err)
 				}
-				if err := sw.OnHook(owner, 0); err != nil {
+				if _, err := sw.OnHook(owner, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -166,19 +166,19 @@ func (s *Switch) newDialingLeg(c *call, a appearance) (*leg, error) {
 	return l, nil
 }
 
-func (s *Switch) offHook(id DeviceID, line int) error {
+func (s *Switch) offHook(id DeviceID, line int) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	name := d.id.Name
 	if r := s.ringingLegs(name, line); len(r) > 0 {
 		a, _ := appOn(r[0].ringing, name, line)
-		return s.answerLeg(r[0], name, a.button)
+		return r[0], s.answerLeg(r[0], name, a.button)
 	}
 	for _, l := range s.boundLegs(name, line) {
 		if l.state != LineHold {
-			return ErrBadState // already off-hook on that line
+			return nil, ErrBadState // already off-hook on that line
 		}
 	}
 	dc := s.devConf[name]
@@ -192,19 +192,18 @@ func (s *Switch) offHook(id DeviceID, line int) error {
 		if line == 0 && len(s.boundLegs(name, a.button)) > 0 {
 			continue // "the phone decides": skip lines with a held call
 		}
-		_, err := s.newDialingLeg(s.newCall(), a)
-		return err
+		return s.newDialingLeg(s.newCall(), a)
 	}
 	if _, ok := appOn(dc.apps, name, line); !ok && line != 0 {
-		return ErrNoLine
+		return nil, ErrNoLine
 	}
-	return ErrLineBusy
+	return nil, ErrLineBusy
 }
 
-func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
+func (s *Switch) addDigits(id DeviceID, line int, digits string) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	legs := s.boundLegs(d.id.Name, line)
 	var l *leg
@@ -216,9 +215,9 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
 	}
 	if l == nil {
 		if len(legs) > 0 {
-			return nil // DTMF during a call: media, not call control
+			return nil, nil // DTMF during a call: media, not call control
 		}
-		return ErrNoCall
+		return nil, ErrNoCall
 	}
 	if l.digits == "" {
 		s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: ToneNone})
@@ -228,7 +227,7 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
 	switch m.Result {
 	case dialplan.Partial, dialplan.Ambiguous:
 		if err := s.setState(l, InDigitsPartial); err != nil {
-			return err
+			return l, err
 		}
 		s.armInterdigit(l, m.Timeout)
 	case dialplan.Complete:
@@ -236,7 +235,7 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) error {
 	default:
 		s.fail(l, InDigitsInvalid, ToneReorder)
 	}
-	return nil
+	return l, nil
 }
 
 func (s *Switch) armInterdigit(l *leg, d time.Duration) {
@@ -495,18 +494,18 @@ func (s *Switch) unanswered(c *call, cause Cause) {
 	s.releaseCall(c, cause, "")
 }
 
-func (s *Switch) answer(id DeviceID, line int, callID CallID) error {
+func (s *Switch) answer(id DeviceID, line int, callID CallID) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, b := range s.ringingLegs(d.id.Name, line) {
 		if callID == 0 || b.cid == callID {
 			a, _ := appOn(b.ringing, d.id.Name, line)
-			return s.answerLeg(b, d.id.Name, a.button)
+			return b, s.answerLeg(b, d.id.Name, a.button)
 		}
 	}
-	return ErrNoCall
+	return nil, ErrNoCall
 }
 
 // answerLeg connects an offered leg on dev/line. The other appearances stop
@@ -539,18 +538,18 @@ func (s *Switch) answerLeg(b *leg, dev string, line int) error {
 
 // ---- in-call ----
 
-func (s *Switch) onHook(id DeviceID, line int) error {
+func (s *Switch) onHook(id DeviceID, line int) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, l := range s.boundLegs(d.id.Name, line) {
 		if l.state != LineHold {
 			s.releaseCall(l.call, CauseNormal, "")
-			return nil
+			return l, nil
 		}
 	}
-	return nil // on-hook with nothing active (or only held calls) is harmless
+	return nil, nil // on-hook with nothing active (or only held calls) is harmless
 }
 
 // findLeg is the leg bound to dev whose call id is callID.
@@ -563,17 +562,17 @@ func (s *Switch) findLeg(dev string, line int, callID CallID) *leg {
 	return nil
 }
 
-func (s *Switch) hold(id DeviceID, line int, callID CallID) error {
+func (s *Switch) hold(id DeviceID, line int, callID CallID) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, l := range s.boundLegs(d.id.Name, line) {
 		if (callID == 0 && l.state == LineConnected) || l.cid == callID {
-			return s.holdLeg(l)
+			return l, s.holdLeg(l)
 		}
 	}
-	return ErrNoCall
+	return nil, ErrNoCall
 }
 
 func (s *Switch) holdLeg(l *leg) error {
@@ -585,10 +584,10 @@ func (s *Switch) holdLeg(l *leg) error {
 	return nil
 }
 
-func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
+func (s *Switch) resume(id DeviceID, line int, callID CallID) (*leg, error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	name := d.id.Name
 	for _, a := range s.devConf[name].apps {
@@ -600,7 +599,7 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 				continue
 			}
 			if err := s.setState(l, InResume); err != nil {
-				return err
+				return l, err
 			}
 			if l.dev != name || l.line != a.button {
 				// Picked up on another appearance of a shared DN.
@@ -621,10 +620,10 @@ func (s *Switch) resume(id DeviceID, line int, callID CallID) error {
 			s.emit(name, effect{kind: effCallState, line: l.line, id: l.cid, st: LineConnected})
 			s.setRemotes(l)
 			s.tellPeer(l, false)
-			return nil
+			return l, nil
 		}
 	}
-	return ErrNoCall
+	return nil, ErrNoCall
 }
 
 func peer(l *leg) *leg {

@@ -100,20 +100,20 @@ func TestDNDSeedTable(t *testing.T) {
 					}
 				}
 				for _, tag := range tt.dnd {
-					if err := h.sw.Answer(h.id[tag], 0, 0); tt.answerOn != tag && !errors.Is(err, dn.ErrNoCall) {
+					if _, err := h.sw.Answer(h.id[tag], 0, 0); tt.answerOn != tag && !errors.Is(err, dn.ErrNoCall) {
 						t.Errorf("DND phone %d answered a rejected call: %v", tag, err)
 					}
 				}
 				if tt.answerOn != 0 {
 					if tt.answerOn != 2 || len(tt.dnd) == 0 {
-						h.must(h.sw.Answer(h.id[tt.answerOn], 0, 0))
+						h.mustRef(h.sw.Answer(h.id[tt.answerOn], 0, 0))
 					}
 					synctest.Wait()
 					if got := h.appState(1, 1); got != dn.LineConnected {
 						t.Errorf("after answer on %d caller %v", tt.answerOn, got)
 					}
 				}
-				h.must(h.sw.OnHook(h.id[1], 0))
+				h.mustRef(h.sw.OnHook(h.id[1], 0))
 				synctest.Wait()
 				for _, tag := range []int{2, 3, 4, 5, 101} {
 					name := devName(tag)
@@ -204,7 +204,7 @@ func TestCallRecords(t *testing.T) {
 		// Answered call: placed on 1, received on 2 with talk time.
 		h.connect(1, 2)
 		time.Sleep(7 * time.Second)
-		h.must(h.sw.OnHook(h.id[2], 0))
+		h.mustRef(h.sw.OnHook(h.id[2], 0))
 		synctest.Wait()
 		p := h.recs.Of(devName(1), dn.RecordPlaced)
 		r := h.recs.Of(devName(2), dn.RecordReceived)
@@ -216,8 +216,8 @@ func TestCallRecords(t *testing.T) {
 		}
 		// Shared line answered on 4: no missed call on 3.
 		h.call(1, "1003")
-		h.must(h.sw.Answer(h.id[4], 2, 0))
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.Answer(h.id[4], 2, 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		synctest.Wait()
 		if m := h.recs.Of(devName(3), dn.RecordMissed); len(m) != 0 {
 			t.Errorf("answered elsewhere produced missed calls on 3: %+v", m)
@@ -227,7 +227,7 @@ func TestCallRecords(t *testing.T) {
 		}
 		// Unanswered shared-line call: missed on both sharers.
 		h.call(1, "1003")
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		synctest.Wait()
 		for _, tag := range []int{3, 4} {
 			if m := h.recs.Of(devName(tag), dn.RecordMissed); len(m) != 1 || m[0].Number != "1001" || m[0].Duration != 0 {
@@ -238,9 +238,9 @@ func TestCallRecords(t *testing.T) {
 			t.Errorf("placed on 1: %d, want 3", n)
 		}
 		// Dialing abandoned before a complete number: no record.
-		h.must(h.sw.OffHook(h.id[1], 0))
-		h.must(h.sw.Digits(h.id[1], 0, "10"))
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OffHook(h.id[1], 0))
+		h.mustRef(h.sw.Digits(h.id[1], 0, "10"))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		synctest.Wait()
 		if n := len(h.recs.Of(devName(1), dn.RecordPlaced)); n != 3 {
 			t.Errorf("placed on 1 after abandoned dialing: %d, want 3", n)

@@ -44,7 +44,7 @@ func (h *harness) connect(from, to int) dn.CallID {
 	h.t.Helper()
 	h.call(from, fmt.Sprintf("100%d", to))
 	r := h.wantLast(to, "Ring", nil)
-	h.must(h.sw.Answer(h.id[to], 0, r.Call))
+	h.mustRef(h.sw.Answer(h.id[to], 0, r.Call))
 	synctest.Wait()
 	return r.Call
 }
@@ -90,7 +90,7 @@ func TestMediaBasicCall(t *testing.T) {
 		c := h.connect(1, 2)
 		h.wantMediaTo(1, c, 2, c)
 		h.wantMediaTo(2, c, 1, c)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantLast(1, "StopMedia", nil)
 		h.wantLast(2, "StopMedia", nil)
 		h.wantNoStuck(1, 2)
@@ -101,7 +101,7 @@ func TestHoldResumeMOH(t *testing.T) {
 	run(t, featConfig(nil), func(h *harness) {
 		h.register(1, 2)
 		c := h.connect(1, 2)
-		h.must(h.sw.Hold(h.id[2], 0, c))
+		h.mustRef(h.sw.Hold(h.id[2], 0, c))
 		synctest.Wait()
 		h.wantLast(2, "StopMedia", func(e dntest.Effect) bool { return e.Call == c })
 		moh := h.media.Active("MOH")
@@ -111,7 +111,7 @@ func TestHoldResumeMOH(t *testing.T) {
 		h.wantLast(1, "CallInfo", func(e dntest.Effect) bool { return e.Info.PeerHold })
 
 		old := h.dev[2].RxAddr(c)
-		h.must(h.sw.Resume(h.id[2], 0, c))
+		h.mustRef(h.sw.Resume(h.id[2], 0, c))
 		synctest.Wait()
 		if !moh[0].Stopped() {
 			t.Errorf("MOH not stopped on resume")
@@ -121,7 +121,7 @@ func TestHoldResumeMOH(t *testing.T) {
 		}
 		h.wantMediaTo(1, c, 2, c) // the new receive address
 		h.wantMediaTo(2, c, 1, c)
-		h.must(h.sw.OnHook(h.id[2], 0))
+		h.mustRef(h.sw.OnHook(h.id[2], 0))
 		h.wantNoStuck(1, 2)
 	})
 }
@@ -130,12 +130,12 @@ func TestHeldPartyHangsUp(t *testing.T) {
 	run(t, featConfig(nil), func(h *harness) {
 		h.register(1, 2)
 		c := h.connect(1, 2)
-		h.must(h.sw.Hold(h.id[1], 0, c))
+		h.mustRef(h.sw.Hold(h.id[1], 0, c))
 		synctest.Wait()
 		if len(h.media.Active("MOH")) != 1 {
 			t.Fatalf("no MOH")
 		}
-		h.must(h.sw.OnHook(h.id[2], 0))
+		h.mustRef(h.sw.OnHook(h.id[2], 0))
 		h.wantNoStuck(1, 2)
 	})
 }
@@ -168,7 +168,7 @@ func TestEchoTest(t *testing.T) {
 					t.Fatalf("echo streams %d", len(echo))
 				}
 				h.wantLast(1, "StartMedia", func(e dntest.Effect) bool { return e.Addr == echo[0].Addr })
-				h.must(h.sw.OnHook(h.id[1], 0))
+				h.mustRef(h.sw.OnHook(h.id[1], 0))
 				h.wantNoStuck(1)
 			})
 		})
@@ -186,12 +186,13 @@ func TestBlindTransfer(t *testing.T) {
 				h.register(1, 2, 3)
 				c := h.connect(1, 2)
 				if viaSoftkey {
-					consult, err := h.sw.StartTransfer(h.id[2], 0, c)
+					xfer, err := h.sw.StartTransfer(h.id[2], 0, c)
 					h.must(err)
+					consult := xfer.Consult.ID
 					if consult == c {
 						t.Fatal("consult call reuses id")
 					}
-					h.must(h.sw.Digits(h.id[2], 0, "1003"))
+					h.mustRef(h.sw.Digits(h.id[2], 0, "1003"))
 				} else {
 					h.must(h.sw.BlindTransfer(h.id[2], c, "1003"))
 				}
@@ -202,7 +203,7 @@ func TestBlindTransfer(t *testing.T) {
 					t.Errorf("transferee %v, want ringback", got)
 				}
 				h.wantPresence(2, dn.PresenceIdle)
-				h.must(h.sw.Answer(h.id[3], 0, r.Call))
+				h.mustRef(h.sw.Answer(h.id[3], 0, r.Call))
 				h.wantMediaTo(1, c, 3, r.Call)
 				h.wantMediaTo(3, r.Call, 1, c)
 				if s1, s2, s3 := h.appState(1, 1), h.appState(2, 1), h.appState(3, 1); s1 != dn.LineConnected || s2 != dn.LineIdle || s3 != dn.LineConnected {
@@ -211,7 +212,7 @@ func TestBlindTransfer(t *testing.T) {
 				if st := h.dev[2].Stuck(); len(st) != 0 {
 					t.Errorf("transferor stuck: %v", st)
 				}
-				h.must(h.sw.OnHook(h.id[3], 0))
+				h.mustRef(h.sw.OnHook(h.id[3], 0))
 				h.wantNoStuck(1, 2, 3)
 				h.wantPresence(1, dn.PresenceIdle)
 				h.wantPresence(3, dn.PresenceIdle)
@@ -226,19 +227,20 @@ func TestConsultTransfer(t *testing.T) {
 			run(t, featConfig(nil), func(h *harness) {
 				h.register(1, 2, 3, 4)
 				c := h.connect(1, 2)
-				consult, err := h.sw.StartTransfer(h.id[2], 0, c)
+				xfer, err := h.sw.StartTransfer(h.id[2], 0, c)
 				h.must(err)
+				consult := xfer.Consult.ID
 				synctest.Wait()
 				if len(h.media.Active("MOH")) != 1 {
 					t.Fatalf("transferee hears no MOH")
 				}
-				h.must(h.sw.Digits(h.id[2], 0, "1003"))
+				h.mustRef(h.sw.Digits(h.id[2], 0, "1003"))
 				r := h.wantLast(3, "Ring", nil)
 				if r.Call != consult {
 					t.Fatalf("ring call %d, want consult %d", r.Call, consult)
 				}
 				if !atAlert {
-					h.must(h.sw.Answer(h.id[3], 0, r.Call))
+					h.mustRef(h.sw.Answer(h.id[3], 0, r.Call))
 					synctest.Wait()
 				}
 				h.must(h.sw.CompleteTransfer(h.id[2], c, consult))
@@ -248,7 +250,7 @@ func TestConsultTransfer(t *testing.T) {
 						t.Fatalf("transferee %v at alert, want ringback", got)
 					}
 					h.wantLast(3, "CallInfo", func(e dntest.Effect) bool { return e.Info.Calling.Number == "1001" })
-					h.must(h.sw.Answer(h.id[4], 2, r.Call)) // shared appearance answers
+					h.mustRef(h.sw.Answer(h.id[4], 2, r.Call)) // shared appearance answers
 					synctest.Wait()
 				}
 				callee := 3
@@ -265,7 +267,7 @@ func TestConsultTransfer(t *testing.T) {
 				}
 				h.wantPresence(2, dn.PresenceIdle)
 				h.wantPresence(3, dn.PresenceInUse)
-				h.must(h.sw.OnHook(h.id[1], 0))
+				h.mustRef(h.sw.OnHook(h.id[1], 0))
 				h.wantNoStuck(1, 2, 3, 4)
 				h.wantPresence(3, dn.PresenceIdle)
 			})
@@ -277,11 +279,12 @@ func TestCancelledTransfer(t *testing.T) {
 	run(t, featConfig(nil), func(h *harness) {
 		h.register(1, 2, 3)
 		c := h.connect(1, 2)
-		consult, err := h.sw.StartTransfer(h.id[2], 0, c)
+		xfer, err := h.sw.StartTransfer(h.id[2], 0, c)
 		h.must(err)
-		h.must(h.sw.Digits(h.id[2], 0, "1003"))
+		consult := xfer.Consult.ID
+		h.mustRef(h.sw.Digits(h.id[2], 0, "1003"))
 		h.wantLast(3, "Ring", nil)
-		h.must(h.sw.OnHook(h.id[2], 0)) // drops the consultation only
+		h.mustRef(h.sw.OnHook(h.id[2], 0)) // drops the consultation only
 		synctest.Wait()
 		h.wantLast(3, "Released", func(e dntest.Effect) bool { return e.Call == consult })
 		if st := h.dev[3].Stuck(); len(st) != 0 {
@@ -293,13 +296,13 @@ func TestCancelledTransfer(t *testing.T) {
 		if err := h.sw.CompleteTransfer(h.id[2], c, consult); err == nil {
 			t.Errorf("complete after cancel succeeded")
 		}
-		h.must(h.sw.Resume(h.id[2], 0, c))
+		h.mustRef(h.sw.Resume(h.id[2], 0, c))
 		synctest.Wait()
 		h.wantMediaTo(1, c, 2, c)
 		if len(h.media.Active("MOH")) != 0 {
 			t.Errorf("MOH still running after resume")
 		}
-		h.must(h.sw.OnHook(h.id[2], 0))
+		h.mustRef(h.sw.OnHook(h.id[2], 0))
 		h.wantNoStuck(1, 2, 3)
 	})
 }
@@ -311,7 +314,7 @@ func TestTransferNoSecondLineFallsBackToBlind(t *testing.T) {
 		c := h.connect(1, 2)
 		_, err := h.sw.StartTransfer(h.id[2], 0, c)
 		h.must(err)
-		h.must(h.sw.Digits(h.id[2], 0, "1003"))
+		h.mustRef(h.sw.Digits(h.id[2], 0, "1003"))
 		h.wantLast(3, "Ring", func(e dntest.Effect) bool { return e.Info.Calling.Number == "1001" })
 		if got := h.appState(2, 1); got != dn.LineIdle {
 			t.Errorf("transferor %v, want idle", got)
@@ -343,7 +346,7 @@ func TestCallForward(t *testing.T) {
 		{name: "CFB", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
 			d[2].Mode = config.SingleLine
 			d[2].CallForward.Busy = "1003"
-		}, setup: func(h *harness) { h.must(h.sw.OffHook(h.id[2], 0)) }, wantRing: 3, want1: dn.LineRingback},
+		}, setup: func(h *harness) { h.mustRef(h.sw.OffHook(h.id[2], 0)) }, wantRing: 3, want1: dn.LineRingback},
 		{name: "CFNA before timeout", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
 			d[2].CallForward.NoAnswer, d[2].CallForward.NoAnswerTimeout = "1003", 10
 		}, wait: 9 * time.Second, wantRing: 2, want1: dn.LineRingback},
@@ -360,8 +363,8 @@ func TestCallForward(t *testing.T) {
 			d[2].Mode, d[3].Mode = config.SingleLine, config.SingleLine
 			d[2].CallForward.Busy, d[3].CallForward.Busy = "1003", "1002"
 		}, setup: func(h *harness) {
-			h.must(h.sw.OffHook(h.id[2], 0))
-			h.must(h.sw.OffHook(h.id[3], 0))
+			h.mustRef(h.sw.OffHook(h.id[2], 0))
+			h.mustRef(h.sw.OffHook(h.id[3], 0))
 		}, want1: dn.LineBusy},
 		{name: "CFNA chain loop ends", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
 			d[2].CallForward.NoAnswer, d[2].CallForward.NoAnswerTimeout = "1003", 5
@@ -371,12 +374,12 @@ func TestCallForward(t *testing.T) {
 			d[7].Number, d[8].Number, d[8].Preference = "1002", "1002", 1
 			d[2].Number = "1099"
 			d[7].Mode = config.SingleLine
-		}, setup: func(h *harness) { h.must(h.sw.OffHook(h.id[7], 0)) }, want1: dn.LineBusy},
+		}, setup: func(h *harness) { h.mustRef(h.sw.OffHook(h.id[7], 0)) }, want1: dn.LineBusy},
 		{name: "no huntstop", mod: func(d map[int]*config.EphoneDN, c *config.Config) {
 			d[7].Number, d[8].Number, d[8].Preference = "1002", "1002", 1
 			d[2].Number = "1099"
 			d[7].Mode, d[7].NoHuntstop = config.SingleLine, true
-		}, setup: func(h *harness) { h.must(h.sw.OffHook(h.id[7], 0)) }, wantRing: 8, want1: dn.LineRingback},
+		}, setup: func(h *harness) { h.mustRef(h.sw.OffHook(h.id[7], 0)) }, wantRing: 8, want1: dn.LineRingback},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,5 +434,44 @@ func TestCallForwardSoftkeyShown(t *testing.T) {
 		// A late registrant learns the forward.
 		h.register(4)
 		h.wantLast(4, "CallForward", func(e dntest.Effect) bool { return e.Number == "1006" })
+	})
+}
+
+// TestCommandsReturnTheirCall: every phone command returns the call it made
+// or acted on, in its state once the command ran, so an adapter never has
+// to read its own Device callbacks back to learn it (issue 14).
+func TestCommandsReturnTheirCall(t *testing.T) {
+	run(t, featConfig(nil), func(h *harness) {
+		h.register(1, 2, 3)
+		want := func(what string, got dn.CallRef, id dn.CallID, line int, st dn.LineState) {
+			t.Helper()
+			if got.ID != id || got.Line != line || got.State != st {
+				t.Errorf("%s returned %+v, want call %d line %d %v", what, got, id, line, st)
+			}
+		}
+		a := h.mustRef(h.sw.OffHook(h.id[1], 0))
+		if a.ID == 0 {
+			t.Fatal("OffHook returned no call")
+		}
+		want("OffHook", a, a.ID, 1, dn.LineDialing)
+		want("Digits", h.mustRef(h.sw.Digits(h.id[1], 0, "1002")), a.ID, 1, dn.LineRingback)
+		b := h.mustRef(h.sw.OffHook(h.id[2], 0)) // lifting on a ringing phone answers
+		want("OffHook (answer)", b, h.wantLast(2, "Ring", nil).Call, 1, dn.LineConnected)
+		want("Digits (DTMF)", h.mustRef(h.sw.Digits(h.id[1], 0, "5")), 0, 0, dn.LineIdle)
+		want("Hold", h.mustRef(h.sw.Hold(h.id[2], 0, 0)), b.ID, 1, dn.LineHold)
+		want("Resume", h.mustRef(h.sw.Resume(h.id[2], 0, 0)), b.ID, 1, dn.LineConnected)
+		x, err := h.sw.StartTransfer(h.id[2], 0, 0)
+		h.must(err)
+		want("StartTransfer held", x.Held, b.ID, 1, dn.LineHold)
+		if x.Consult.ID == 0 || x.Consult.ID == b.ID {
+			t.Fatalf("consultation call %d", x.Consult.ID)
+		}
+		want("StartTransfer consult", x.Consult, x.Consult.ID, 1, dn.LineDialing)
+		want("OnHook", h.mustRef(h.sw.OnHook(h.id[2], 0)), x.Consult.ID, 1, dn.LineIdle)
+		want("OnHook (nothing active)", h.mustRef(h.sw.OnHook(h.id[3], 0)), 0, 0, dn.LineIdle)
+		h.mustRef(h.sw.OffHook(h.id[3], 0))
+		h.mustRef(h.sw.Digits(h.id[3], 0, "1001"))
+		c := h.wantLast(1, "Ring", nil).Call // dual-line: the second call on button 1
+		want("Answer", h.mustRef(h.sw.Answer(h.id[1], 0, 0)), c, 1, dn.LineConnected)
 	})
 }

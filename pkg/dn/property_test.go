@@ -71,19 +71,19 @@ func TestNoStuckLampsProperty(t *testing.T) {
 					id := h.id[tag]
 					switch r.IntN(17) {
 					case 0, 1:
-						_ = h.sw.OffHook(id, 0)
-						_ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
+						_, _ = h.sw.OffHook(id, 0)
+						_, _ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
 					case 2, 3:
-						_ = h.sw.Answer(id, 0, 0)
+						_, _ = h.sw.Answer(id, 0, 0)
 					case 4, 5:
-						_ = h.sw.OnHook(id, 0)
+						_, _ = h.sw.OnHook(id, 0)
 					case 6:
-						_ = h.sw.Hold(id, 0, 0)
+						_, _ = h.sw.Hold(id, 0, 0)
 					case 7:
-						_ = h.sw.Resume(id, 0, 0)
+						_, _ = h.sw.Resume(id, 0, 0)
 					case 8:
 						if c, err := h.sw.StartTransfer(id, 0, 0); err == nil && r.IntN(2) == 0 {
-							_ = h.sw.Digits(id, 0, numbers[r.IntN(6)])
+							_, _ = h.sw.Digits(id, 0, numbers[r.IntN(6)])
 							_ = c
 						}
 					case 9:
@@ -144,9 +144,9 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				}
 				for range 10 {
 					for _, tag := range tags {
-						_ = h.sw.OnHook(h.id[tag], 0)
-						_ = h.sw.Resume(h.id[tag], 0, 0)
-						_ = h.sw.OnHook(h.id[tag], 0)
+						_, _ = h.sw.OnHook(h.id[tag], 0)
+						_, _ = h.sw.Resume(h.id[tag], 0, 0)
+						_, _ = h.sw.OnHook(h.id[tag], 0)
 					}
 				}
 				// A trunk caller on the echo test stays until it hangs up.

@@ -262,39 +262,65 @@ func (s *Switch) UnregisterDevice(id DeviceID) error {
 	})
 }
 
+// legCmd runs a phone command that acts on one leg and returns that leg
+// as the phone sees it when the command is done.
+func (s *Switch) legCmd(fn func() (*leg, error)) (CallRef, error) {
+	var out CallRef
+	err := s.do(func() error {
+		l, err := fn()
+		out = ref(l)
+		return err
+	})
+	return out, err
+}
+
+func ref(l *leg) CallRef {
+	if l == nil {
+		return CallRef{}
+	}
+	return CallRef{ID: l.cid, Line: l.line, State: l.state}
+}
+
 // OffHook: the handset is lifted (or the line key / speaker pressed). line 0
 // means "the phone decides": answer a ringing call if there is one,
 // otherwise take the first line with a free call slot. Lifting on a ringing
-// line answers it.
-func (s *Switch) OffHook(id DeviceID, line int) error {
-	return s.do(func() error { return s.offHook(id, line) })
+// line answers it. It returns the call: a new one dialing (LineDialing) or
+// the one answered (LineConnected).
+func (s *Switch) OffHook(id DeviceID, line int) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.offHook(id, line) })
 }
 
-// Digits adds dialled digits to the dialing call on line (0: any). Digits
-// sent once a call is past dialing are DTMF and ignored here.
-func (s *Switch) Digits(id DeviceID, line int, digits string) error {
-	return s.do(func() error { return s.addDigits(id, line, digits) })
+// Digits adds dialled digits to the dialing call on line (0: any) and
+// returns that call in its new state (still dialing, ringback, busy, ...).
+// Digits sent once a call is past dialing are DTMF and ignored here; the
+// result is then the zero CallRef.
+func (s *Switch) Digits(id DeviceID, line int, digits string) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.addDigits(id, line, digits) })
 }
 
-// OnHook hangs up the active (not held) call on line (0: any line).
-func (s *Switch) OnHook(id DeviceID, line int) error {
-	return s.do(func() error { return s.onHook(id, line) })
+// OnHook hangs up the active (not held) call on line (0: any line) and
+// returns it (LineIdle); the zero CallRef when there was none.
+func (s *Switch) OnHook(id DeviceID, line int) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.onHook(id, line) })
 }
 
-// Answer answers call callID (0: any) ringing on line (0: any).
-func (s *Switch) Answer(id DeviceID, line int, callID CallID) error {
-	return s.do(func() error { return s.answer(id, line, callID) })
+// Answer answers call callID (0: any) ringing on line (0: any) and returns
+// the call answered.
+func (s *Switch) Answer(id DeviceID, line int, callID CallID) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.answer(id, line, callID) })
 }
 
-// Hold holds the connected call callID (0: the connected one) on line.
-func (s *Switch) Hold(id DeviceID, line int, callID CallID) error {
-	return s.do(func() error { return s.hold(id, line, callID) })
+// Hold holds the connected call callID (0: the connected one) on line and
+// returns the call held.
+func (s *Switch) Hold(id DeviceID, line int, callID CallID) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.hold(id, line, callID) })
 }
 
-// Resume resumes held call callID (0: the first held) on line. On a shared
-// DN the call may have been held on another phone (docs/cme-behaviour.md §Lines).
-func (s *Switch) Resume(id DeviceID, line int, callID CallID) error {
-	return s.do(func() error { return s.resume(id, line, callID) })
+// Resume resumes held call callID (0: the first held) on line and returns
+// it. On a shared DN the call may have been held on another phone
+// (docs/cme-behaviour.md §Lines); the result's Line is then this phone's line.
+func (s *Switch) Resume(id DeviceID, line int, callID CallID) (CallRef, error) {
+	return s.legCmd(func() (*leg, error) { return s.resume(id, line, callID) })
 }
 
 // SetDND switches do-not-disturb on a phone. Turning it on while a call
@@ -314,15 +340,16 @@ func (s *Switch) MediaReady(id DeviceID, line int, callID CallID, addr netip.Add
 // StartTransfer begins a transfer of call callID (0: the connected one) on
 // line (SCCP Transfer softkey): the call is held and a consultation call
 // starts dialing, on the same DN when it has a free call slot, else on the
-// phone's next line with one. It returns the consultation call's id. Under
+// phone's next line with one. Under
 // `transfer-system blind|full-blind` the transfer completes as soon as the
 // dialled number is complete; otherwise CompleteTransfer (second Transfer
-// press) or OnHook (cancel) ends it.
-func (s *Switch) StartTransfer(id DeviceID, line int, callID CallID) (CallID, error) {
-	var out CallID
+// press) or OnHook (cancel) ends it. It returns both calls, so the phone
+// needs no bookkeeping of its own to complete the transfer.
+func (s *Switch) StartTransfer(id DeviceID, line int, callID CallID) (Transfer, error) {
+	var out Transfer
 	err := s.do(func() error {
-		var err error
-		out, err = s.startTransfer(id, line, callID)
+		h, c, err := s.startTransfer(id, line, callID)
+		out = Transfer{Held: ref(h), Consult: ref(c)}
 		return err
 	})
 	return out, err

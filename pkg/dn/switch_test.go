@@ -110,6 +110,16 @@ func (h *harness) must(err error) {
 	}
 }
 
+// mustRef is must for the phone commands that return the call they acted on.
+func (h *harness) mustRef(r dn.CallRef, err error) dn.CallRef {
+	h.t.Helper()
+	h.must(err)
+	return r
+}
+
+// errOf drops the call a phone command returns.
+func errOf(_ dn.CallRef, err error) error { return err }
+
 func (h *harness) presence(kind dn.DNKind, tag int) dn.Presence {
 	h.t.Helper()
 	synctest.Wait()
@@ -156,8 +166,8 @@ func (h *harness) appState(tag, button int) dn.LineState {
 
 func (h *harness) call(from int, digits string) {
 	h.t.Helper()
-	h.must(h.sw.OffHook(h.id[from], 0))
-	h.must(h.sw.Digits(h.id[from], 0, digits))
+	h.mustRef(h.sw.OffHook(h.id[from], 0))
+	h.mustRef(h.sw.Digits(h.id[from], 0, digits))
 }
 
 func TestBasicCall(t *testing.T) {
@@ -166,15 +176,15 @@ func TestBasicCall(t *testing.T) {
 		h.wantPresence(1, dn.PresenceIdle)
 		h.wantPresence(3, dn.PresenceUnregistered)
 
-		h.must(h.sw.OffHook(h.id[1], 0))
+		h.mustRef(h.sw.OffHook(h.id[1], 0))
 		h.wantLast(1, "Tone", func(e dntest.Effect) bool { return e.Tone == dn.ToneDial })
 		h.wantPresence(1, dn.PresenceInUse)
 		if got := h.appState(1, 1); got != dn.LineDialing {
 			t.Errorf("caller state %v, want dialing", got)
 		}
 
-		h.must(h.sw.Digits(h.id[1], 0, "10"))
-		h.must(h.sw.Digits(h.id[1], 0, "02"))
+		h.mustRef(h.sw.Digits(h.id[1], 0, "10"))
+		h.mustRef(h.sw.Digits(h.id[1], 0, "02"))
 		ring := h.wantLast(2, "Ring", func(e dntest.Effect) bool { return e.Info.Calling.Number == "1001" && e.Line == 1 })
 		h.wantLast(1, "Tone", func(e dntest.Effect) bool { return e.Tone == dn.ToneRingback })
 		h.wantPresence(2, dn.PresenceRinging)
@@ -182,7 +192,7 @@ func TestBasicCall(t *testing.T) {
 			t.Errorf("caller state %v, want ringback", got)
 		}
 
-		h.must(h.sw.Answer(h.id[2], 1, ring.Call))
+		h.mustRef(h.sw.Answer(h.id[2], 1, ring.Call))
 		h.wantLast(1, "CallState", func(e dntest.Effect) bool { return e.State == dn.LineConnected })
 		h.wantLast(2, "CallState", func(e dntest.Effect) bool { return e.State == dn.LineConnected })
 		h.wantPresence(2, dn.PresenceInUse)
@@ -191,7 +201,7 @@ func TestBasicCall(t *testing.T) {
 			t.Fatalf("calls = %+v", calls)
 		}
 
-		h.must(h.sw.OnHook(h.id[2], 0))
+		h.mustRef(h.sw.OnHook(h.id[2], 0))
 		h.wantLast(1, "Released", func(e dntest.Effect) bool { return e.Cause == dn.CauseNormal })
 		h.wantPresence(1, dn.PresenceIdle)
 		h.wantPresence(2, dn.PresenceIdle)
@@ -224,9 +234,9 @@ func TestDialingOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			run(t, testConfig(), func(h *harness) {
 				h.register(1, 6, 101)
-				h.must(h.sw.OffHook(h.id[1], 1))
+				h.mustRef(h.sw.OffHook(h.id[1], 1))
 				if tt.digits != "" {
-					h.must(h.sw.Digits(h.id[1], 1, tt.digits))
+					h.mustRef(h.sw.Digits(h.id[1], 1, tt.digits))
 				}
 				time.Sleep(tt.wait)
 				synctest.Wait()
@@ -262,7 +272,7 @@ func TestAnsweredCallIgnoresRingTimer(t *testing.T) {
 	run(t, testConfig(), func(h *harness) {
 		h.register(1, 2)
 		h.call(1, "1002")
-		h.must(h.sw.OffHook(h.id[2], 0)) // lifting a ringing phone answers
+		h.mustRef(h.sw.OffHook(h.id[2], 0)) // lifting a ringing phone answers
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		if got := h.appState(2, 1); got != dn.LineConnected {
@@ -314,7 +324,7 @@ func TestSharedLine(t *testing.T) {
 		if s3, s4 := h.appState(3, 1), h.appState(4, 2); s3 != dn.LineRinging || s4 != dn.LineRinging {
 			t.Fatalf("appearances %v %v, want ringing", s3, s4)
 		}
-		h.must(h.sw.Answer(h.id[4], 2, r3.Call))
+		h.mustRef(h.sw.Answer(h.id[4], 2, r3.Call))
 		h.wantLast(3, "StopRing", nil)
 		h.wantLast(3, "CallState", func(e dntest.Effect) bool { return e.State == dn.LineRemoteInUse })
 		if s3, s4 := h.appState(3, 1), h.appState(4, 2); s3 != dn.LineRemoteInUse || s4 != dn.LineConnected {
@@ -324,17 +334,17 @@ func TestSharedLine(t *testing.T) {
 		h.wantPresence(4, dn.PresenceIdle) // ephone 4's own DN is idle
 
 		// Hold on ephone 4, resume on ephone 3 (docs/cme-behaviour.md §Lines).
-		h.must(h.sw.Hold(h.id[4], 2, 0))
+		h.mustRef(h.sw.Hold(h.id[4], 2, 0))
 		h.wantLast(1, "CallInfo", func(e dntest.Effect) bool { return e.Info.PeerHold })
 		if got := h.appState(4, 2); got != dn.LineHold {
 			t.Fatalf("held appearance = %v", got)
 		}
-		h.must(h.sw.Resume(h.id[3], 1, 0))
+		h.mustRef(h.sw.Resume(h.id[3], 1, 0))
 		if s3, s4 := h.appState(3, 1), h.appState(4, 2); s3 != dn.LineConnected || s4 != dn.LineRemoteInUse {
 			t.Fatalf("after resume elsewhere: %v %v", s3, s4)
 		}
 		h.wantLast(1, "CallInfo", func(e dntest.Effect) bool { return !e.Info.PeerHold })
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantLast(4, "Released", nil)
 		if s3, s4 := h.appState(3, 1), h.appState(4, 2); s3 != dn.LineIdle || s4 != dn.LineIdle {
 			t.Fatalf("after hang-up: %v %v", s3, s4)
@@ -347,7 +357,7 @@ func TestCallerCancels(t *testing.T) {
 	run(t, testConfig(), func(h *harness) {
 		h.register(1, 3, 4)
 		h.call(1, "1003")
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantLast(3, "StopRing", nil)
 		h.wantLast(4, "StopRing", nil)
 		h.wantPresence(3, dn.PresenceIdle)
@@ -368,7 +378,7 @@ func TestDND(t *testing.T) {
 			t.Fatalf("call to DND phone: %v", got)
 		}
 		h.wantLast(1, "Tone", func(e dntest.Effect) bool { return e.Tone == dn.ToneBusy })
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.must(h.sw.SetDND(h.id[2], false))
 		h.wantPresence(2, dn.PresenceIdle)
 
@@ -398,11 +408,11 @@ func TestUnregisterAndReregister(t *testing.T) {
 	run(t, testConfig(), func(h *harness) {
 		h.register(1, 2)
 		h.call(1, "1002")
-		h.must(h.sw.Answer(h.id[2], 0, 0))
+		h.mustRef(h.sw.Answer(h.id[2], 0, 0))
 		old := h.id[2]
 		h.register(2) // same phone, new session
 		h.wantLast(1, "Released", func(e dntest.Effect) bool { return e.Cause == dn.CauseUnregistered })
-		if err := h.sw.OnHook(old, 0); !errors.Is(err, dn.ErrStaleDevice) {
+		if _, err := h.sw.OnHook(old, 0); !errors.Is(err, dn.ErrStaleDevice) {
 			t.Errorf("stale session OnHook err = %v", err)
 		}
 		h.wantPresence(1, dn.PresenceIdle)
@@ -416,7 +426,7 @@ func TestUnregisterAndReregister(t *testing.T) {
 		}
 		// Callee unregisters while ringing: the call ends for the caller.
 		h.call(1, "1001") // calls itself? no: 1001 is busy (own line)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 	})
 }
 
@@ -435,7 +445,7 @@ func TestApplyConfig(t *testing.T) {
 	run(t, testConfig(), func(h *harness) {
 		h.register(1, 2, 4)
 		h.call(1, "1002")
-		h.must(h.sw.Answer(h.id[2], 0, 0))
+		h.mustRef(h.sw.Answer(h.id[2], 0, 0))
 
 		cfg := testConfig()
 		cfg.EphoneDNs[0].AllowWatch = false                 // no allow watch on 1001

@@ -9,10 +9,10 @@ import (
 // gets a final message (no stuck lamps, docs/sccp.md §Field-reports); the far ends are
 // joined in the held call, keeping the call ids their phones know.
 
-func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, error) {
+func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (held, consult *leg, err error) {
 	d, err := s.lookup(id)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	name := d.id.Name
 	var h *leg
@@ -23,14 +23,14 @@ func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, er
 		}
 	}
 	if h == nil {
-		return 0, ErrNoCall
+		return nil, nil, ErrNoCall
 	}
 	if p := peer(h); !party(p) || (h.state != LineConnected && h.state != LineHold) {
-		return 0, ErrBadState
+		return nil, nil, ErrBadState
 	}
 	if h.state == LineConnected {
 		if err := s.holdLeg(h); err != nil {
-			return 0, err
+			return h, nil, err
 		}
 	}
 	// The consultation call goes on the same DN if it has a free call
@@ -53,11 +53,11 @@ func (s *Switch) startTransfer(id DeviceID, line int, callID CallID) (CallID, er
 	c := s.newCall()
 	l, err := s.newDialingLeg(c, app)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	l.xferOf, l.xferBlind = h.call, blind
 	s.consults[l] = struct{}{}
-	return c.id, nil
+	return h, l, nil
 }
 
 func (s *Switch) completeTransfer(id DeviceID, held, consult CallID) error {

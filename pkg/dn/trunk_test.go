@@ -159,7 +159,7 @@ func TestTrunkOutboundAnswered(t *testing.T) {
 		}
 
 		time.Sleep(5 * time.Second)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantTrunk("Hangup", dial.ID, func(e dntest.TrunkEvent) bool { return e.Cause == dn.CauseNormal })
 		h.wantNoStuck(1)
 		h.wantNoTrunkCalls()
@@ -204,7 +204,7 @@ func TestTrunkOutboundHuntsOnBusy(t *testing.T) {
 			t.Errorf("%d dials, want 2", n)
 		}
 		h.wantPresence(1, dn.PresenceInUse)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1)
 		h.wantNoTrunkCalls()
 		if n := h.countTrunk("Hangup"); n != 0 {
@@ -225,7 +225,7 @@ func TestTrunkOutboundUnassignedReorder(t *testing.T) {
 		if n := len(h.tr.Dials()); n != 1 {
 			t.Errorf("404 hunted on: %d dials", n)
 		}
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1)
 		h.wantNoTrunkCalls()
 	})
@@ -296,7 +296,7 @@ func TestTrunkOutboundCallerCancels(t *testing.T) {
 		h.register(1)
 		h.call(1, "95551234#")
 		d := h.lastDial()
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantTrunk("Hangup", d.ID, func(e dntest.TrunkEvent) bool { return e.Cause == dn.CauseNormal })
 		h.wantNoStuck(1)
 		h.wantNoTrunkCalls()
@@ -310,8 +310,8 @@ func TestTrunkDialWithoutMedia(t *testing.T) {
 		d := &dntest.Device{} // no AutoMedia
 		id, err := h.sw.RegisterDevice(dn.DeviceInfo{Name: devName(1), Protocol: dn.SCCP}, d)
 		h.must(err)
-		h.must(h.sw.OffHook(id, 0))
-		h.must(h.sw.Digits(id, 0, "95551234#"))
+		h.mustRef(h.sw.OffHook(id, 0))
+		h.mustRef(h.sw.Digits(id, 0, "95551234#"))
 		synctest.Wait()
 		if n := len(h.tr.Dials()); n != 0 {
 			t.Fatalf("dialled before the media wait")
@@ -326,7 +326,7 @@ func TestTrunkDialWithoutMedia(t *testing.T) {
 		late := netip.MustParseAddrPort("10.0.0.1:24000")
 		h.must(h.sw.MediaReady(id, 0, open.Call, late))
 		h.wantTrunk("UpdateMedia", dials[0].ID, func(e dntest.TrunkEvent) bool { return e.Addr == late })
-		h.must(h.sw.OnHook(id, 0))
+		h.mustRef(h.sw.OnHook(id, 0))
 		h.wantTrunk("Hangup", dials[0].ID, nil)
 	})
 }
@@ -341,7 +341,7 @@ func TestTrunkHoldStreamsMOHToTrunk(t *testing.T) {
 		h.must(h.tr.Answer(h.sw, d.ID, remote))
 		synctest.Wait()
 
-		h.must(h.sw.Hold(h.id[1], 0, call))
+		h.mustRef(h.sw.Hold(h.id[1], 0, call))
 		synctest.Wait()
 		moh := h.media.Active("MOH")
 		if len(moh) != 1 || moh[0].Dest != remote {
@@ -357,7 +357,7 @@ func TestTrunkHoldStreamsMOHToTrunk(t *testing.T) {
 			t.Fatalf("MOH after re-INVITE = %+v, want one to %v", moh, moved)
 		}
 
-		h.must(h.sw.Resume(h.id[1], 0, call))
+		h.mustRef(h.sw.Resume(h.id[1], 0, call))
 		synctest.Wait()
 		if n := len(h.media.Active("MOH")); n != 0 {
 			t.Errorf("MOH still running after resume")
@@ -365,7 +365,7 @@ func TestTrunkHoldStreamsMOHToTrunk(t *testing.T) {
 		rx := h.dev[1].RxAddr(call)
 		h.wantTrunk("UpdateMedia", d.ID, func(e dntest.TrunkEvent) bool { return e.Addr == rx })
 		h.wantLast(1, "StartMedia", func(e dntest.Effect) bool { return e.Addr == moved })
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1)
 		h.wantNoTrunkCalls()
 	})
@@ -389,7 +389,7 @@ func TestTrunkIncomingAnswered(t *testing.T) {
 		}
 		h.wantPresence(1, dn.PresenceRinging)
 		time.Sleep(2 * time.Second)
-		h.must(h.sw.Answer(h.id[1], 0, id))
+		h.mustRef(h.sw.Answer(h.id[1], 0, id))
 		synctest.Wait()
 		rx := h.dev[1].RxAddr(id)
 		h.wantTrunk("Answered", id, func(e dntest.TrunkEvent) bool { return rx.IsValid() && e.Addr == rx })
@@ -419,9 +419,9 @@ func TestTrunkIncomingPhoneHangsUp(t *testing.T) {
 		id, err := h.tr.Incoming(h.sw, dn.InboundCall{Calling: dn.Party{Number: "0612345"}, Called: "5551003",
 			Remote: h.tr.RemoteAddr()})
 		h.must(err)
-		h.must(h.sw.Answer(h.id[3], 0, 0))
+		h.mustRef(h.sw.Answer(h.id[3], 0, 0))
 		h.wantTrunk("Answered", id, nil)
-		h.must(h.sw.OnHook(h.id[3], 0))
+		h.mustRef(h.sw.OnHook(h.id[3], 0))
 		h.wantTrunk("Hangup", id, func(e dntest.TrunkEvent) bool { return e.Cause == dn.CauseNormal })
 		h.wantNoStuck(3)
 		h.wantNoTrunkCalls()
@@ -448,7 +448,7 @@ func TestTrunkIncomingForwardNoAnswer(t *testing.T) {
 		if len(m) != 1 || m[0].Number != "4085550100" {
 			t.Errorf("missed on 5 = %+v", m)
 		}
-		h.must(h.sw.Answer(h.id[6], 0, ring.Call))
+		h.mustRef(h.sw.Answer(h.id[6], 0, ring.Call))
 		h.wantTrunk("Answered", id, func(e dntest.TrunkEvent) bool { return e.Addr == h.dev[6].RxAddr(id) })
 		if n := h.countTrunk("Ringing"); n != 1 {
 			t.Errorf("Ringing sent %d times", n)
@@ -521,7 +521,7 @@ func TestTrunkIncomingPhoneUnregisters(t *testing.T) {
 		id, err := h.tr.Incoming(h.sw, dn.InboundCall{Calling: dn.Party{Number: "4085550100"}, Called: "1001",
 			Remote: h.tr.RemoteAddr()})
 		h.must(err)
-		h.must(h.sw.Answer(h.id[1], 0, id))
+		h.mustRef(h.sw.Answer(h.id[1], 0, id))
 		h.must(h.sw.UnregisterDevice(h.id[1]))
 		h.wantTrunk("Hangup", id, func(e dntest.TrunkEvent) bool { return e.Cause == dn.CauseUnregistered })
 		h.wantNoTrunkCalls()
@@ -589,16 +589,17 @@ func TestTrunkIncomingConsultTransfer(t *testing.T) {
 		id, err := h.tr.Incoming(h.sw, dn.InboundCall{Calling: dn.Party{Number: "4085550100"}, Called: "1001",
 			Remote: remote})
 		h.must(err)
-		h.must(h.sw.Answer(h.id[1], 0, id))
+		h.mustRef(h.sw.Answer(h.id[1], 0, id))
 		synctest.Wait()
-		consult, err := h.sw.StartTransfer(h.id[1], 0, id)
+		xfer, err := h.sw.StartTransfer(h.id[1], 0, id)
 		h.must(err)
+		consult := xfer.Consult.ID
 		synctest.Wait()
 		if moh := h.media.Active("MOH"); len(moh) != 1 || moh[0].Dest != remote {
 			t.Fatalf("MOH = %+v, want one to the trunk", moh)
 		}
-		h.must(h.sw.Digits(h.id[1], 0, "1002"))
-		h.must(h.sw.Answer(h.id[2], 0, 0))
+		h.mustRef(h.sw.Digits(h.id[1], 0, "1002"))
+		h.mustRef(h.sw.Answer(h.id[2], 0, 0))
 		h.must(h.sw.CompleteTransfer(h.id[1], id, consult))
 		synctest.Wait()
 		rx2 := h.dev[2].RxAddr(consult)
@@ -629,7 +630,7 @@ func TestTrunkBlindTransferOut(t *testing.T) {
 		synctest.Wait()
 		h.wantLast(1, "CallState", state(dn.LineConnected))
 		h.wantLast(1, "StartMedia", func(e dntest.Effect) bool { return e.Addr == remote })
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantTrunk("Hangup", d.ID, nil)
 		h.wantNoStuck(1, 2)
 		h.wantNoTrunkCalls()
@@ -654,7 +655,7 @@ func TestTrunkForwardAllOut(t *testing.T) {
 		h.must(h.tr.Fail(h.sw, second.ID, dn.CauseUnavailable))
 		synctest.Wait()
 		h.wantLast(1, "Tone", tone(dn.ToneReorder))
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 3)
 		h.wantNoTrunkCalls()
 	})
@@ -675,7 +676,7 @@ func TestTrunkHuntSkipsRemovedPeer(t *testing.T) {
 		if n := len(h.tr.Dials()); n != 1 {
 			t.Errorf("hunted to a removed dial-peer: %s", h.tr.Dump())
 		}
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1)
 	})
 }

@@ -110,6 +110,23 @@ type DeviceInfo struct {
 // CallID identifies a call for its whole life; never reused by a Switch.
 type CallID uint64
 
+// CallRef is the call a phone command made or acted on, as that phone sees
+// it when the command returns: its id, the line (button) it is on there
+// and its state on that line (LineIdle once it is gone). The adapter learns
+// the call from the command's result, not by watching Device callbacks.
+type CallRef struct {
+	ID    CallID
+	Line  int
+	State LineState
+}
+
+// Transfer is what StartTransfer set up: the call put on hold and the
+// consultation call dialing.
+type Transfer struct {
+	Held    CallRef
+	Consult CallRef
+}
+
 // LineState is the state of one line appearance (a DN on a phone button) or
 // of one call leg on it.
 type LineState uint8

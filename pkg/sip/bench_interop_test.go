@@ -130,9 +130,9 @@ func TestInteropSIPBench(t *testing.T) {
 		<-tick.C
 		id := ids[changes%50]
 		if (changes/50)%2 == 0 {
-			_ = r.sw.OffHook(id, 1)
+			_, _ = r.sw.OffHook(id, 1)
 		} else {
-			_ = r.sw.OnHook(id, 1)
+			_, _ = r.sw.OnHook(id, 1)
 		}
 		changes++
 	}

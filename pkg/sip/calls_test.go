@@ -157,7 +157,7 @@ ephone 1
 		callID = e.Call
 		return ok
 	})
-	if err := r.sw.Answer(sccp, 1, callID); err != nil {
+	if _, err := r.sw.Answer(sccp, 1, callID); err != nil {
 		t.Fatal(err)
 	}
 	res := a.response("INVITE", 10)
@@ -207,7 +207,7 @@ ephone 1
 		return ok && e.Addr == netip.MustParseAddrPort("127.0.0.1:41002")
 	})
 
-	if err := r.sw.OnHook(sccp, 1); err != nil {
+	if _, err := r.sw.OnHook(sccp, 1); err != nil {
 		t.Fatal(err)
 	}
 	bye := a.waitRequest("BYE")
@@ -249,7 +249,7 @@ dial-peer voice 10 voip
 	if e, _ := dev.Last("Ring"); e.Info.Calling.Number != "2101" {
 		t.Errorf("B's phone sees caller %q", e.Info.Calling.Number)
 	}
-	if err := b.sw.Answer(sccp, 1, callID); err != nil {
+	if _, err := b.sw.Answer(sccp, 1, callID); err != nil {
 		t.Fatal(err)
 	}
 	res := phone.response("INVITE", 10)

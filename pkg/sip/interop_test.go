@@ -260,7 +260,7 @@ func TestInteropOffHookNotify(t *testing.T) {
 		}
 		return false
 	})
-	if err := r.sw.OffHook(id, 1); err != nil {
+	if _, err := r.sw.OffHook(id, 1); err != nil {
 		t.Fatal(err)
 	}
 	code, out := run.wait(t)

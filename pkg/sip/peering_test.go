@@ -84,15 +84,15 @@ func TestTwoRoutersPeering(t *testing.T) {
 		t.Errorf("A's watchers of 1001 (no digest): %+v", subs)
 	}
 
-	if err := b.sw.OffHook(phoneB, 1); err != nil {
+	if _, err := b.sw.OffHook(phoneB, 1); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "A's lamp for 2001 in use", func() bool { return onA.last() == blf.StateInUse })
-	if err := a.sw.OffHook(phoneA, 1); err != nil {
+	if _, err := a.sw.OffHook(phoneA, 1); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "B's lamp for 1001 in use", func() bool { return onB.last() == blf.StateInUse })
-	if err := b.sw.OnHook(phoneB, 1); err != nil {
+	if _, err := b.sw.OnHook(phoneB, 1); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "A's lamp for 2001 idle again", func() bool { return onA.last() == blf.StateIdle })

@@ -183,7 +183,7 @@ func TestLocalPhoneWatcher(t *testing.T) {
 		t.Errorf("NOTIFY tags from=%q to=%q, want %q/w1", tagOf(n[0].From().Params), tagOf(n[0].To().Params), toTag)
 	}
 
-	if err := r.sw.OffHook(sccp, 1); err != nil {
+	if _, err := r.sw.OffHook(sccp, 1); err != nil {
 		t.Fatal(err)
 	}
 	n = u.waitNotify(2)
@@ -196,7 +196,7 @@ func TestLocalPhoneWatcher(t *testing.T) {
 
 	// The phone forgets the subscription: 481 removes it.
 	u.setNotifyAnswer(481)
-	if err := r.sw.OnHook(sccp, 1); err != nil {
+	if _, err := r.sw.OnHook(sccp, 1); err != nil {
 		t.Fatal(err)
 	}
 	u.waitNotify(3)

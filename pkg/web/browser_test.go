@@ -153,8 +153,8 @@ func browserBoard(t *testing.T, kind headless.Kind, exe string) {
 		t.Errorf("names: DN label %q, speed-dial label %q; want the full configured text", p.Label, p.SDText)
 	}
 
-	e.must(e.sw.OffHook(e.id[1], 0))
-	e.must(e.sw.Digits(e.id[1], 0, "1002"))
+	e.mustRef(e.sw.OffHook(e.id[1], 0))
+	e.mustRef(e.sw.Digits(e.id[1], 0, "1002"))
 	waitFor("1001 and its speed-dial lamp in use", 5*time.Second, func(p probe) bool {
 		return p.DN1001 == "inuse" && p.SD == "inuse" && p.DN1002 == "ringing"
 	})

@@ -69,7 +69,7 @@ func TestMetricsScenario(t *testing.T) {
 	}
 
 	// Hang up.
-	e.must(e.sw.OnHook(e.id[1], 0))
+	e.mustRef(e.sw.OnHook(e.id[1], 0))
 	got := samples(t, srv.URL, "cmed_calls_active", "cmed_dn_states", "cmed_blf_subscriptions",
 		"cmed_blf_subscriptions_refused_total", "cmed_blf_deliveries_total", "cmed_blf_lamp_updates_sent_total",
 		"cmed_auth_failures_total")

@@ -76,14 +76,14 @@ func TestBoardRendersEveryDN(t *testing.T) {
 	}
 
 	// The board tells hold from in use although presence does not.
-	e.must(e.sw.Hold(e.id[1], 0, 0))
+	e.mustRef(e.sw.Hold(e.id[1], 0, 0))
 	want["dn-1001"], want["btn-SEP000000000001-1"] = "hold", "hold"
 	if diff := cmp.Diff(want, lamps(t, h)); diff != "" {
 		t.Errorf("lamps with 1001 holding (-want +got):\n%s", diff)
 	}
 
-	e.must(e.sw.Resume(e.id[1], 0, 0))
-	e.must(e.sw.OnHook(e.id[1], 0))
+	e.mustRef(e.sw.Resume(e.id[1], 0, 0))
+	e.mustRef(e.sw.OnHook(e.id[1], 0))
 	e.must(e.sw.SetDND(e.id[2], true))
 	st := apiState(t, h)
 	got := map[string]string{}
@@ -128,7 +128,7 @@ func TestSpeedDialLamps(t *testing.T) {
 			t.Errorf("board lacks %s", s)
 		}
 	}
-	e.must(e.sw.OffHook(e.id[1], 0))
+	e.mustRef(e.sw.OffHook(e.id[1], 0))
 	want["sd-SEP000000000002-1"] = "inuse"
 	if diff := cmp.Diff(want, sd()); diff != "" {
 		t.Errorf("speed-dial lamps with 1001 off-hook (-want +got):\n%s", diff)
@@ -274,7 +274,7 @@ func TestEventsSnapshotThenUpdates(t *testing.T) {
 		t.Fatalf("snapshot DNs = %+v", st.DNs)
 	}
 
-	e.must(e.sw.OffHook(e.id[1], 0))
+	e.mustRef(e.sw.OffHook(e.id[1], 0))
 	var d web.DNView
 	if err := json.Unmarshal([]byte(next(t, ch, web.EventDN).data), &d); err != nil {
 		t.Fatal(err)

@@ -259,11 +259,11 @@ func (h *healthy) check(t *testing.T) {
 		return
 	}
 	sw := h.inst.Switch()
-	if err := sw.OffHook(h.id, 0); err != nil {
+	if _, err := sw.OffHook(h.id, 0); err != nil {
 		t.Fatalf("healthy phone off hook: %v", err)
 	}
 	h.waitLamp(t, blf.StateInUse)
-	if err := sw.OnHook(h.id, 0); err != nil {
+	if _, err := sw.OnHook(h.id, 0); err != nil {
 		t.Fatalf("healthy phone on hook: %v", err)
 	}
 	h.waitLamp(t, blf.StateIdle)
