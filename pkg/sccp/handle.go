@@ -371,6 +371,9 @@ func (s *session) findCall(states ...msg.CallState) (callView, bool) {
 	return *best, true
 }
 
+// refErr is the error of a phone command whose call the caller does not need.
+func refErr(_ dn.CallRef, err error) error { return err }
+
 func (s *session) coreErr(op string, err error) {
 	if err == nil {
 		return
@@ -384,14 +387,14 @@ func (s *session) coreErr(op string, err error) {
 func (s *session) onOffHook(inst, ref uint32) {
 	id := s.deviceID()
 	if cv, ok := s.callByRef(ref); ok && cv.state == msg.CallRingIn {
-		s.coreErr("answer", s.srv.Switch.Answer(id, cv.line, cv.id))
+		s.coreErr("answer", refErr(s.srv.Switch.Answer(id, cv.line, cv.id)))
 		return
 	}
 	if cv, ok := s.findCall(msg.CallRingIn); ok && inst == 0 {
-		s.coreErr("answer", s.srv.Switch.Answer(id, cv.line, cv.id))
+		s.coreErr("answer", refErr(s.srv.Switch.Answer(id, cv.line, cv.id)))
 		return
 	}
-	s.coreErr("offhook", s.srv.Switch.OffHook(id, s.lineIndex(inst)))
+	s.coreErr("offhook", refErr(s.srv.Switch.OffHook(id, s.lineIndex(inst))))
 }
 
 func (s *session) onOnHook(inst, ref uint32) {
@@ -402,7 +405,7 @@ func (s *session) onOnHook(inst, ref uint32) {
 	if cv, ok := s.callByRef(ref); ok {
 		line = cv.line
 	}
-	s.coreErr("onhook", s.srv.Switch.OnHook(s.deviceID(), line))
+	s.coreErr("onhook", refErr(s.srv.Switch.OnHook(s.deviceID(), line)))
 }
 
 func keyChar(k msg.KeypadKey) (byte, bool) {
@@ -447,13 +450,15 @@ func (s *session) dial(digits string, inst uint32) {
 		if _, busy := s.findCall(msg.CallConnected, msg.CallRingOut, msg.CallProceed, msg.CallBusy); busy {
 			return // DTMF during a call: the phones send RFC 2833 themselves
 		}
-		if err := s.srv.Switch.OffHook(id, s.lineIndex(inst)); err != nil {
+		ref, err := s.srv.Switch.OffHook(id, s.lineIndex(inst))
+		if err != nil {
 			s.coreErr("offhook", err)
 			return
 		}
-		if cv, ok = s.findCall(msg.CallOffHook); !ok {
-			return
+		if ref.State != dn.LineDialing {
+			return // lifting answered a ringing call: the digits are DTMF
 		}
+		cv = callView{id: ref.ID, line: ref.Line}
 	}
 	s.mu.Lock()
 	if s.dialing == nil {
@@ -464,7 +469,7 @@ func (s *session) dial(digits string, inst uint32) {
 	}
 	s.lastDialed = s.dialing[cv.id]
 	s.mu.Unlock()
-	s.coreErr("digits", s.srv.Switch.Digits(id, cv.line, digits))
+	s.coreErr("digits", refErr(s.srv.Switch.Digits(id, cv.line, digits)))
 }
 
 func (s *session) onStimulus(st msg.ButtonType, inst, ref uint32) {
@@ -472,14 +477,14 @@ func (s *session) onStimulus(st msg.ButtonType, inst, ref uint32) {
 	switch st {
 	case msg.ButtonLine:
 		if cv, ok := s.findCall(msg.CallRingIn); ok && s.lineIndex(inst) == cv.line {
-			s.coreErr("answer", s.srv.Switch.Answer(id, cv.line, cv.id))
+			s.coreErr("answer", refErr(s.srv.Switch.Answer(id, cv.line, cv.id)))
 			return
 		}
 		if cv, ok := s.findCall(msg.CallHold); ok && s.lineIndex(inst) == cv.line {
-			s.coreErr("resume", s.srv.Switch.Resume(id, cv.line, cv.id))
+			s.coreErr("resume", refErr(s.srv.Switch.Resume(id, cv.line, cv.id)))
 			return
 		}
-		s.coreErr("offhook", s.srv.Switch.OffHook(id, s.lineIndex(inst)))
+		s.coreErr("offhook", refErr(s.srv.Switch.OffHook(id, s.lineIndex(inst))))
 	case msg.ButtonSpeedDial, msg.ButtonBLFSpeedDial:
 		s.mu.Lock()
 		sp, ok := s.layout.speed(inst)
@@ -524,14 +529,14 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 	}
 	switch ev {
 	case evNewCall:
-		s.coreErr("offhook", sw.OffHook(id, line))
+		s.coreErr("offhook", refErr(sw.OffHook(id, line)))
 	case evRedial:
 		s.redial()
 	case evEndCall:
 		if s.fwdDone() {
 			return
 		}
-		s.coreErr("onhook", sw.OnHook(id, line))
+		s.coreErr("onhook", refErr(sw.OnHook(id, line)))
 	case evAnswer:
 		var call dn.CallID
 		if haveRef {
@@ -539,7 +544,7 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 		} else if r, ok := s.findCall(msg.CallRingIn); ok {
 			call, line = r.id, r.line
 		}
-		s.coreErr("answer", sw.Answer(id, line, call))
+		s.coreErr("answer", refErr(sw.Answer(id, line, call)))
 	case evHold:
 		if !haveRef {
 			c, ok := s.findCall(msg.CallConnected)
@@ -548,7 +553,7 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 			}
 			cv, line = &c, c.line
 		}
-		s.coreErr("hold", sw.Hold(id, line, cv.id))
+		s.coreErr("hold", refErr(sw.Hold(id, line, cv.id)))
 	case evResume:
 		var call dn.CallID
 		if haveRef {
@@ -556,7 +561,7 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 		} else if h, ok := s.findCall(msg.CallHold); ok {
 			call, line = h.id, h.line
 		}
-		s.coreErr("resume", sw.Resume(id, line, call))
+		s.coreErr("resume", refErr(sw.Resume(id, line, call)))
 	case evDND:
 		s.mu.Lock()
 		on := !s.dnd
@@ -585,18 +590,13 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 		} else if c, ok := s.findCall(msg.CallConnected); ok {
 			call, line = c.id, c.line
 		}
-		consult, err := t.StartTransfer(id, line, call)
+		x, err := t.StartTransfer(id, line, call)
 		if err != nil {
 			s.coreErr("transfer", err)
 			return
 		}
-		if call == 0 {
-			if h, ok := s.findCall(msg.CallHold); ok {
-				call = h.id
-			}
-		}
 		s.mu.Lock()
-		s.xferHeld, s.xferConsult = call, consult
+		s.xferHeld, s.xferConsult = x.Held.ID, x.Consult.ID
 		s.mu.Unlock()
 	case evCFwdAll:
 		s.cfwdAll(inst)

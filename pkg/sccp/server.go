@@ -43,16 +43,17 @@ import (
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 )
 
-// Switch is the part of *dn.Switch a session uses.
+// Switch is the part of *dn.Switch a session uses. The phone commands
+// return the call they made or acted on (dn.CallRef).
 type Switch interface {
 	RegisterDevice(info dn.DeviceInfo, sink dn.Device) (dn.DeviceID, error)
 	UnregisterDevice(id dn.DeviceID) error
-	OffHook(id dn.DeviceID, line int) error
-	Digits(id dn.DeviceID, line int, digits string) error
-	OnHook(id dn.DeviceID, line int) error
-	Answer(id dn.DeviceID, line int, call dn.CallID) error
-	Hold(id dn.DeviceID, line int, call dn.CallID) error
-	Resume(id dn.DeviceID, line int, call dn.CallID) error
+	OffHook(id dn.DeviceID, line int) (dn.CallRef, error)
+	Digits(id dn.DeviceID, line int, digits string) (dn.CallRef, error)
+	OnHook(id dn.DeviceID, line int) (dn.CallRef, error)
+	Answer(id dn.DeviceID, line int, call dn.CallID) (dn.CallRef, error)
+	Hold(id dn.DeviceID, line int, call dn.CallID) (dn.CallRef, error)
+	Resume(id dn.DeviceID, line int, call dn.CallID) (dn.CallRef, error)
 	SetDND(id dn.DeviceID, on bool) error
 }
 
@@ -71,7 +72,7 @@ type Forwarder interface {
 // softkey: the first press holds the call and opens a consultation call,
 // the second connects the two far ends.
 type Transferrer interface {
-	StartTransfer(id dn.DeviceID, line int, call dn.CallID) (dn.CallID, error)
+	StartTransfer(id dn.DeviceID, line int, call dn.CallID) (dn.Transfer, error)
 	CompleteTransfer(id dn.DeviceID, held, consult dn.CallID) error
 }
 

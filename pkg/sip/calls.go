@@ -130,15 +130,6 @@ func (l *leg) next(ctx context.Context, timeout time.Duration) (legEvent, bool) 
 func (d *phoneDevice) dispatch(line int, id dn.CallID, e legEvent) {
 	d.mu.Lock()
 	l := d.legs[id]
-	if l == nil && e.kind == "dialing" {
-		// The phone's own INVITE is waiting for the id OffHook makes.
-		if p := d.pending[line]; p != nil {
-			l = p
-			l.id = id
-			delete(d.pending, line)
-			d.legs[id] = l
-		}
-	}
 	d.mu.Unlock()
 	if l != nil && e.kind != "dialing" {
 		l.post(e)
@@ -210,31 +201,32 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.uas, l.phoneRTP = ds, media.Addr
 	s.reg.indexLeg(l, req.CallID().Value())
 	d := ph.sink
-	d.mu.Lock()
-	d.pending[line] = l
-	d.mu.Unlock()
 	_ = ds.Respond(100, "Trying", nil)
 
 	fail := func(code int, reason string) {
-		d.mu.Lock()
-		delete(d.pending, line)
-		d.mu.Unlock()
 		d.forget(l)
 		_ = ds.Respond(code, reason, nil)
 	}
-	if err := s.sw().OffHook(ph.id, line); err != nil {
+	// OffHook returns the call it opened, so the leg is filed under it
+	// here; the core's callbacks for it until now (dialing, dial tone)
+	// carry nothing the leg needs.
+	ref, err := s.sw().OffHook(ph.id, line)
+	if err != nil {
 		fail(486, "Busy Here")
 		return
 	}
-	d.mu.Lock()
-	bound := l.id != 0
-	d.mu.Unlock()
-	if !bound {
-		fail(500, "Server Internal Error")
+	if ref.State != dn.LineDialing {
+		fail(500, "Server Internal Error") // the line was ringing: OffHook answered that call
 		return
 	}
-	if err := s.sw().Digits(ph.id, line, req.Recipient.User); err != nil {
-		_ = s.sw().OnHook(ph.id, line)
+	d.mu.Lock()
+	l.id = ref.ID
+	d.legs[ref.ID] = l
+	d.mu.Unlock()
+	// A result for another call means ours left dialing before the digits
+	// came (its interdigit timer fired in between).
+	if dref, err := s.sw().Digits(ph.id, line, req.Recipient.User); err != nil || dref.ID != ref.ID {
+		_, _ = s.sw().OnHook(ph.id, line)
 		fail(404, "Not Found")
 		return
 	}
@@ -297,7 +289,7 @@ func (s *Server) runOutgoing(ph *phone, l *leg) {
 	for !l.answered {
 		e, ok := l.next(ctx, 0)
 		if !ok { // CANCEL (sipgo answered 200 + 487) or transaction end
-			_ = s.sw().OnHook(ph.id, l.line)
+			_, _ = s.sw().OnHook(ph.id, l.line)
 			l.dev.forget(l)
 			return
 		}
@@ -335,7 +327,7 @@ func (s *Server) runOutgoing(ph *phone, l *leg) {
 		case "failed":
 			// The core leaves a failed call off-hook with a tone until the
 			// phone hangs up; a SIP phone gets the final response instead.
-			if err := s.sw().OnHook(ph.id, l.line); err != nil {
+			if _, err := s.sw().OnHook(ph.id, l.line); err != nil {
 				s.log.Debug("sip: on-hook after a failed call", "pool", ph.pool, "line", l.line, "err", err)
 			}
 			l.dev.forget(l)
@@ -445,10 +437,10 @@ func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		if m.Direction == "inactive" {
 			dir = "inactive"
 		}
-		_ = s.sw().Hold(ph.id, l.line, l.id)
+		_, _ = s.sw().Hold(ph.id, l.line, l.id)
 	} else {
 		l.setPhone(m.Addr)
-		_ = s.sw().Resume(ph.id, l.line, l.id)
+		_, _ = s.sw().Resume(ph.id, l.line, l.id)
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", l.sdp(dir))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
@@ -467,7 +459,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.respond(tx, sip.NewResponseFromRequest(req, 200, "OK", nil))
-	_ = s.sw().OnHook(ph.id, l.line)
+	_, _ = s.sw().OnHook(ph.id, l.line)
 	l.post(legEvent{kind: "bye"})
 }
 
@@ -540,7 +532,7 @@ func (s *Server) answeredByPhone(ph *phone, l *leg) {
 	if m, err := ParseMedia(dc.InviteResponse.Body()); err == nil {
 		l.setPhone(m.Addr)
 	}
-	if err := s.sw().Answer(ph.id, l.line, l.id); err != nil {
+	if _, err := s.sw().Answer(ph.id, l.line, l.id); err != nil {
 		// Answered elsewhere meanwhile: ACK and hang up.
 		s.ackPhone(l)
 		ctx, cancel := context.WithTimeout(s.context(), 5*time.Second)

@@ -384,14 +384,13 @@ type phoneDevice struct {
 	r    *registrar
 	pool int
 
-	mu      sync.Mutex
-	dnd     bool
-	legs    map[dn.CallID]*leg
-	pending map[int]*leg // by line: the phone's INVITE waiting for OffHook's call id
+	mu   sync.Mutex
+	dnd  bool
+	legs map[dn.CallID]*leg
 }
 
 func newPhoneDevice(r *registrar, pool int) *phoneDevice {
-	return &phoneDevice{r: r, pool: pool, legs: map[dn.CallID]*leg{}, pending: map[int]*leg{}}
+	return &phoneDevice{r: r, pool: pool, legs: map[dn.CallID]*leg{}}
 }
 
 func (d *phoneDevice) Ring(line int, info dn.CallInfo) {

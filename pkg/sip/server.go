@@ -29,12 +29,12 @@ import (
 type Switch interface {
 	RegisterDevice(info dn.DeviceInfo, sink dn.Device) (dn.DeviceID, error)
 	UnregisterDevice(id dn.DeviceID) error
-	OffHook(id dn.DeviceID, line int) error
-	Digits(id dn.DeviceID, line int, digits string) error
-	OnHook(id dn.DeviceID, line int) error
-	Answer(id dn.DeviceID, line int, callID dn.CallID) error
-	Hold(id dn.DeviceID, line int, callID dn.CallID) error
-	Resume(id dn.DeviceID, line int, callID dn.CallID) error
+	OffHook(id dn.DeviceID, line int) (dn.CallRef, error)
+	Digits(id dn.DeviceID, line int, digits string) (dn.CallRef, error)
+	OnHook(id dn.DeviceID, line int) (dn.CallRef, error)
+	Answer(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
+	Hold(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
+	Resume(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
 	MediaReady(id dn.DeviceID, line int, callID dn.CallID, addr netip.AddrPort) error
 }
 
