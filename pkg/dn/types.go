@@ -8,7 +8,9 @@
 // One goroutine, Switch.Run, owns every DN, call and device. Adapters (SCCP,
 // SIP) call the typed methods of Switch (OffHook, Digits, Answer, ...); each
 // enqueues a command, waits until the loop has executed it and returns its
-// error. Effects go out through two consumer-facing interfaces, both called
+// error; the phone commands also return the call they made or acted on
+// (CallRef), so an adapter never reads its Device callbacks back to learn
+// it (docs/architecture-decisions.md, decision 4). Effects go out through two consumer-facing interfaces, both called
 // on the loop goroutine after the transition has been computed:
 //
 //   - Device: what the core tells a phone (ring, call state, tones, ...).
