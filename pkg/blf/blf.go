@@ -1,25 +1,3 @@
-// Package blf is cmed's presence engine: it turns the line state published
-// by pkg/dn into BLF lamp states and fans them out to watchers, following
-// Cisco CME's presence service (docs/cme-cli.md §Presence-commands, docs/cme-behaviour.md §Presentity-state to §Presence-rules).
-//
-// # Model
-//
-// A presentity is a DN number (every ephone-dn / voice register dn with that
-// number or secondary number), a phone ("device:" monitoring, the phone
-// whose first line is the number), or an external number served by a remote
-// presence server. A watcher is anything that shows lamps: SCCP speed-dial
-// buttons and call lists, SIP phones and trunks, web clients. All of them
-// implement Watcher.
-//
-// # Delivery: state, not a stream
-//
-// Watcher.Deliver is called with the engine lock held, on whatever goroutine
-// changed the state (usually the dn.Switch loop). It MUST NOT block and MUST
-// NOT call the Engine. Use Mailbox, which keeps only the latest Update per
-// subscription and signals a capacity-1 channel: a slow watcher skips
-// intermediate states and never stalls the core or other watchers
-// (docs/architecture.md §Line-state-path). A new subscription gets the full current state at
-// once, then changes.
 package blf
 
 import (
@@ -102,8 +80,9 @@ type Watcher interface {
 // presence `server` (docs/cme-cli.md §Presence-commands `allow subscribe`). The engine calls
 // Watch when the first local watcher of an external number appears and
 // Unwatch when the last leaves; the adapter reports states back with
-// Engine.SetExternalState. Both are called with the engine lock held and
-// must not block.
+// Engine.SetExternalState. Both are called without the engine lock, one
+// call at a time, in the order the engine decided them; they must not block
+// (the caller may be the dn switch goroutine).
 type Upstream interface {
 	Watch(number string)
 	Unwatch(number string)
@@ -175,7 +154,7 @@ type SubscribeRequest struct {
 // Mailbox is a coalescing Watcher: the latest Update per subscription,
 // plus a capacity-1 wake-up channel. Safe for concurrent use.
 type Mailbox struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards latest and order; a leaf: nothing is called under it
 	latest map[SubID]Update
 	order  []SubID
 	notify chan struct{}

@@ -16,6 +16,11 @@ import (
 // Engine is the presence service. It implements dn.Observer: pass it to
 // dn.New so it follows line state. All methods are safe for concurrent use.
 type Engine struct {
+	// mu guards every field below except now and up, which New sets once.
+	// It is never held while calling out of the engine (Watcher.Deliver,
+	// Upstream.Watch/Unwatch): those calls are queued in outbox and upOps
+	// and made by unlock (doc.go, "Lock order"). Only the debug logger's
+	// handler, a leaf, is called under it.
 	mu  sync.Mutex
 	now func() time.Time
 	up  Upstream
@@ -41,6 +46,29 @@ type Engine struct {
 	counted      int
 	refused      [numReasons]uint64
 	deliveries   uint64
+
+	// Calls out, decided under mu and made by unlock after mu is released:
+	// one goroutine at a time (flushing) and in queue order, so a watcher
+	// sees its lamp changes in the order they happened and the upstream
+	// sees Watch and Unwatch of a number in the order they were decided.
+	outbox   []delivery
+	upOps    []upOp
+	spare    []delivery // outbox's previous backing array, reused
+	flushing bool
+}
+
+// delivery is one Watcher.Deliver to make: state st for subscription s.
+// What unlock reads of s (id, req, p.number, p.device) never changes
+// after Subscribe, so it needs no lock.
+type delivery struct {
+	s  *sub
+	st State
+}
+
+// upOp is one Upstream.Watch (watch) or Unwatch of number.
+type upOp struct {
+	number string
+	watch  bool
 }
 
 type presentity struct {
@@ -59,6 +87,39 @@ type sub struct {
 	since   time.Time
 	counted bool
 	sib     SubID
+}
+
+// unlock releases mu and then makes the queued calls out. A goroutine that
+// finds another one making them leaves its own to it (they are queued
+// behind), so calls never run concurrently or out of order. Called with
+// mu held, instead of mu.Unlock, by every method that may queue a call.
+func (e *Engine) unlock() {
+	if e.flushing || len(e.outbox)+len(e.upOps) == 0 {
+		e.mu.Unlock()
+		return
+	}
+	e.flushing = true
+	for len(e.outbox)+len(e.upOps) > 0 { // ends when no other goroutine queued more meanwhile
+		batch, ops := e.outbox, e.upOps
+		e.outbox, e.spare, e.upOps = e.spare[:0], nil, nil
+		e.mu.Unlock()
+		for _, op := range ops {
+			if op.watch {
+				e.up.Watch(op.number)
+			} else {
+				e.up.Unwatch(op.number)
+			}
+		}
+		for _, d := range batch {
+			s := d.s
+			s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: d.st})
+		}
+		clear(batch) // drop sub references
+		e.mu.Lock()
+		e.spare = batch[:0]
+	}
+	e.flushing = false
+	e.mu.Unlock()
 }
 
 // New returns an Engine for cfg. up may be nil (no external presentities).
@@ -80,7 +141,7 @@ func New(cfg *config.Config, up Upstream) *Engine {
 // if max-subscription was lowered, as CME does not tear them down.
 func (e *Engine) Apply(cfg *config.Config) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	p := cfg.Presence
 	e.enabled = cfg.PresenceEnabled()
 	e.sipEnabled = cfg.SIPPresenceEnabled()
@@ -113,7 +174,7 @@ func (e *Engine) Apply(cfg *config.Config) {
 // LineChanged implements dn.Observer.
 func (e *Engine) LineChanged(ev dn.LineEvent) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	old, had := e.lines[ev.Key]
 	if had {
 		e.unindex(old.Number, ev.Key)
@@ -136,7 +197,7 @@ func (e *Engine) LineChanged(ev dn.LineEvent) {
 // DeviceChanged implements dn.Observer.
 func (e *Engine) DeviceChanged(ev dn.DeviceEvent) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	if ev.Removed {
 		delete(e.devices, ev.Name)
 	} else {
@@ -153,7 +214,7 @@ func (e *Engine) DeviceChanged(ev dn.DeviceEvent) {
 // by the Upstream adapter (a NOTIFY from the presence server).
 func (e *Engine) SetExternalState(number string, st State) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	e.external[number] = st
 	if p := e.presentities[number]; p != nil {
 		e.refresh(p)
@@ -236,9 +297,8 @@ func mapFor(st State, req *SubscribeRequest) State {
 	return st
 }
 
-// refresh recomputes a presentity and delivers to watchers whose lamp
-// changes. Deliveries happen under the lock so a watcher sees changes in
-// order; Watcher.Deliver never blocks, so neither does this.
+// refresh recomputes a presentity and queues a delivery to every watcher
+// whose lamp changes; unlock makes them once mu is released, in order.
 func (e *Engine) refresh(p *presentity) {
 	st := e.compute(p)
 	if st == p.state {
@@ -263,7 +323,7 @@ func (e *Engine) deliver(s *sub, trace bool) {
 	if trace {
 		e.traceState(s)
 	}
-	s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: st})
+	e.outbox = append(e.outbox, delivery{s, st})
 }
 
 func (e *Engine) refuse(r Reason) error {
@@ -305,11 +365,13 @@ func presentityName(number string, device bool) string {
 	return number
 }
 
-// Subscribe starts a watch and delivers the current state to the watcher
-// before returning. The enforcement rules are docs/cme-behaviour.md §Presence-rules.
+// Subscribe starts a watch and delivers the current state to the watcher:
+// before returning, unless another goroutine is making the engine's calls
+// out at that moment, which then delivers it right after the changes
+// queued before it. The enforcement rules are docs/cme-behaviour.md §Presence-rules.
 func (e *Engine) Subscribe(req SubscribeRequest) (SubID, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	id, err := e.subscribe(req)
 	if err != nil && e.tracing() {
 		var re *RefusedError
@@ -364,7 +426,7 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 		p.sibling = &sub{id: e.lastID, p: p, since: e.now(),
 			req: SubscribeRequest{Kind: KindOutbound, WatcherName: req.Presentity, Presentity: req.Presentity}}
 		if e.up != nil {
-			e.up.Watch(req.Presentity)
+			e.upOps = append(e.upOps, upOp{number: req.Presentity, watch: true})
 		}
 	}
 	e.lastID++
@@ -386,14 +448,14 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 			slog.Uint64("sibid", uint64(s.sib)))
 		e.traceState(s)
 	}
-	req.Watcher.Deliver(Update{Sub: s.id, Presentity: p.number, Device: p.device, State: s.last})
+	e.outbox = append(e.outbox, delivery{s, s.last})
 	return s.id, nil
 }
 
 // Unsubscribe ends a watch.
 func (e *Engine) Unsubscribe(id SubID) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	s := e.subs[id]
 	if s == nil {
 		return ErrNoSubscription
@@ -411,7 +473,7 @@ func (e *Engine) Unsubscribe(id SubID) error {
 	if len(p.subs) == 0 {
 		delete(e.presentities, p.key)
 		if p.sibling != nil && e.up != nil {
-			e.up.Unwatch(p.number)
+			e.upOps = append(e.upOps, upOp{number: p.number})
 		}
 	}
 	return nil

@@ -27,6 +27,10 @@ import (
 type upstream struct {
 	s *Server
 
+	// mu guards want, outs, byCall and every outSub's fields. It is a leaf
+	// lock: never held while calling the engine (SetExternalState) or the
+	// network (subscribe releases it around client.Do); the server's config
+	// and logger may be read under it.
 	mu     sync.Mutex
 	want   map[string]bool
 	outs   map[string]*outSub // by number
@@ -82,8 +86,8 @@ func newUpstream(s *Server) *upstream {
 		wakeC: make(chan struct{}, 1)}
 }
 
-// Watch implements blf.Upstream. Called under the engine lock: record and
-// wake the worker.
+// Watch implements blf.Upstream. The engine calls it without its lock, in
+// the order it decided; record and wake the worker.
 func (s *Server) Watch(number string) {
 	u := s.up
 	u.mu.Lock()
@@ -184,6 +188,14 @@ func (u *upstream) loop(ctx context.Context) {
 func (u *upstream) reconcile(ctx context.Context, now time.Time) {
 	server := u.serverAddr()
 	_, limit := u.retryPolicy()
+	// Numbers that used up their retries: their lamps go unknown through
+	// the engine, called once u.mu is released (doc.go, "Lock order").
+	var gaveUp []string
+	defer func() {
+		for _, num := range gaveUp {
+			u.s.opts.Presence.SetExternalState(num, blf.StateUnknown)
+		}
+	}()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for num := range u.want {
@@ -215,7 +227,7 @@ func (u *upstream) reconcile(ctx context.Context, now time.Time) {
 		case o.state == outRetry && !now.Before(o.retryAt):
 			if o.failures >= limit {
 				o.state = outFailed
-				u.s.opts.Presence.SetExternalState(num, blf.StateUnknown)
+				gaveUp = append(gaveUp, num)
 				continue
 			}
 			o.server, o.busy = server, true
