@@ -393,16 +393,17 @@ func (s *Switch) route(c *call, number string) (Cause, bool) {
 
 // forward sends call c on from DN from to number, guarding against loops:
 // at most maxHops forwards per call, and never back to a DN the call was
-// already forwarded away from (cause CauseLoop).
+// already forwarded away from (cause CauseLoop). The hunt in route skips
+// such DNs, so a local number is a loop only when every DN with it is one
+// of them; a hunt group with a DN the call has not visited still rings.
 func (s *Switch) forward(c *call, from *dnConf, number string) (Cause, bool) {
 	if c.hops >= s.maxHops {
 		return CauseLoop, false
 	}
-	for _, d := range s.candidates(number) {
-		if d.key == from.key || slices.Contains(c.visited, d.key) {
-			return CauseLoop, false
-		}
-		break
+	if cands := s.candidates(number); len(cands) > 0 && !slices.ContainsFunc(cands, func(d *dnConf) bool {
+		return d.key != from.key && !slices.Contains(c.visited, d.key)
+	}) {
+		return CauseLoop, false
 	}
 	c.hops++
 	c.visited = append(c.visited, from.key)

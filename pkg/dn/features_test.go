@@ -356,6 +356,20 @@ func TestCallForward(t *testing.T) {
 		{name: "CFA loop rings where it closes", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
 			d[2].CallForward.All, d[3].CallForward.All = "1003", "1002"
 		}, wantRing: 3, want1: dn.LineRingback},
+		// 1002 -> 1003 -> 1008, where 1008's first DN in hunt order is
+		// 1002 (as its secondary number) and its second is ephone-dn 8.
+		// Only the first is one the call already left: the hunt skips it
+		// and rings the second; it is not a loop.
+		{name: "CFA chain past a DN already left", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
+			d[2].CallForward.All, d[3].CallForward.All = "1003", "1008"
+			d[2].Secondary = "1008"
+		}, wantRing: 8, want1: dn.LineRingback},
+		// 1002 -> 1003 -> 1002, where 1002 is also ephone-dn 8's number:
+		// the hunt for 1002 skips the DN the call left and rings dn 8.
+		{name: "CFA back to a hunt group with a fresh DN", mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
+			d[2].CallForward.All, d[3].CallForward.All = "1003", "1002"
+			d[8].Number, d[8].Preference = "1002", 1
+		}, wantRing: 8, want1: dn.LineRingback},
 		{name: "CFA max hops", opts: dn.Options{MaxForwardHops: 2}, mod: func(d map[int]*config.EphoneDN, _ *config.Config) {
 			d[2].CallForward.All, d[3].CallForward.All, d[4].CallForward.All = "1003", "1004", "1005"
 		}, wantRing: 4, want1: dn.LineRingback},
