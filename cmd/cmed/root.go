@@ -50,7 +50,6 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 type globalFlags struct {
 	stateDir string
-	logLevel string
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

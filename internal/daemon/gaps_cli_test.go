@@ -308,8 +308,8 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, ph[2], "1002 ringing", func(s sccptest.State) bool { return s.BLF[2] == msg.BLFAlerting })
-	out = check("show ephone 1", "offhook:1", "  dn 1  number 1001 CH1   ALERTING")
-	out = check("show ephone 2", "ringing:1", "  dn 2  number 1002 CH1   RINGING")
+	check("show ephone 1", "offhook:1", "  dn 1  number 1001 CH1   ALERTING")
+	check("show ephone 2", "ringing:1", "  dn 2  number 1002 CH1   RINGING")
 	check("show ephone-dn summary",
 		"PORT     DN STATE    CODEC    VAD VTSP STATE            VPM STATE",
 		"50/0/1   ALERTING    -         -  -                     EFXS_OFFHOOK",

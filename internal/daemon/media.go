@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
@@ -133,9 +132,8 @@ func (d *Daemon) startMedia(ctx context.Context, cfg *config.Config) (dn.MediaSe
 // bbolt transaction each. A full queue drops records with a log line rather
 // than stalling calls.
 type historyWriter struct {
-	d    *Daemon
-	ch   chan dn.CallRecord
-	once sync.Once
+	d  *Daemon
+	ch chan dn.CallRecord
 }
 
 func (h *historyWriter) CallRecord(r dn.CallRecord) {

@@ -153,7 +153,7 @@ func TestBasicCallWithMedia(t *testing.T) {
 	waitState(t, w, "in use", func(s sccptest.State) bool { return s.BLF[1] == msg.BLFInUse })
 
 	// Hold and resume from A's softkeys.
-	ma, mb = mark(a), mark(b)
+	ma = mark(a)
 	if err := a.PressSoftKey(msg.LabelHold); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestBasicCallWithMedia(t *testing.T) {
 	waitState(t, a, "media again", func(s sccptest.State) bool { return len(s.StartMedia) >= 2 })
 
 	// B hangs up: both torn down, lamps off, watchers idle.
-	ma, mb = mark(a), mark(b)
+	mb = mark(b)
 	if err := b.OnHook(); err != nil {
 		t.Fatal(err)
 	}

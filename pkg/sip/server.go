@@ -130,8 +130,7 @@ type Server struct {
 	pres *notifier
 	up   *upstream
 
-	wg       sync.WaitGroup
-	stopOnce sync.Once
+	wg sync.WaitGroup
 }
 
 // New returns a Server; it does not touch the network.

@@ -5,15 +5,12 @@
 package robust
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -68,10 +65,9 @@ func cmedBinary(t *testing.T) string {
 			return
 		}
 		cmedBin = filepath.Join(buildDir, "cmed")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gobin); err != nil {
-			gobin = "go"
-		}
+		// go test puts its own GOROOT/bin first on the tests' PATH, so
+		// "go" is the toolchain running the tests.
+		gobin := "go"
 		out, err := exec.Command(gobin, "build", "-o", cmedBin, "github.com/cmed-project/cmed/cmd/cmed").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/cmed: %v\n%s", err, out)
@@ -288,17 +284,4 @@ func (h *healthy) waitLamp(t *testing.T, want blf.State) {
 func defaultOffice(t *testing.T) *cmedtest.Instance {
 	t.Helper()
 	return cmedtest.Start(t, string(configs.Default))
-}
-
-// readLines returns a reader's lines on a channel, closing it at EOF.
-func readLines(r io.Reader) <-chan string {
-	ch := make(chan string, 256)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			ch <- sc.Text()
-		}
-	}()
-	return ch
 }

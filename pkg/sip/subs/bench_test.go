@@ -11,7 +11,6 @@ import (
 // then measures one state change fanned out to all of them plus the 200s.
 func benchFanout(b *testing.B, n int) {
 	tab := NewTable(testConfig())
-	ids := make([]SubID, 0, n)
 	for i := range n {
 		req := presenceSub("c"+strconv.Itoa(i), "2001")
 		if i%2 == 1 {
@@ -19,7 +18,6 @@ func benchFanout(b *testing.B, n int) {
 		}
 		d := tab.OnSubscribe(req, t0)
 		tab.OnNotifyResponse(d.Sub, d.Notify.CSeq, 200, t0)
-		ids = append(ids, d.Sub)
 	}
 	states := [2]pidf.LineState{idleState("2001"), idleState("2001")}
 	states[1].Status = pidf.StatusRinging
