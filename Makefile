@@ -39,10 +39,13 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
+# staticcheck is pinned by the tool directive in go.mod (go get -tool), so
+# `go tool` builds that version from the module cache: nothing to install.
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) run ./internal/tools/doccheck
+	$(GO) tool staticcheck $(PKGS)
 
 # Interop tests against real third-party peers; a missing peer fails.
 interop:
