@@ -77,7 +77,7 @@ func (i *Instance) CLI(t testing.TB, commands ...string) string {
 
 // LogBuffer collects the daemon's log lines, safe for concurrent use.
 type LogBuffer struct {
-	mu sync.Mutex
+	mu sync.Mutex // guards b; a leaf
 	b  bytes.Buffer
 }
 

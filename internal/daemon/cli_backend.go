@@ -16,7 +16,7 @@ import (
 type cliState struct {
 	server *cli.Server
 
-	mu        sync.Mutex // guards resetters and debug
+	mu        sync.Mutex // guards resetters and debug; a leaf: resetters are called on a copy
 	resetters []func(config.DeviceAction) error
 	debug     cli.Debugger
 }

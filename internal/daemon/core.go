@@ -15,7 +15,7 @@ import (
 // observers fans the switch's presence snapshots out to every consumer (the
 // BLF engine, the lamp board, metrics). Each consumer promises not to block.
 type observers struct {
-	mu   sync.RWMutex
+	mu   sync.RWMutex // guards list; a leaf: observers are called after it is released
 	list []dn.Observer
 }
 
@@ -25,18 +25,22 @@ func (o *observers) add(obs dn.Observer) {
 	o.mu.Unlock()
 }
 
-func (o *observers) LineChanged(ev dn.LineEvent) {
+// snapshot is the current list. Calls go out on the copy so no observer
+// runs under o.mu (one that called add would otherwise deadlock).
+func (o *observers) snapshot() []dn.Observer {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	for _, x := range o.list {
+	return o.list[:len(o.list):len(o.list)] // add appends to a new array
+}
+
+func (o *observers) LineChanged(ev dn.LineEvent) {
+	for _, x := range o.snapshot() {
 		x.LineChanged(ev)
 	}
 }
 
 func (o *observers) DeviceChanged(ev dn.DeviceEvent) {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	for _, x := range o.list {
+	for _, x := range o.snapshot() {
 		x.DeviceChanged(ev)
 	}
 }
@@ -44,7 +48,7 @@ func (o *observers) DeviceChanged(ev dn.DeviceEvent) {
 // upstream forwards the BLF engine's requests to watch external presentities
 // to the SIP adapter once it is wired; until then they are remembered.
 type upstream struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards target; a leaf: the target is called after it is released
 	target blf.Upstream
 }
 

@@ -1,13 +1,3 @@
-// Package daemon is cmed's composition root: it opens the store, loads the
-// startup-config, builds the core and starts every adapter on the listeners
-// the config names. cmd/cmed and the whole-daemon tests (internal/cmedtest)
-// both start cmed through it, so a test boots exactly what `cmed serve` boots.
-//
-// The running config changes only through Daemon.Configure (the CLI's
-// configuration mode and ApplyConfig): the core accepts or refuses a new
-// config first, and only an accepted one becomes running and is pushed to
-// the presence engine and the phone adapters. Phone files follow in the
-// background, rebuilt only when their inputs changed.
 package daemon
 
 import (
@@ -75,7 +65,7 @@ type Daemon struct {
 	// `show startup-config` when nothing was saved yet.
 	startupSource string
 
-	mu        sync.Mutex // guards listeners
+	mu        sync.Mutex // guards listeners; a leaf: nothing is called under it
 	listeners map[string]net.Addr
 
 	phoneFiles phoneFiles

@@ -19,7 +19,7 @@ type Server struct {
 	b   Backend
 	log *slog.Logger
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards sessions and nextVTY; a leaf
 	sessions []*sessionInfo
 	nextVTY  int
 }
@@ -39,7 +39,7 @@ type sessionInfo struct {
 	Location string
 	Since    time.Time
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards User and last; a leaf
 	last time.Time
 }
 

@@ -54,7 +54,7 @@ type Session struct {
 	// (`cmed cli -c`, `ssh router CMD`) can exit non-zero like `vtysh -c`.
 	failed int
 
-	monMu      sync.Mutex // guards monCancel
+	monMu      sync.Mutex // guards monCancel; a leaf
 	monCancel  func()
 	monitorWG  sync.WaitGroup
 	batchHist  []string

@@ -36,11 +36,11 @@ var ErrUnknownCategory = errors.New("metrics: unknown debug category")
 // records below it pass only when their category is switched on. Every
 // record that passes is also copied to each Monitor.
 type Debug struct {
-	mu      sync.RWMutex
+	mu      sync.RWMutex    // guards enabled; a leaf
 	enabled map[string]bool // declared categories -> on
 	any     atomic.Int32    // number switched on: a cheap Enabled fast path
 
-	monMu    sync.Mutex
+	monMu    sync.Mutex // guards monitors; taken before Monitor.mu (publish), never held while calling out
 	monitors map[*Monitor]struct{}
 	nmon     atomic.Int32
 
@@ -255,8 +255,8 @@ func appendAttr(b *strings.Builder, prefix string, a slog.Attr) {
 // never slows logging for the daemon.
 type Monitor struct {
 	d       *Debug
-	mu      sync.Mutex
-	lines   []string // ring
+	mu      sync.Mutex // guards lines, head, n and dropped; a leaf, taken after Debug.monMu
+	lines   []string   // ring
 	head, n int
 	dropped uint64
 	notify  chan struct{}

@@ -48,7 +48,7 @@ type Metrics struct {
 	tftpDone     prometheus.Counter
 	tftpErrors   *prometheus.CounterVec
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards snapshot; a leaf: Collect calls it after unlocking
 	snapshot SnapshotFunc
 }
 

@@ -49,8 +49,8 @@ type session struct {
 
 	// Write side, guarded by wmu. Lamp states live here so a change is
 	// rendered when written: the latest state wins (pkg/blf's rule).
-	wmu        sync.Mutex
-	wq         []byte // pending frames, back to back
+	wmu        sync.Mutex // guards the write side below; a leaf (lamp Deliver from the blf engine takes it), never held while writing to the socket or calling out
+	wq         []byte     // pending frames, back to back
 	wqFrames   int
 	writing    bool
 	wclosed    bool
@@ -62,7 +62,7 @@ type session struct {
 	listDirty  []uint32
 	listStates map[uint32]msg.BLFStatus // call-list BLF by transaction id
 
-	mu           sync.Mutex
+	mu           sync.Mutex // guards the registration state below; a leaf: never held while taking wmu or calling the Switch or Presence
 	registered   bool
 	provisioned  bool
 	id           dn.DeviceID

@@ -36,7 +36,7 @@ type leg struct {
 	line int
 	id   dn.CallID
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards events and the dialog fields below; a leaf, taken after phoneDevice.mu
 	events []legEvent
 	wake   chan struct{}
 

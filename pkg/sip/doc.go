@@ -65,4 +65,15 @@
 // phones' INVITEs are digest-authenticated like their REGISTERs, and
 // REGISTERs for unassigned numbers are challenged too, so svwar-style
 // scans cannot enumerate extensions. OPTIONS answers 200 for every number.
+//
+// # Lock order
+//
+// Each lock here is a leaf for calls out: it guards this package's tables
+// and is released before cmed calls the Switch, the presence engine,
+// sipgo's network calls or another lock-holding component. Nested within
+// the package only as registrar's phoneDevice.mu before a leg's mu. The
+// engine calls Watch/Unwatch (upstream.mu) and Deliver (notifier.mu)
+// without its own lock; upstream reports to Engine.SetExternalState after
+// releasing upstream.mu (pkg/blf doc.go, "Lock order"). subs.Table.mu is
+// a leaf: the Table returns the NOTIFYs to send and the caller sends them.
 package sip

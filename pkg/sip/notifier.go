@@ -24,7 +24,7 @@ type notifier struct {
 	table *subs.Table
 	mbox  *blf.Mailbox
 
-	mu    sync.Mutex
+	mu    sync.Mutex           // guards lamps and subs; a leaf: Deliver takes it, so it is never held while calling the engine or the network
 	lamps map[string]blf.State // presentity number -> latest lamp (from Deliver)
 	subs  map[subs.SubID]*watch
 }

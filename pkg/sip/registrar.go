@@ -51,7 +51,7 @@ type phone struct {
 
 type registrar struct {
 	s      *Server
-	mu     sync.Mutex
+	mu     sync.Mutex      // guards phones and legs; never held while calling the Switch (doc.go, "Lock order")
 	phones map[int]*phone  // by pool tag
 	legs   map[string]*leg // call legs by SIP Call-ID
 }
@@ -384,7 +384,7 @@ type phoneDevice struct {
 	r    *registrar
 	pool int
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards dnd and legs; taken before a leg's mu, never held while calling out
 	dnd  bool
 	legs map[dn.CallID]*leg
 }

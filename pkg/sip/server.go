@@ -112,10 +112,10 @@ type Server struct {
 	client *sipgo.Client
 
 	ctx     context.Context // Serve's; background until Serve runs
-	ctxMu   sync.Mutex
+	ctxMu   sync.Mutex      // guards ctx; a leaf
 	started chan struct{}
 
-	addrMu  sync.RWMutex
+	addrMu  sync.RWMutex // guards udpAddr and tcpAddr; a leaf
 	udpAddr netip.AddrPort
 	tcpAddr netip.AddrPort
 

@@ -40,7 +40,7 @@ type trunkCall struct {
 	id      dn.CallID
 	inbound bool
 
-	mu       sync.Mutex
+	mu       sync.Mutex                 // guards the fields below; a leaf: read, unlock, then call sipgo or the Switch
 	cancel   context.CancelFunc         // outbound before the answer: CANCEL
 	uac      *sipgo.DialogClientSession // outbound
 	uas      *sipgo.DialogServerSession // inbound
@@ -54,7 +54,7 @@ type trunkCall struct {
 }
 
 type trunkTable struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards byID and byCall; a leaf
 	byID   map[dn.CallID]*trunkCall
 	byCall map[string]*trunkCall
 }

@@ -60,7 +60,7 @@ type Server struct {
 	// not counted.
 	Metrics Metrics
 
-	mu        sync.Mutex
+	mu        sync.Mutex                  // guards active and perSource; a leaf
 	active    map[netip.AddrPort]struct{} // transfers by client TID
 	perSource map[netip.Addr]int
 }

@@ -97,7 +97,7 @@ type Server struct {
 	handler http.Handler
 	page    *template.Template
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards clients; a leaf: poke only does non-blocking sends under it
 	clients map[*client]struct{}
 
 	done      chan struct{} // closed by Close: ends every event stream

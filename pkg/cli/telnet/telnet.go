@@ -45,7 +45,7 @@ type Conn struct {
 	cr    bool // the last data byte was CR
 	buf   [1024]byte
 
-	wmu sync.Mutex
+	wmu sync.Mutex // serialises writes to the connection; a leaf
 }
 
 // NewConn starts negotiation: we echo and suppress go-ahead (character

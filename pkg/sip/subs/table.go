@@ -210,7 +210,7 @@ type subscription struct {
 
 // Table holds every subscription of the notifier.
 type Table struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards every field below; a leaf: Table calls nothing outside the package, callers send its Notifys after it returns
 	cfg    Config
 	nextID SubID
 	closed bool
