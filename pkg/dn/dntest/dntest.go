@@ -55,7 +55,7 @@ func (e Effect) String() string {
 // The zero value is ready; AutoMedia makes it answer OpenMedia like a
 // phone would.
 type Device struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards the fields below; a leaf
 	effects []Effect
 
 	sw       *dn.Switch
@@ -187,7 +187,7 @@ func (d *Device) Dump() string {
 
 // Recorder is a dn.Observer that keeps the latest event per DN and device.
 type Recorder struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards lines and devices; a leaf
 	lines   map[dn.DNKey]dn.LineEvent
 	devices map[string]dn.DeviceEvent
 	count   int
@@ -240,7 +240,7 @@ func (r *Recorder) Count() int {
 
 // Media is a fake dn.MediaServer that records the streams it runs.
 type Media struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards streams, echo and every Stream.stopped (shared with them); a leaf
 	streams []*Stream
 	echo    uint16
 }
@@ -253,7 +253,7 @@ type Stream struct {
 	Dest    netip.AddrPort
 	Addr    netip.AddrPort // Echo: where the phone sends
 	Tone    dn.Tone
-	mu      *sync.Mutex
+	mu      *sync.Mutex // the Media's mu: guards stopped
 	stopped bool
 }
 
@@ -317,7 +317,7 @@ func (m *Media) Active(kind string) []*Stream {
 
 // Records is a dn.CallRecorder that keeps every record.
 type Records struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // guards recs; a leaf
 	recs []dn.CallRecord
 }
 
@@ -427,7 +427,7 @@ func (Nop) CallForward(int, string)                                   {}
 // methods (Incoming, Answer, Fail, HangupRemote), which call the Switch from the
 // test goroutine as an adapter's own goroutine would.
 type Trunk struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards events and dials; a leaf
 	events []TrunkEvent
 	dials  map[dn.CallID]dn.TrunkCall
 	live   map[dn.CallID]bool

@@ -140,7 +140,7 @@ type Phone struct {
 	cfg   Config
 	model msg.Model
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards the read-side state below; a leaf
 	state    State
 	log      []Received
 	seq      uint64
@@ -148,7 +148,7 @@ type Phone struct {
 	changed  chan struct{} // closed and replaced on every update
 	readErr  error
 
-	wmu     sync.Mutex
+	wmu     sync.Mutex // guards the write queue below; a leaf
 	queue   []outFrame
 	wakeW   chan struct{}
 	closing chan struct{}
