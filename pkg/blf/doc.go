@@ -1,6 +1,6 @@
 // Package blf is cmed's presence engine: it turns the line state published
 // by pkg/dn into BLF lamp states and fans them out to watchers, following
-// Cisco CME's presence service (cme-cli.md §1, §4.1-§4.5).
+// Cisco CME's presence service (docs/cme-cli.md §Presence-commands, docs/cme-behaviour.md §Presentity-state to §Presence-rules).
 //
 // # Model
 //
@@ -19,7 +19,7 @@
 // block: the switch goroutine may be the one delivering. Use Mailbox, which
 // keeps only the latest Update per subscription and signals a capacity-1
 // channel: a slow watcher skips intermediate states and never stalls the
-// core or other watchers (go-ecosystem.md §4). A new subscription gets the
+// core or other watchers (docs/architecture.md §Line-state-path). A new subscription gets the
 // full current state at once, then changes. Updates queued before
 // Unsubscribe may still arrive after it returns, while another goroutine
 // is delivering; being in order, such an update never overtakes one queued

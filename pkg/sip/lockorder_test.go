@@ -35,7 +35,7 @@ func waitOrDump(t *testing.T, wg *sync.WaitGroup, limit time.Duration) {
 // leaving external numbers (Engine.Subscribe/Unsubscribe, which tell the
 // upstream adapter Watch/Unwatch), the upstream worker giving up on an
 // external number after its retry limit (reconcile -> SetExternalState,
-// cme-cli.md §1.3) and the dn switch publishing line changes
+// docs/cme-cli.md §Presence-commands) and the dn switch publishing line changes
 // (LineChanged). If one side calls the other while holding its own lock,
 // the two locks are taken in opposite orders and the switch goroutine
 // stops; the watchdog then fails the test with the goroutine dump.
@@ -51,7 +51,7 @@ func TestPresenceUpstreamLockOrder(t *testing.T) {
 	}
 	up := &upstreamProxy{}
 	eng := blf.New(cfg, up)
-	srv, err := New(Options{Switch: dn.New(cfg, eng), Presence: eng, Config: func() *config.Config { return cfg }})
+	srv, err := New(Options{Switch: dn.New(cfg, eng), Presence: eng, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
