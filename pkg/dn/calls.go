@@ -233,7 +233,7 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) (*leg, error) {
 	case dialplan.Complete:
 		s.place(l, m.Target)
 	default:
-		s.fail(l, InDigitsInvalid, ToneReorder)
+		s.fail(l, InDigitsInvalid, ToneReorder, CauseUnassigned)
 	}
 	return l, nil
 }
@@ -250,7 +250,7 @@ func (s *Switch) armInterdigit(l *leg, d time.Duration) {
 			if m := s.plan.Expire(l.digits); m.Result == dialplan.Complete {
 				s.place(l, m.Target)
 			} else {
-				s.fail(l, InDigitsInvalid, ToneReorder)
+				s.fail(l, InDigitsInvalid, ToneReorder, CauseUnassigned)
 			}
 			return nil
 		})
@@ -266,10 +266,11 @@ func (l *leg) stopTimer() {
 	}
 }
 
-func (s *Switch) fail(l *leg, in Input, t Tone) {
+func (s *Switch) fail(l *leg, in Input, t Tone, cause Cause) {
 	if s.setState(l, in) != nil {
 		return
 	}
+	s.emit(l.dev, effect{kind: effCallFailed, line: l.line, id: l.cid, cause: cause})
 	s.emit(l.dev, effect{kind: effCallState, line: l.line, id: l.cid, st: LineBusy})
 	s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: t})
 }
@@ -290,7 +291,7 @@ func (s *Switch) place(l *leg, t dialplan.Target) {
 		return
 	}
 	if t.Kind != dialplan.TargetDN {
-		s.fail(l, InCalleeBusy, ToneReorder) // no trunk, or no usable dial-peer
+		s.fail(l, InCalleeBusy, ToneReorder, CauseUnavailable) // no trunk, or no usable dial-peer
 		return
 	}
 	if cause, ok := s.route(c, t.Number); !ok {
@@ -298,7 +299,7 @@ func (s *Switch) place(l *leg, t dialplan.Target) {
 		if cause == CauseBusy || cause == CauseDND || cause == CauseLoop {
 			tone = ToneBusy
 		}
-		s.fail(l, InCalleeBusy, tone)
+		s.fail(l, InCalleeBusy, tone, cause)
 	}
 }
 
@@ -472,6 +473,12 @@ func (s *Switch) armRing(b *leg) {
 		s.post(func() error {
 			c := s.calls[callID]
 			if c != nil && c.b == b && b.gen == gen && b.state == LineRinging {
+				if b.refused {
+					// A refusal beats the silence of the rest (RFC
+					// 3261 §16.7: the best response wins).
+					s.rejected(c, b.refusal)
+					return nil
+				}
 				s.unanswered(c, CauseNoAnswer)
 			}
 			return nil
@@ -493,6 +500,84 @@ func (s *Switch) unanswered(c *call, cause Cause) {
 		}
 	}
 	s.releaseCall(c, cause, "")
+}
+
+// rejectRank orders the refusals of a shared line's appearances: the
+// highest wins (RFC 3261 §16.7 leaves the choice among 4xx to the proxy;
+// the caller should learn the line is busy before anything vaguer).
+func rejectRank(c Cause) int {
+	switch c {
+	case CauseBusy, CauseDND:
+		return 4
+	case CauseRejected:
+		return 3
+	case CauseUnassigned:
+		return 2
+	case CauseNoResponse:
+		return 1
+	}
+	return 0
+}
+
+func (s *Switch) reject(id DeviceID, line int, callID CallID, cause Cause, everywhere bool) error {
+	d, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
+	for _, b := range s.ringingLegs(d.id.Name, line) {
+		if callID != 0 && b.cid != callID {
+			continue
+		}
+		r, _ := appOn(b.ringing, d.id.Name, line)
+		s.markLeg(b)
+		s.emit(r.device, effect{kind: effStopRing, line: r.button, id: b.cid})
+		s.emit(r.device, effect{kind: effReleased, line: r.button, id: b.cid, cause: cause})
+		b.ringing = slices.DeleteFunc(b.ringing, func(x appearance) bool { return x == r })
+		if !b.refused || rejectRank(cause) > rejectRank(b.refusal) {
+			b.refused, b.refusal = true, cause
+		}
+		if everywhere {
+			b.refusal = cause
+		}
+		if len(b.ringing) == 0 || everywhere {
+			s.rejected(b.call, b.refusal)
+		}
+		return nil
+	}
+	return ErrNoCall
+}
+
+// rejected ends an offer its appearances refused: on to the DN's CFB
+// (busy, declined) or CFNA target, else the caller fails like a call to a
+// busy number (place).
+func (s *Switch) rejected(c *call, cause Cause) {
+	b := c.b
+	dc := s.dnConf[b.dn]
+	s.dropLeg(b, cause, "")
+	c.b = nil
+	if dc != nil {
+		target := dc.cfna
+		if rejectRank(cause) >= rejectRank(CauseRejected) {
+			target = dc.cfb
+		}
+		if target != "" {
+			if _, ok := s.forward(c, dc, target); ok {
+				return
+			}
+		}
+	}
+	a := c.a
+	if a == nil || a.trunk != nil || a.state != LineRingback {
+		// A trunk caller learns the cause from Hangup; a leg past
+		// ringback (none today) just ends.
+		s.releaseCall(c, cause, "")
+		return
+	}
+	tone := ToneReorder
+	if rejectRank(cause) >= rejectRank(CauseRejected) {
+		tone = ToneBusy
+	}
+	s.fail(a, InCalleeBusy, tone, cause)
 }
 
 func (s *Switch) answer(id DeviceID, line int, callID CallID) (*leg, error) {

@@ -89,6 +89,8 @@ type leg struct {
 	ringing  []appearance // appearances Ring was sent to
 	alerted  []appearance // every appearance the offer alerted on (missed calls)
 	remote   []appearance // appearances told remote-in-use
+	refused  bool         // offered leg: some appearance refused it (Reject)
+	refusal  Cause        // the best refusal so far (rejectRank)
 	start    time.Time
 	answered time.Time // zero until connected
 
@@ -310,6 +312,19 @@ func (s *Switch) Answer(id DeviceID, line int, callID CallID) (CallRef, error) {
 	return s.legCmd(func() (*leg, error) { return s.answer(id, line, callID) })
 }
 
+// Reject: the phone refused call callID ringing on its appearance line (a
+// SIP phone's final response 4xx-6xx). The appearance stops ringing. As a
+// forking proxy does (RFC 3261 §16.7), the offer goes on while other
+// appearances of the DN still ring, and the best refusal decides once
+// none is left (busy before declined before the rest, see rejectRank);
+// everywhere (a 6xx) ends the offer at once, cancelling the others. The
+// DN's CFB target takes a busy or declined call, its CFNA target the
+// rest; without one the caller gets the failure as for a busy number
+// (busy or reorder tone; Released with the cause for a trunk caller).
+func (s *Switch) Reject(id DeviceID, line int, callID CallID, cause Cause, everywhere bool) error {
+	return s.do(func() error { return s.reject(id, line, callID, cause, everywhere) })
+}
+
 // Hold holds the connected call callID (0: the connected one) on line and
 // returns the call held.
 func (s *Switch) Hold(id DeviceID, line int, callID CallID) (CallRef, error) {
@@ -487,6 +502,7 @@ const (
 	effTrunkAnswered
 	effTrunkHangup
 	effStopTransmit
+	effCallFailed
 )
 
 type effect struct {
@@ -555,6 +571,10 @@ func (s *Switch) flush() {
 		case effStopTransmit:
 			if ts, ok := e.sink.(TransmitStopper); ok {
 				ts.StopTransmit(e.line, e.id)
+			}
+		case effCallFailed:
+			if fr, ok := e.sink.(FailureReporter); ok {
+				fr.CallFailed(e.line, e.id, e.cause)
 			}
 		case effCallForward:
 			e.sink.CallForward(e.line, e.num)

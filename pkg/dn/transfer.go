@@ -179,7 +179,7 @@ func (s *Switch) blindFromConsult(l *leg, held *call, number string) {
 	}
 	if h == nil || !party(peer(h)) {
 		l.xferOf = nil
-		s.fail(l, InCalleeBusy, ToneReorder)
+		s.fail(l, InCalleeBusy, ToneReorder, CauseUnassigned)
 		return
 	}
 	l.placed = "" // the consultation placed nothing itself

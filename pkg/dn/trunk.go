@@ -210,7 +210,9 @@ func (s *Switch) trunkMedia(id CallID, remote netip.AddrPort) error {
 
 // huntOn says whether a failed attempt moves on to the next dial-peer:
 // IOS hunts on every failure except an unassigned number.
-func huntOn(c Cause) bool { return c != CauseUnassigned && c != CauseNormal }
+// huntOn: a failure the next dial-peer may fix. A declined call is final
+// (RFC 3261 §21.6.2: the callee does not wish to participate).
+func huntOn(c Cause) bool { return c != CauseUnassigned && c != CauseNormal && c != CauseRejected }
 
 func (s *Switch) trunkFailed(id CallID, cause Cause) error {
 	l := s.trunks[id]
@@ -239,10 +241,10 @@ func (s *Switch) trunkFailed(id CallID, cause Cause) error {
 		return nil
 	}
 	tone := ToneReorder
-	if cause == CauseBusy || cause == CauseDND {
+	if cause == CauseBusy || cause == CauseDND || cause == CauseRejected {
 		tone = ToneBusy
 	}
-	s.fail(a, InCalleeBusy, tone)
+	s.fail(a, InCalleeBusy, tone, cause)
 	return nil
 }
 

@@ -155,10 +155,13 @@ const (
 	CauseForwarded                      // the call moved on to a call-forward target
 	CauseTransferred                    // this appearance transferred the call away
 	CauseLoop                           // forwarding stopped: loop or too many hops
+	CauseRejected                       // the called phone declined the call (SIP 603)
+	CauseNoResponse                     // the called phone never answered the offer (SIP 408)
 )
 
 var causeNames = [...]string{"normal", "busy", "unassigned", "no-answer", "dnd", "unavailable",
-	"answered-elsewhere", "unregistered", "config", "forwarded", "transferred", "loop"}
+	"answered-elsewhere", "unregistered", "config", "forwarded", "transferred", "loop",
+	"rejected", "no-response"}
 
 func (c Cause) String() string {
 	if int(c) < len(causeNames) {
@@ -290,6 +293,14 @@ type TransmitStopper interface {
 	StopTransmit(line int, id CallID)
 }
 
+// FailureReporter is optionally implemented by a Device that signals why
+// a call it placed failed rather than only playing a tone: a SIP phone
+// gets the final response of its INVITE from the cause (pkg/sip causeStatus).
+// CallFailed precedes the CallState(LineBusy) and Tone of the failure.
+type FailureReporter interface {
+	CallFailed(line int, id CallID, cause Cause)
+}
+
 // MediaServer is cmed's own RTP endpoint (music on hold, echo test,
 // in-band tones), implemented around pkg/media by the daemon. Its methods
 // are called on the Switch goroutine: open a socket, start a goroutine and
@@ -358,8 +369,9 @@ type CallRecorder interface {
 //
 // Suggested SIP mapping of Hangup causes for an unanswered inbound call:
 // CauseBusy and CauseDND 486 Busy Here, CauseUnassigned 404 Not Found,
-// CauseLoop 482 Loop Detected, CauseNoAnswer 480 Temporarily Unavailable
-// (or 408), others 480; for a call in progress: CANCEL before the answer,
+// CauseLoop 482 Loop Detected, CauseRejected 603 Decline, CauseNoResponse
+// 408 Request Timeout, CauseNoAnswer 480 Temporarily Unavailable, others
+// 480; for a call in progress: CANCEL before the answer,
 // BYE after it.
 type Trunk interface {
 	// Dial sends a new outbound call to a dial-peer (INVITE). It is
