@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"time"
@@ -48,6 +49,26 @@ type leg struct {
 	version  uint64                     // SDP o= version
 	answered bool
 	callID   string // SIP Call-ID of the phone dialog
+	byePeer  bool   // the phone sent BYE: the dialog is over (under mu)
+}
+
+// peerEnded marks the phone dialog as terminated by the phone's BYE (RFC
+// 3261 §15.1.2); it reports whether it already was.
+func (l *leg) peerEnded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	was := l.byePeer
+	l.byePeer = true
+	return was
+}
+
+// ended says whether the phone has ended the dialog: no request may be
+// sent on it any more (RFC 3261 §15: the dialog is gone; the phone would
+// answer 481).
+func (l *leg) ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byePeer
 }
 
 func newLeg(d *phoneDevice, line int) *leg {
@@ -137,7 +158,7 @@ func (d *phoneDevice) dispatch(line int, id dn.CallID, e legEvent) {
 }
 
 // causeStatus maps why a call ended before an answer to the SIP final
-// response (dn.Trunk doc: suggested mapping).
+// response (dn.Trunk doc: suggested mapping; statusCause is its inverse).
 func causeStatus(c dn.Cause) (int, string) {
 	switch c {
 	case dn.CauseBusy, dn.CauseDND:
@@ -146,6 +167,10 @@ func causeStatus(c dn.Cause) (int, string) {
 		return 404, "Not Found"
 	case dn.CauseLoop:
 		return 482, "Loop Detected"
+	case dn.CauseRejected:
+		return 603, "Decline"
+	case dn.CauseNoResponse:
+		return 408, "Request Timeout"
 	}
 	return 480, "Temporarily Unavailable"
 }
@@ -365,7 +390,7 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 				s.reinvitePhone(l, "sendrecv")
 			}
 		case "released", "bye":
-			if e.kind == "released" {
+			if e.kind == "released" && !l.ended() {
 				bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				if l.uas != nil {
 					_ = l.uas.Bye(bctx)
@@ -383,6 +408,9 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 // reinvitePhone sends a target-refresh INVITE with a new offer pointing the
 // phone at its new peer (RFC 3261 §14.1).
 func (s *Server) reinvitePhone(l *leg, direction string) {
+	if l.ended() {
+		return
+	}
 	var target sip.Uri
 	var dlgDo func(context.Context, *sip.Request) (*sip.Response, error)
 	if l.uas != nil {
@@ -459,6 +487,11 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	s.respond(tx, sip.NewResponseFromRequest(req, 200, "OK", nil))
+	if l.peerEnded() {
+		return // a retransmitted BYE
+	}
+	// Before OnHook: the core's Released for this leg must not become a
+	// BYE of our own on the dialog the phone just ended.
 	_, _ = s.sw().OnHook(ph.id, l.line)
 	l.post(legEvent{kind: "bye"})
 }
@@ -467,12 +500,22 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // offer (RFC 3264 §5, the phone offers in its 200 and cmed answers in the
 // ACK once the core has connected the media).
 func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
+	// refuse tells the core this appearance will not take the call, so the
+	// caller learns at once instead of at `timeouts ringing`.
+	refuse := func(cause dn.Cause, everywhere bool) {
+		l.dev.forget(l)
+		if err := s.sw().Reject(ph.id, l.line, l.id, cause, everywhere); err != nil {
+			s.log.Debug("sip: reject", "pool", ph.pool, "line", l.line, "err", err)
+		}
+	}
 	b := s.reg.bindingForLine(ph.pool, l.line)
 	if b == nil {
+		refuse(dn.CauseUnavailable, false)
 		return
 	}
 	var target sip.Uri
 	if err := sip.ParseUri(b.Contact, &target); err != nil {
+		refuse(dn.CauseUnavailable, false)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.context())
@@ -490,6 +533,7 @@ func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
 	dc, err := s.dcc.WriteInvite(ctx, req)
 	if err != nil {
 		s.log.Debug("sip: INVITE to phone failed", "err", err)
+		refuse(dn.CauseUnavailable, false)
 		return
 	}
 	l.uac = dc
@@ -500,10 +544,22 @@ func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
 		select {
 		case err := <-answered:
 			if err != nil {
-				// Declined or unreachable: the call keeps ringing elsewhere
-				// or times out in the core.
+				// Refused (the transaction layer ACKs a non-2xx final
+				// response, RFC 3261 §17.1.1.3) or no answer at all (Timer
+				// B, which a forking proxy counts as 408, RFC 3261
+				// §16.7): the core decides what the caller hears.
 				s.log.Debug("sip: phone did not answer", "err", err)
-				l.dev.forget(l)
+				if s.context().Err() != nil {
+					l.dev.forget(l)
+					return
+				}
+				var de *sipgo.ErrDialogResponse
+				if errors.As(err, &de) {
+					code := de.Res.StatusCode
+					refuse(statusCause(code), code >= 600)
+				} else {
+					refuse(dn.CauseNoResponse, false)
+				}
 				return
 			}
 			s.answeredByPhone(ph, l)

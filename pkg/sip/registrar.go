@@ -429,15 +429,14 @@ func (d *phoneDevice) CallState(line int, id dn.CallID, st dn.LineState) {
 
 func (d *phoneDevice) CallInfo(line int, info dn.CallInfo) {}
 
-// Tone: a SIP phone plays its own tones; busy and reorder on a call it
-// placed mean the call failed (no free appearance, unassigned number).
-func (d *phoneDevice) Tone(line int, id dn.CallID, t dn.Tone) {
-	switch t {
-	case dn.ToneBusy:
-		d.dispatch(line, id, legEvent{kind: "failed", cause: dn.CauseBusy})
-	case dn.ToneReorder:
-		d.dispatch(line, id, legEvent{kind: "failed", cause: dn.CauseUnassigned})
-	}
+// Tone: a SIP phone plays its own tones; a failed call gets its final
+// response from CallFailed instead.
+func (d *phoneDevice) Tone(line int, id dn.CallID, t dn.Tone) {}
+
+// CallFailed implements dn.FailureReporter: a call the phone placed
+// failed (busy or refused callee, unassigned number, ...).
+func (d *phoneDevice) CallFailed(line int, id dn.CallID, c dn.Cause) {
+	d.dispatch(line, id, legEvent{kind: "failed", cause: c})
 }
 
 func (d *phoneDevice) Released(line int, id dn.CallID, c dn.Cause) {
@@ -472,6 +471,8 @@ func (d *phoneDevice) forget(l *leg) {
 	d.mu.Unlock()
 	d.r.unindexLeg(l)
 }
+
+var _ dn.FailureReporter = (*phoneDevice)(nil)
 
 func (d *phoneDevice) String() string { return fmt.Sprintf("sip pool %d", d.pool) }
 

@@ -33,6 +33,7 @@ type Switch interface {
 	Digits(id dn.DeviceID, line int, digits string) (dn.CallRef, error)
 	OnHook(id dn.DeviceID, line int) (dn.CallRef, error)
 	Answer(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
+	Reject(id dn.DeviceID, line int, callID dn.CallID, cause dn.Cause, everywhere bool) error
 	Hold(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
 	Resume(id dn.DeviceID, line int, callID dn.CallID) (dn.CallRef, error)
 	MediaReady(id dn.DeviceID, line int, callID dn.CallID, addr netip.AddrPort) error

@@ -117,6 +117,10 @@ func statusCause(code int) dn.Cause {
 		return dn.CauseUnassigned
 	case 482, 483:
 		return dn.CauseLoop
+	case 603:
+		return dn.CauseRejected
+	case 408:
+		return dn.CauseNoResponse
 	}
 	return dn.CauseUnavailable
 }
