@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/dn"
 )
 
 // count is how many requests of method the UA has received and not taken.
@@ -98,5 +99,56 @@ func TestCallNoByeAfterPhoneBye(t *testing.T) {
 	a.response("OPTIONS", 1)
 	if n := a.count("BYE"); n != 0 {
 		t.Errorf("cmed sent %d BYE(s) on the dialog the phone ended", n)
+	}
+}
+
+// TestCallSCCPCallerHearsBusy: an SCCP phone calls a SIP phone that
+// answers 486: the SCCP phone gets a failed call with busy tone (as for a
+// busy number, dn place) at once, not ringback until `timeouts ringing`;
+// the SIP line is idle again.
+func TestCallSCCPCallerHearsBusy(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		tone dn.Tone
+	}{{486, dn.ToneBusy}, {603, dn.ToneBusy}, {404, dn.ToneReorder}} {
+		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
+			r := newRig(t, twoPhones+`
+ephone-dn 1
+ number 2001
+ephone 1
+ mac-address 0011.2233.4401
+ type 7960
+ button 1:1
+`, nil)
+			b := newRawUA(t, r.addr())
+			register(t, r, b, "2102", 600, 1, "")
+			sccp, dev := registerEphone(t, r, "0011.2233.4401")
+			if err := r.sw.OffHook(sccp, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.sw.Digits(sccp, 1, "2102"); err != nil {
+				t.Fatal(err)
+			}
+			inv := b.waitRequest("INVITE")
+			b.reply(inv, 180, "sb", "")
+			b.reply(inv, tc.code, "sb", "")
+			b.waitRequest("ACK")
+			eventually(t, 2*time.Second, "the SCCP caller's failed call", func() bool {
+				st, ok := dev.Last("CallState")
+				tone, ok2 := dev.Last("Tone")
+				return ok && ok2 && st.State == dn.LineBusy && tone.Tone == tc.tone
+			})
+			if _, ok := dev.Last("Released"); ok {
+				t.Errorf("caller released instead of failed:\n%s", dev.Dump())
+			}
+			eventually(t, 2*time.Second, "2102 idle", func() bool { return r.eng.State("2102") == blf.StateIdle })
+			if err := r.sw.OnHook(sccp, 1); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 2*time.Second, "no call left", func() bool {
+				calls, _ := r.sw.Calls()
+				return len(calls) == 0
+			})
+		})
 	}
 }
