@@ -19,9 +19,12 @@ const (
 	ContentTypeDialogInfo = "application/dialog-info+xml"
 )
 
-// Namespaces of the Cisco PIDF flavour, as in the CUCM 7.0 capture (docs/sip-presence.md
-// §Wire-format "Namespaces in Cisco PIDF"). Cisco uses the older RPID URI
-// (…:pidf:status:rpid) for the RFC 4480 element names.
+// Namespaces. The CUCM 7.0 capture (docs/sip-presence.md
+// §Wire-format "Namespaces in Cisco PIDF") uses the pre-RFC 4480 RPID URI (…:pidf:status:rpid,
+// NamespaceRPIDCisco) for the RFC 4480 element names; cmed writes the RFC
+// 4480 URI (NamespaceRPID), which standard watchers understand and Cisco
+// firmware accepts (it ignores namespaces, docs/sip-presence.md §Wire-format). The decoder reads
+// both.
 const (
 	NamespacePIDF       = "urn:ietf:params:xml:ns:pidf"
 	NamespaceDataModel  = "urn:ietf:params:xml:ns:pidf:data-model"
@@ -103,40 +106,59 @@ func (s *LineState) note() string {
 	}
 }
 
-// appendActivities writes the RPID activities of docs/sip-presence.md §State-mapping's mapping table.
-// Unknown DNs get none: basic closed alone renders "unknown" on Cisco phones.
+// appendActivities writes the RFC 4480 activities (urn:ietf:params:xml:ns:
+// pidf:rpid, RFC 4480 §3.2) of a line, with Cisco's extension elements
+// inside them where a Cisco phone needs one (docs/sip-presence.md §State-mapping). Mapping:
+//
+//	idle           (none)          + ce:available, Cisco's "available" (docs/sip-presence.md §Wire-format)
+//	ringing        on-the-phone    after ce:alerting, Cisco's ringing lamp;
+//	                               FoldRinging: on-the-phone alone (docs/cme-behaviour.md §Presentity-state)
+//	in use, hold   on-the-phone
+//	busy           on-the-phone, busy
+//	DND            ce:dnd added (RFC 4480 has no DND activity)
+//
+// RFC 4480 has no "ringing" activity; a ringing line is in use for
+// standard watchers, so they do not show it as available. The Cisco
+// elements sit where the RFC 4480 schema admits elements of other
+// namespaces (inside activities); Cisco firmware matches local names
+// only (docs/sip-presence.md §Wire-format), so it reads the RFC 4480 names as before. Unknown
+// DNs get no activities: basic closed alone renders "unknown" on Cisco
+// phones.
 func (s *LineState) appendActivities(dst []byte, opt Options) []byte {
 	if s.Status == StatusUnknown {
 		return dst
 	}
-	dst = append(dst, "<e:activities>"...)
+	dst = append(dst, "<rpid:activities>"...)
 	switch s.Status {
 	case StatusIdle:
 		if !s.DND {
-			// Cisco's own sipcc encoder writes ce:available (docs/sip-presence.md §Wire-format).
 			dst = append(dst, "<ce:available/>"...)
 		}
 	case StatusRinging:
-		if opt.FoldRinging {
-			dst = append(dst, "<e:on-the-phone/>"...)
-		} else {
+		if !opt.FoldRinging {
 			dst = append(dst, "<ce:alerting/>"...)
 		}
+		dst = append(dst, "<rpid:on-the-phone/>"...)
 	case StatusInUse, StatusHold:
-		dst = append(dst, "<e:on-the-phone/>"...)
+		dst = append(dst, "<rpid:on-the-phone/>"...)
 	case StatusBusy:
-		dst = append(dst, "<e:on-the-phone/><e:busy/>"...)
+		dst = append(dst, "<rpid:on-the-phone/><rpid:busy/>"...)
 	}
 	if s.DND {
 		dst = append(dst, "<ce:dnd/>"...)
 	}
-	return append(dst, "</e:activities>"...)
+	return append(dst, "</rpid:activities>"...)
 }
 
-// AppendPIDF appends the Cisco-flavoured PIDF document (docs/sip-presence.md §Wire-format CUCM
-// capture shape): a dm:person carrying basic + activities, which is what
-// Cisco firmware renders as BLF, and one stable tuple repeating them for
-// plain RFC 3863 watchers (a tuple-only body is ignored by Cisco, §2.2).
+// AppendPIDF appends the PIDF document: RFC 3863 with the RFC 4479 data
+// model and RFC 4480 activities, in the order the RFC 3863 §4.4 schema
+// requires (tuples, then elements of other namespaces). One stable tuple
+// carries basic status, the activities again (for watchers that read only
+// the tuple), servcaps, contact, note and timestamp; then a dm:person
+// carries basic + activities, which is what Cisco firmware renders as BLF
+// (a tuple-only body is ignored by Cisco, docs/sip-presence.md §Wire-format). The person's
+// <status><basic> is Cisco's flavour (CUCM capture, docs/sip-presence.md §Wire-format); the data
+// model schema admits it as an element of another namespace.
 func (s *LineState) AppendPIDF(dst []byte, opt Options) []byte {
 	entity := s.entity()
 	basic := "closed"
@@ -145,19 +167,10 @@ func (s *LineState) AppendPIDF(dst []byte, opt Options) []byte {
 	}
 	dst = append(dst, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
 		`<presence xmlns="`+NamespacePIDF+`" xmlns:dm="`+NamespaceDataModel+
-		`" xmlns:e="`+NamespaceRPIDCisco+`" xmlns:ce="`+NamespaceCisco+
+		`" xmlns:rpid="`+NamespaceRPID+`" xmlns:ce="`+NamespaceCisco+
 		`" xmlns:sc="`+NamespaceServCaps+`" entity="`...)
 	dst = appendEscaped(dst, entity)
-	dst = append(dst, "\">\n<dm:person id=\"p-"...)
-	dst = appendIDToken(dst, s.idBase())
-	dst = append(dst, "\">\n<status><basic>"...)
-	dst = append(dst, basic...)
-	dst = append(dst, "</basic></status>\n"...)
-	if s.Status != StatusUnknown {
-		dst = s.appendActivities(dst, opt)
-		dst = append(dst, '\n')
-	}
-	dst = append(dst, "</dm:person>\n<tuple id=\"cmp-"...)
+	dst = append(dst, "\">\n<tuple id=\"cmp-"...)
 	dst = appendIDToken(dst, s.idBase())
 	dst = append(dst, "-1\">\n<status><basic>"...)
 	dst = append(dst, basic...)
@@ -173,7 +186,16 @@ func (s *LineState) AppendPIDF(dst []byte, opt Options) []byte {
 		dst = opt.Timestamp.UTC().AppendFormat(dst, time.RFC3339)
 		dst = append(dst, "</timestamp>\n"...)
 	}
-	return append(dst, "</tuple>\n</presence>\n"...)
+	dst = append(dst, "</tuple>\n<dm:person id=\"p-"...)
+	dst = appendIDToken(dst, s.idBase())
+	dst = append(dst, "\">\n<status><basic>"...)
+	dst = append(dst, basic...)
+	dst = append(dst, "</basic></status>\n"...)
+	if s.Status != StatusUnknown {
+		dst = s.appendActivities(dst, opt)
+		dst = append(dst, '\n')
+	}
+	return append(dst, "</dm:person>\n</presence>\n"...)
 }
 
 // AppendDialogInfo appends a full-state RFC 4235 document. version is the

@@ -156,10 +156,10 @@ func TestPIDFActivitiesPerState(t *testing.T) {
 		not   []string
 	}{
 		{LineState{Status: StatusIdle}, Options{}, []string{"<ce:available/>"}, []string{"on-the-phone", "dnd"}},
-		{LineState{Status: StatusRinging}, Options{}, []string{"<ce:alerting/>"}, []string{"on-the-phone"}},
-		{LineState{Status: StatusRinging}, Options{FoldRinging: true}, []string{"<e:on-the-phone/>"}, []string{"alerting"}},
-		{LineState{Status: StatusInUse}, Options{}, []string{"<e:on-the-phone/>"}, []string{"busy/"}},
-		{LineState{Status: StatusBusy}, Options{}, []string{"<e:on-the-phone/><e:busy/>"}, nil},
+		{LineState{Status: StatusRinging}, Options{}, []string{"<ce:alerting/><rpid:on-the-phone/>"}, []string{"busy/"}},
+		{LineState{Status: StatusRinging}, Options{FoldRinging: true}, []string{"<rpid:on-the-phone/>"}, []string{"alerting"}},
+		{LineState{Status: StatusInUse}, Options{}, []string{"<rpid:on-the-phone/>"}, []string{"busy/"}},
+		{LineState{Status: StatusBusy}, Options{}, []string{"<rpid:on-the-phone/><rpid:busy/>"}, nil},
 		{LineState{Status: StatusIdle, DND: true}, Options{}, []string{"<ce:dnd/>"}, []string{"available"}},
 		{LineState{Status: StatusUnknown, DND: true}, Options{}, []string{"<basic>closed</basic>"}, []string{"activities", "dnd/"}},
 	}
