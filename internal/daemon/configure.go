@@ -35,6 +35,12 @@ func (d *Daemon) Configure(edit func(running *config.Config) (*config.Config, er
 	if err != nil || next == nil {
 		return err
 	}
+	// A credential file that cannot be read would lock out every
+	// authenticated trunk watcher later; refuse the change now instead.
+	if err := d.checkCredentials(next); err != nil {
+		d.log.Warn("configuration change refused", "err", err)
+		return &RefusedError{Err: err}
+	}
 	if err := d.sw.Apply(next); err != nil {
 		d.log.Warn("configuration change refused by the core", "err", err)
 		return &RefusedError{Err: err}

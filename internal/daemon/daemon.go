@@ -165,6 +165,10 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := d.checkCredentials(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	d.running.Store(cfg)
 
 	ctx, d.cancel = context.WithCancel(ctx)

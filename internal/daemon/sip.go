@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -27,17 +28,50 @@ func (s sipMetrics) Registration(ok bool) {
 func (s sipMetrics) RegistrationRefused(reason string) { s.m.RegistrationRefused("sip", reason) }
 func (s sipMetrics) ResponseSent(status int)           { s.m.SIPResponse(status) }
 
+// flashDir is the router's flash: the state directory (docs/peering.md),
+// or the database's directory when only the database and socket paths
+// were given.
+func (d *Daemon) flashDir() string {
+	if d.opts.StateDir != "" {
+		return d.opts.StateDir
+	}
+	return filepath.Dir(d.opts.DBPath)
+}
+
 // readCredential resolves `authenticate credential N LOCATION`: flash:NAME
-// is a file in the state directory (a router's flash), an absolute path is
-// read as is.
+// is a file in the state directory (a router's flash), never in the
+// working directory; an absolute path is read as is.
 func (d *Daemon) readCredential(loc string) ([]byte, error) {
 	if name, ok := strings.CutPrefix(loc, "flash:"); ok {
 		if !filepath.IsAbs(name) {
-			name = filepath.Join(d.opts.StateDir, name)
+			name = filepath.Join(d.flashDir(), name)
 		}
 		return os.ReadFile(name)
 	}
 	return os.ReadFile(loc)
+}
+
+// checkCredentials refuses a config whose `authenticate credential` files
+// are missing or not credential files: a trunk peer would otherwise be
+// challenged with no password to check against, silently.
+func (d *Daemon) checkCredentials(cfg *config.Config) error {
+	if cfg == nil || cfg.VoiceRegisterGlobal == nil {
+		return nil
+	}
+	for _, c := range cfg.VoiceRegisterGlobal.Credentials {
+		b, err := d.readCredential(c.Location)
+		if err == nil {
+			_, err = sip.ParseCredentials(b)
+		}
+		if err != nil {
+			where := ""
+			if strings.HasPrefix(c.Location, "flash:") {
+				where = " (flash: is " + d.flashDir() + ")"
+			}
+			return fmt.Errorf("authenticate credential %d %s%s: %w", c.Tag, c.Location, where, err)
+		}
+	}
+	return nil
 }
 
 // startSIP serves SIP phones and trunks on UDP and TCP at `voice register

@@ -87,7 +87,11 @@ type Options struct {
 	// FoldRinging reports ringing DNs as on-the-phone in PIDF, CME's "ringing
 	// is in use" (docs/cme-behaviour.md §Presentity-state) instead of Cisco ce:alerting.
 	FoldRinging bool
-	// ReadFile reads `authenticate credential` files; default os.ReadFile.
+	// ReadFile reads an `authenticate credential` file given its location
+	// as configured: flash:NAME or a path. The daemon resolves flash:
+	// against its state directory (docs/peering.md); the default reads
+	// flash:NAME as NAME (relative to the working directory) and a path
+	// as is.
 	ReadFile func(string) ([]byte, error)
 	// TickInterval paces expiry and retry checks; default 1 s.
 	TickInterval time.Duration
@@ -143,7 +147,7 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.ReadFile == nil {
-		opts.ReadFile = os.ReadFile
+		opts.ReadFile = func(loc string) ([]byte, error) { return os.ReadFile(credentialPath(loc)) }
 	}
 	if opts.TickInterval <= 0 {
 		opts.TickInterval = time.Second
@@ -380,7 +384,7 @@ func (s *Server) loadCredentials(cfg *config.Config) {
 	all := map[string]string{}
 	if cfg != nil && cfg.VoiceRegisterGlobal != nil {
 		for _, c := range cfg.VoiceRegisterGlobal.Credentials {
-			b, err := s.opts.ReadFile(credentialPath(c.Location))
+			b, err := s.opts.ReadFile(c.Location)
 			if err != nil {
 				s.log.Warn("credential file unreadable", "tag", c.Tag, "location", c.Location, "err", err)
 				continue
