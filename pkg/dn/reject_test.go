@@ -39,7 +39,7 @@ func TestRejectSingleBusy(t *testing.T) {
 		h.wantLast(2, "Released", func(e dntest.Effect) bool { return e.Cause == dn.CauseBusy })
 		h.wantPresence(2, dn.PresenceIdle)
 		h.wantPresence(1, dn.PresenceInUse) // busy tone until on-hook
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantPresence(1, dn.PresenceIdle)
 		h.wantNoStuck(1, 2)
 	})
@@ -51,7 +51,7 @@ func TestRejectUnassignedReorder(t *testing.T) {
 		h.call(1, "1002")
 		h.rejectOn(2, 1, dn.CauseUnassigned, false)
 		h.wantCallerFailed(1, dn.ToneReorder)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 2)
 	})
 }
@@ -75,7 +75,7 @@ func TestRejectSharedBestWins(t *testing.T) {
 		h.rejectOn(4, 2, dn.CauseNoResponse, false)
 		h.wantCallerFailed(1, dn.ToneBusy)
 		h.wantPresence(3, dn.PresenceIdle)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 3, 4)
 	})
 }
@@ -90,7 +90,7 @@ func TestRejectEverywhere(t *testing.T) {
 		h.wantLast(4, "StopRing", func(e dntest.Effect) bool { return e.Line == 2 })
 		h.wantLast(4, "Released", func(e dntest.Effect) bool { return e.Cause == dn.CauseRejected })
 		h.wantCallerFailed(1, dn.ToneBusy)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 3, 4)
 	})
 }
@@ -105,7 +105,7 @@ func TestRejectThenTimeout(t *testing.T) {
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
 		h.wantCallerFailed(1, dn.ToneBusy)
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 3, 4)
 	})
 }
@@ -125,7 +125,7 @@ func TestRejectForwardsBusy(t *testing.T) {
 		if got := h.appState(1, 1); got != dn.LineRingback {
 			t.Errorf("caller %v, want ringback", got)
 		}
-		h.must(h.sw.OnHook(h.id[1], 0))
+		h.mustRef(h.sw.OnHook(h.id[1], 0))
 		h.wantNoStuck(1, 2, 4)
 	})
 }

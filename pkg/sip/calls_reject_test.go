@@ -123,10 +123,10 @@ ephone 1
 			b := newRawUA(t, r.addr())
 			register(t, r, b, "2102", 600, 1, "")
 			sccp, dev := registerEphone(t, r, "0011.2233.4401")
-			if err := r.sw.OffHook(sccp, 1); err != nil {
+			if _, err := r.sw.OffHook(sccp, 1); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.sw.Digits(sccp, 1, "2102"); err != nil {
+			if _, err := r.sw.Digits(sccp, 1, "2102"); err != nil {
 				t.Fatal(err)
 			}
 			inv := b.waitRequest("INVITE")
@@ -142,7 +142,7 @@ ephone 1
 				t.Errorf("caller released instead of failed:\n%s", dev.Dump())
 			}
 			eventually(t, 2*time.Second, "2102 idle", func() bool { return r.eng.State("2102") == blf.StateIdle })
-			if err := r.sw.OnHook(sccp, 1); err != nil {
+			if _, err := r.sw.OnHook(sccp, 1); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, 2*time.Second, "no call left", func() bool {
