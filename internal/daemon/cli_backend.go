@@ -2,13 +2,18 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/cli"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/metrics"
+	"github.com/cmed-project/cmed/pkg/store"
 )
 
 // cliState is the daemon's CLI: the server every session runs in and what
@@ -69,7 +74,6 @@ func (b cliBackend) Configure(edit func(*config.Config) (*config.Config, error))
 
 func (b cliBackend) SaveRunning() error                  { return b.d.SaveRunning() }
 func (b cliBackend) StartupText() (string, error)        { return b.d.StartupText() }
-func (b cliBackend) Devices() ([]dn.DeviceStatus, error) { return b.d.Switch().Devices() }
 func (b cliBackend) Lines() ([]dn.LineStatus, error)     { return b.d.Switch().Lines() }
 func (b cliBackend) Calls() ([]dn.CallStatus, error)     { return b.d.Switch().Calls() }
 func (b cliBackend) PresenceGlobal() blf.GlobalInfo      { return b.d.Presence().Global() }
@@ -89,6 +93,76 @@ func (b cliBackend) CallHistory() ([]cli.CallRecord, error) {
 	}
 	return out, nil
 }
+
+// Devices adds to each registered ephone the number of keepalives its
+// session received ("sccp.keepalives"), which `show ephone` prints as
+// `keepalive N` (docs/cme-cli.md §Show-layouts-sources). The Extra map is
+// copied, never changed in place: the core owns it.
+func (b cliBackend) Devices() ([]dn.DeviceStatus, error) {
+	devs, err := b.d.Switch().Devices()
+	if err != nil || b.d.sccp == nil {
+		return devs, err
+	}
+	counts := map[string]uint64{}
+	for _, si := range b.d.sccp.Sessions() {
+		counts[si.DeviceName] = si.KeepAlives
+	}
+	for i, dv := range devs {
+		n, ok := counts[dv.Info.Name]
+		if !ok {
+			continue
+		}
+		extra := maps.Clone(dv.Info.Extra)
+		if extra == nil {
+			extra = map[string]string{}
+		}
+		extra["sccp.keepalives"] = strconv.FormatUint(n, 10)
+		devs[i].Info.Extra = extra
+	}
+	return devs, nil
+}
+
+// Registrations lists the SIP registrar's bindings (cli.Registrar).
+func (b cliBackend) Registrations() []cli.Registration {
+	if b.d.sip == nil {
+		return nil
+	}
+	var out []cli.Registration
+	for _, r := range b.d.sip.Bindings() {
+		out = append(out, cli.Registration{Pool: r.Pool, Number: r.Number, Contact: r.Contact, Source: r.Source,
+			Transport: r.Transport, CallID: r.CallID, Registered: r.Registered, Expires: r.Expires})
+	}
+	return out
+}
+
+// ArchivedConfigs lists the store's saved startup-config versions, newest
+// first (cli.ConfigArchive, docs/cme-cli.md §Archive-and-reload).
+func (b cliBackend) ArchivedConfigs() ([]cli.ArchivedConfig, error) {
+	vs, err := b.d.store.StartupConfigVersions()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cli.ArchivedConfig, len(vs))
+	for i, v := range vs {
+		out[i] = cli.ArchivedConfig{Seq: v.Seq, Saved: v.Saved, Text: v.Text}
+	}
+	return out, nil
+}
+
+// ArchiveMax is how many versions the store keeps.
+func (b cliBackend) ArchiveMax() int { return store.DefaultConfigVersions }
+
+// EraseStartup saves an empty startup-config (`write erase`): the next
+// start, or `reload`, comes up with no configuration, as an IOS router
+// does, and the earlier versions stay restorable with `configure replace`.
+func (b cliBackend) EraseStartup() error {
+	return b.d.store.SaveStartupConfig("", time.Now())
+}
+
+var (
+	_ cli.Registrar     = cliBackend{}
+	_ cli.ConfigArchive = cliBackend{}
+)
 
 func (b cliBackend) Reset(a config.DeviceAction) error {
 	b.st.mu.Lock()

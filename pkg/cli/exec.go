@@ -67,6 +67,10 @@ var execHelp = []string{
 	"mac-address", "Only this phone", "ccsip", "SIP debugging", "messages", "SIP messages", "events", "SIP events",
 	"asnl", "Application subscribe/notify layer", "errors", "Errors", "event", "Events", "info", "Information",
 	"timer", "Timers", "trace", "Traces", "xml", "XML", "size", "Set history buffer size",
+	"dnd", "Ephones with do not disturb set", "offhook", "Ephones that are off hook",
+	"statistics", "Registration statistics", "telephony-service", "Telephony service information",
+	"sip-ua", "SIP User Agent information", "status", "SIP UA status", "registrar", "SIP registrar clients",
+	"logging", "Show the contents of logging buffers",
 }
 
 func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
@@ -103,11 +107,16 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 		return nil
 	}))
 	priv.MustAdd("show startup-config", ex(cmdShowStartup))
-	priv.MustAdd("show ephone [summary|registered|unregistered|<1-1000>|mac-address H.H.H]", ex(cmdShowEphone),
+	priv.MustAdd("show ephone [summary|registered [summary]|unregistered|dnd|offhook|<1-1000>|mac-address H.H.H]", ex(cmdShowEphone),
 		"<1-1000>=ephone tag", "H.H.H=MAC address of the ephone")
 	priv.MustAdd("show ephone-dn [summary|<1-10000>]", ex(cmdShowEphoneDN), "<1-10000>=ephone-dn tag")
-	priv.MustAdd("show voice register {all|global|pool [<1-1000>]|dn [<1-10000>]}", ex(cmdShowVoiceRegister),
+	priv.MustAdd("show voice register {all|global|pool [<1-1000>|all]|dn [<1-10000>]}", ex(cmdShowVoiceRegister),
 		"<1-1000>=Pool tag", "<1-10000>=DN tag")
+	priv.MustAdd("show voice register statistics [global|pool <1-1000>]", ex(cmdShowVoiceRegisterStatistics),
+		"<1-1000>=Pool tag")
+	priv.MustAdd("show telephony-service [all]", ex(cmdShowTelephonyService))
+	priv.MustAdd("show sip-ua status registrar", ex(cmdShowSIPUARegistrar))
+	priv.MustAdd("show logging", ex(cmdShowLogging))
 	priv.MustAdd("show presence global", ex(cmdShowPresenceGlobal))
 	priv.MustAdd("show presence subscription [summary|details|presentity WORD|subid <1-2147483647>]", ex(cmdShowPresenceSub),
 		"WORD=Presentity number", "<1-2147483647>=Subscription ID")

@@ -28,7 +28,13 @@ type fakeBackend struct {
 	history []CallRecord
 	debug   *fakeDebug
 	address string // SystemInfo.Address
+	regs    []Registration
+	// archive holds the saved startup-config versions, newest first.
+	archive []ArchivedConfig
+	erased  int
 }
+
+func (f *fakeBackend) Registrations() []Registration { return f.regs }
 
 func newFake(t testing.TB, cfgText string) *fakeBackend {
 	t.Helper()
@@ -156,10 +162,14 @@ func (d *fakeDebug) publish(line string) {
 }
 
 // transcript runs commands in an echoing batch session.
+// goldenNow is the transcripts' clock.
+var goldenNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
 func transcript(t testing.TB, b Backend, priv int, cmds ...string) string {
 	t.Helper()
 	var out strings.Builder
 	srv := NewServer(b, nil)
+	srv.now = func() time.Time { return goldenNow }
 	// Commands that fail print their IOS error, which the goldens hold.
 	var failed *BatchError
 	if err := srv.Transcript(t.Context(), &out, priv, cmds); err != nil && !errors.As(err, &failed) {

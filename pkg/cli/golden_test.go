@@ -26,6 +26,8 @@ ephone-dn 1 dual-line
  allow watch
 ephone-dn 2
  number 1002
+ephone-dn 3
+ number 1003
 ephone 1
  mac-address 0011.2233.4401
  type 7965
@@ -35,6 +37,10 @@ ephone 2
  mac-address 0011.2233.4402
  type 7960
  button 1:2
+ephone 3
+ mac-address 0011.2233.4403
+ type 7960
+ button 1:3
 voice register global
  mode cme
  source-address 10.0.0.1 port 5060
@@ -65,10 +71,16 @@ func labBackend(t testing.TB) *fakeBackend {
 			Info: dn.DeviceInfo{Name: "SEP001122334401", Protocol: dn.SCCP, Model: "7965", Addr: "10.0.0.21:50007",
 				Extra: map[string]string{"sccp.version": "11", "sccp.phone_version": "22", "sccp.model": "7965",
 					"sccp.ip": "10.0.0.21", "sccp.port": "50007", "sccp.max_streams": "1", "sccp.max_lines": "6",
-					"sccp.keepalive": "30"}},
+					"sccp.keepalive": "30", "sccp.keepalives": "8424"}},
 			Lines: []dn.AppearanceStatus{{Button: 1, DN: dn.DNKey{Kind: dn.EphoneDN, Tag: 1}, Number: "1001", State: dn.LineConnected}}},
 		{Name: "SEP001122334402", Kind: "ephone", Tag: 2, Protocol: dn.SCCP, Model: "7960",
 			Lines: []dn.AppearanceStatus{{Button: 1, DN: dn.DNKey{Kind: dn.EphoneDN, Tag: 2}, Number: "1002", State: dn.LineUnregistered}}},
+		{Name: "SEP001122334403", Kind: "ephone", Tag: 3, Protocol: dn.SCCP, Model: "7960", Registered: true, DND: true,
+			Info: dn.DeviceInfo{Name: "SEP001122334403", Protocol: dn.SCCP, Model: "7960", Addr: "10.0.0.23:49329",
+				Extra: map[string]string{"sccp.version": "11", "sccp.phone_version": "11", "sccp.model": "7960",
+					"sccp.ip": "10.0.0.23", "sccp.port": "49329", "sccp.max_streams": "1", "sccp.max_lines": "6",
+					"sccp.keepalive": "30", "sccp.keepalives": "17602"}},
+			Lines: []dn.AppearanceStatus{{Button: 1, DN: dn.DNKey{Kind: dn.EphoneDN, Tag: 3}, Number: "1003", State: dn.LineRinging}}},
 		{Name: "SEP001122334501", Kind: "pool", Tag: 1, Protocol: dn.SIP, Model: "7960", Registered: true,
 			Info:  dn.DeviceInfo{Addr: "10.0.0.31:5060"},
 			Lines: []dn.AppearanceStatus{{Button: 1, DN: dn.DNKey{Kind: dn.VoiceRegisterDN, Tag: 1}, Number: "2001"}}},
@@ -81,6 +93,9 @@ func labBackend(t testing.TB) *fakeBackend {
 			Appearances: []dn.LineAppearance{{Device: "SEP001122334402", Button: 1, State: dn.LineUnregistered}}},
 		{Key: dn.DNKey{Kind: dn.EphoneDN, Tag: 3}, Number: "1003", MaxCalls: 1},
 	}
+	f.regs = []Registration{{Pool: 1, Number: "2001", Contact: "sip:2001@10.0.0.31:5060", Source: "10.0.0.31:5060",
+		Transport: "UDP", CallID: "00120014-4ae40064@10.0.0.31", Registered: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Expires: goldenNow.Add(1800 * time.Second)}}
 	f.global = blf.GlobalInfo{Enabled: true, AllowExternalWatchers: true, MaxSubscriptions: 128, Subscriptions: 2,
 		ServerIP: "0.0.0.0", RetryInterval: 60, RetryLimit: 10, RouterMode: "CME mode"}
 	f.subs = []blf.SubscriptionInfo{
@@ -123,6 +138,12 @@ var goldens = []struct {
 		"show presence subscription", "show presence subscription summary", "show presence subscription details",
 		"show presence subscription presentity 1002", "show presence subscription subid 23",
 		"show presence subscription subid 99", "show dial-peer voice summary",
+	}},
+	{"show-cme", PrivMax, []string{
+		"show telephony-service", "show telephony-service all", "show ephone dnd", "show ephone offhook",
+		"show ephone registered summary", "show voice register statistics", "show voice register statistics pool 1",
+		"show voice register statistics global", "show voice register pool all", "show sip-ua status registrar",
+		"show dial-peer voice summary",
 	}},
 	{"show-config", PrivMax, []string{
 		"show startup-config", "write memory", "show running-config | section ephone-dn 1", "show run | include number",

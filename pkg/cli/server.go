@@ -18,10 +18,59 @@ import (
 type Server struct {
 	b   Backend
 	log *slog.Logger
+	// now is the clock for times the CLI prints (expiry countdowns, log
+	// stamps); tests fix it so transcripts are stable.
+	now func() time.Time
 
-	mu       sync.Mutex // guards sessions and nextVTY; a leaf
+	mu       sync.Mutex // guards sessions, nextVTY, the log ring and lastChange; a leaf
 	sessions []*sessionInfo
 	nextVTY  int
+	// logRing is the `show logging` buffer: the system messages the CLI
+	// itself raises (%SYS-5-CONFIG_I, reload, write erase), newest last.
+	logRing  []string
+	logTotal int
+	// lastChange is when and by whom the running config last changed, for
+	// the `! Last configuration change` line of show running-config.
+	lastChange     time.Time
+	lastChangeUser string
+}
+
+// syslog records an IOS system message in the `show logging` buffer and
+// the daemon log.
+func (srv *Server) syslog(msg string, args ...any) {
+	now := srv.now()
+	srv.mu.Lock()
+	srv.logRing = append(srv.logRing, now.UTC().Format("*Jan _2 15:04:05.000: ")+msg)
+	if len(srv.logRing) > logBufferLines {
+		srv.logRing = slices.Delete(srv.logRing, 0, len(srv.logRing)-logBufferLines)
+	}
+	srv.logTotal++
+	srv.mu.Unlock()
+	srv.log.Info(msg, args...)
+}
+
+func (srv *Server) logLines() []string {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return slices.Clone(srv.logRing)
+}
+
+func (srv *Server) logCount() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.logTotal
+}
+
+func (srv *Server) noteChange(user string) {
+	srv.mu.Lock()
+	srv.lastChange, srv.lastChangeUser = srv.now(), user
+	srv.mu.Unlock()
+}
+
+func (srv *Server) lastConfigChange() (time.Time, string) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.lastChange, srv.lastChangeUser
 }
 
 // NewServer returns a CLI server driving b.
@@ -29,7 +78,7 @@ func NewServer(b Backend, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{b: b, log: log}
+	return &Server{b: b, log: log, now: time.Now}
 }
 
 // sessionInfo is one row of `show users`.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -384,6 +385,7 @@ func (s *Session) configLine(line string, indent int) {
 	}
 	s.ed = ed
 	s.changed = true
+	s.srv.noteChange(s.info.user())
 	if s.ed.Done() {
 		s.leaveConfig()
 	}
@@ -400,7 +402,8 @@ func (s *Session) configLine(line string, indent int) {
 func (s *Session) leaveConfig() {
 	s.ed = nil
 	if s.changed {
-		s.srv.log.Info("%SYS-5-CONFIG_I: Configured from console", "user", s.info.user(), "line", s.info.Line)
+		s.srv.syslog("%SYS-5-CONFIG_I: Configured from console by "+cmp.Or(s.info.user(), "console")+" on "+s.info.Line,
+			"user", s.info.user(), "line", s.info.Line)
 		s.changed = false
 	}
 }

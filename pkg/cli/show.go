@@ -119,98 +119,6 @@ func ephoneMAC(cfg *config.Config, tag int) string {
 	return ""
 }
 
-func cmdShowEphone(c *execCtx, m *cmdtree.Match) error {
-	devs, err := c.s.b.Devices()
-	if err != nil {
-		return fmt.Errorf("%% %v", err)
-	}
-	cfg := c.s.b.Running()
-	lines, _ := c.s.b.Lines()
-	calls := map[dn.DNKey]int{}
-	for _, l := range lines {
-		calls[l.Key] = max(l.MaxCalls, 1)
-	}
-	// `show ephone TAG` and `show ephone mac-address H.H.H` print one
-	// block; like the state filters they print nothing when none matches.
-	tag := m.Int(0)
-	wantMAC, byMAC := m.After("mac-address")
-	if byMAC {
-		tag = 0 // m.Int(0) is the MAC token, not a number
-	}
-	var reg, unreg int
-	for _, d := range devs {
-		if d.Kind != "ephone" {
-			continue
-		}
-		if d.Registered {
-			reg++
-		} else {
-			unreg++
-		}
-		mac := cmp.Or(ephoneMAC(cfg, d.Tag), "0000.0000.0000")
-		switch {
-		case m.Has("registered") && !d.Registered, m.Has("unregistered") && d.Registered:
-			continue
-		case tag != 0 && d.Tag != tag, byMAC && !strings.EqualFold(mac, wantMAC):
-			continue
-		}
-		if !d.Registered {
-			c.printf("ephone-%d[%d] Mac:%s TCP socket:[-1] activeLine:0 whisperLine:0 UNREGISTERED\n", d.Tag, d.Tag-1, mac)
-			if m.Has("summary") {
-				continue
-			}
-			c.printf("mediaActive:0 whisper_mediaActive:0 startMedia:0 offhook:0 ringing:0 reset:0 reset_sent:0 paging 0 debug:0 caps:0\n")
-			c.printf("IP:0.0.0.0 0 Unknown 0  keepalive 0 max_line 0 available_line 0\n")
-		} else {
-			model := cmp.Or(extra(d, "sccp.model", ""), d.Info.Model, d.Model, "Unknown")
-			c.printf("ephone-%d[%d] Mac:%s TCP socket:[%d] activeLine:0 whisperLine:0 REGISTERED in SCCP ver %s/%s max_streams=%s\n",
-				d.Tag, d.Tag-1, mac, d.Tag, extra(d, "sccp.phone_version", "0"), extra(d, "sccp.version", "0"), extra(d, "sccp.max_streams", "0"))
-			if m.Has("summary") {
-				continue
-			}
-			offhook, ringing := 0, 0
-			for _, a := range d.Lines {
-				switch a.State {
-				case dn.LineRinging:
-					ringing = 1
-				case dn.LineDialing, dn.LineRingback, dn.LineConnected, dn.LineHold, dn.LineBusy:
-					offhook = 1
-				}
-			}
-			c.printf("mediaActive:0 whisper_mediaActive:0 startMedia:0 offhook:%d ringing:%d reset:0 reset_sent:0 paging 0 debug:0 caps:8\n", offhook, ringing)
-			ip := extra(d, "sccp.ip", strings.Split(d.Info.Addr, ":")[0])
-			maxLine := extra(d, "sccp.max_lines", itoa(len(d.Lines)))
-			c.printf("IP:%s * %s %s  keepalive %s max_line %s available_line %s\n", cmp.Or(ip, "0.0.0.0"),
-				extra(d, "sccp.port", "0"), model, extra(d, "sccp.keepalive", "0"), maxLine, maxLine)
-		}
-		for _, a := range d.Lines {
-			c.printf("button %d: cw:1 ccw:(0 0)\n", a.Button)
-			tag := a.DN.Tag
-			var chs strings.Builder
-			for ch := 1; ch <= max(calls[a.DN], 1); ch++ {
-				st := "IDLE"
-				if ch == 1 {
-					st = chState(a.State)
-				}
-				fmt.Fprintf(&chs, " CH%d   %-12s", ch, st)
-			}
-			c.printf("  dn %d  number %s%s\n", tag, a.Number, strings.TrimRight(chs.String(), " "))
-		}
-		if d.Registered {
-			c.printf("Preferred Codec: g711ulaw\n")
-		}
-		c.printf("\n")
-	}
-	if m.Has("summary") {
-		maxEphones := 0
-		if cfg.Telephony != nil {
-			maxEphones = cfg.Telephony.MaxEphones
-		}
-		c.printf("Max %d, Registered %d, Unregistered %d, Deceased 0, Sockets %d\n", maxEphones, reg, unreg, reg)
-	}
-	return nil
-}
-
 // ---- show ephone-dn --------------------------------------------------------------
 
 func dnSummaryState(l dn.LineStatus) string {
@@ -256,37 +164,10 @@ func cmdShowEphoneDN(c *execCtx, m *cmdtree.Match) error {
 		return nil
 	}
 	for _, l := range lines {
-		if l.Key.Kind != dn.EphoneDN || l.Key.Tag != tag {
-			continue
+		if l.Key.Kind == dn.EphoneDN && l.Key.Tag == tag {
+			showVoicePort(c, l)
+			return nil
 		}
-		var chs strings.Builder
-		st := dnSummaryState(l)
-		for ch := 1; ch <= max(l.MaxCalls, 1); ch++ {
-			s := "IDLE"
-			if ch == 1 && st != "IDLE" {
-				s = st
-			}
-			fmt.Fprintf(&chs, " CH%d %-9s", ch, s)
-		}
-		c.printf("50/0/%d%s\n", tag, strings.TrimRight(chs.String(), " "))
-		c.printf("EFXS 50/0/%d Slot is 50, Sub-unit is 0, Port is %d\n", tag, tag)
-		c.printf(" Type of VoicePort is EFXS\n")
-		c.printf(" Number is %s\n", l.Number)
-		if l.Secondary != "" {
-			c.printf(" Secondary number is %s\n", l.Secondary)
-		}
-		if l.Name != "" {
-			c.printf(" Name is %s\n", l.Name)
-		}
-		if l.Label != "" {
-			c.printf(" Label is %s\n", l.Label)
-		}
-		c.printf(" Allow watch is %s\n", enabled(l.AllowWatch))
-		c.printf(" Presence state is %s\n", l.Presence)
-		for _, a := range l.Appearances {
-			c.printf(" Appears on %s button %d (%s)\n", a.Device, a.Button, strings.ToUpper(chState(a.State)))
-		}
-		return nil
 	}
 	return fmt.Errorf("%% ephone-dn %d is not configured", tag)
 }
@@ -302,7 +183,8 @@ func enabled(b bool) string {
 
 func cmdShowVoiceRegister(c *execCtx, m *cmdtree.Match) error {
 	cfg := c.s.b.Running()
-	all := m.Has("all")
+	// `pool all` lists every pool; bare `all` is every section.
+	all := m.Has("all") && !m.Has("pool")
 	tag := m.Int(0)
 	if all || m.Has("global") {
 		showRegisterGlobal(c, cfg)
@@ -370,9 +252,21 @@ func cmdShowVoiceRegister(c *execCtx, m *cmdtree.Match) error {
 				host, port, _ := strings.Cut(d.Info.Addr, ":")
 				c.printf("  contact IP address: %s port %s\n", host, cmp.Or(port, "5060"))
 			}
+			// CME lists the VoIP dial-peers it created for the pool's
+			// registered lines (docs/cme-cli.md §Automatic-dial-peers).
+			c.printf("Dialpeers created:\n")
+			regs := c.registrations()
+			for _, p2 := range autoPeers(cfg, regs) {
+				for _, r := range regs {
+					if p2.Kind == "voip" && r.Pool == p.Tag && r.Number == p2.Pattern {
+						c.printf("dial-peer voice %d voip\n destination-pattern %s\n session target %s\n session protocol sipv2\n",
+							p2.Tag, p2.Pattern, p2.Target)
+					}
+				}
+			}
 			c.printf("Statistics:\n")
 			if ok && d.Registered {
-				c.printf("  Active registrations  : 1\n")
+				c.printf("  Active registrations  : %d\n", max(len(poolRegs(regs, p.Tag)), 1))
 			} else {
 				c.printf("  Active registrations  : 0\n")
 			}
@@ -563,20 +457,6 @@ func subRecord(c *execCtx, si blf.SubscriptionInfo, addr string) {
 
 // ---- dial-peer, calls ---------------------------------------------------------------
 
-func cmdShowDialPeerSummary(c *execCtx, _ *cmdtree.Match) error {
-	cfg := c.s.b.Running()
-	defer trimLines(c.out)
-	c.printf("dial-peer hunt 0\n")
-	c.printf("%-6s %-5s %-4s %-4s %-9s %-17s %-3s %-4s %-22s %-4s %s\n", "", "", "AD", "", "", "", "PRE", "PASS", "", "OUT", "")
-	c.printf("%-6s %-5s %-4s %-4s %-9s %-17s %-3s %-4s %-22s %-4s %s\n", "TAG", "TYPE", "MIN", "OPER", "PREFIX",
-		"DEST-PATTERN", "FER", "THRU", "SESS-TARGET", "STAT", "PORT")
-	for _, d := range cfg.DialPeers {
-		c.printf("%-6d %-5s %-4s %-4s %-9s %-17s %-3d %-4s %-22s %-4s %s\n", d.Tag, d.Kind, "up", "up", "",
-			d.DestinationPattern, d.Preference, "syst", d.SessionTarget, "", "")
-	}
-	return nil
-}
-
 func cmdShowCallActive(c *execCtx, _ *cmdtree.Match) error {
 	calls, err := c.s.b.Calls()
 	if err != nil {
@@ -622,4 +502,14 @@ func trimLines(b *strings.Builder) {
 	}
 	b.Reset()
 	b.WriteString(strings.Join(lines, "\n"))
+}
+
+func poolRegs(regs []Registration, pool int) []Registration {
+	var out []Registration
+	for _, r := range regs {
+		if r.Pool == pool {
+			out = append(out, r)
+		}
+	}
+	return out
 }
