@@ -72,11 +72,11 @@ func (b cliBackend) Configure(edit func(*config.Config) (*config.Config, error))
 	return b.d.Configure(edit)
 }
 
-func (b cliBackend) SaveRunning() error                  { return b.d.SaveRunning() }
-func (b cliBackend) StartupText() (string, error)        { return b.d.StartupText() }
-func (b cliBackend) Lines() ([]dn.LineStatus, error)     { return b.d.Switch().Lines() }
-func (b cliBackend) Calls() ([]dn.CallStatus, error)     { return b.d.Switch().Calls() }
-func (b cliBackend) PresenceGlobal() blf.GlobalInfo      { return b.d.Presence().Global() }
+func (b cliBackend) SaveRunning() error              { return b.d.SaveRunning() }
+func (b cliBackend) StartupText() (string, error)    { return b.d.StartupText() }
+func (b cliBackend) Lines() ([]dn.LineStatus, error) { return b.d.Switch().Lines() }
+func (b cliBackend) Calls() ([]dn.CallStatus, error) { return b.d.Switch().Calls() }
+func (b cliBackend) PresenceGlobal() blf.GlobalInfo  { return b.d.Presence().Global() }
 func (b cliBackend) PresenceSubscriptions() []blf.SubscriptionInfo {
 	return b.d.Presence().Subscriptions()
 }

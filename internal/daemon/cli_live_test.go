@@ -51,7 +51,7 @@ ephone 1
 func TestDebugCommandsReachTheSwitchboard(t *testing.T) {
 	inst := cmedtest.Start(t, "hostname lab\n")
 	out := inst.CLI(t, "debug ephone blf", "debug presence all", "show debugging", "undebug all", "show debugging")
-	for _, want := range []string{"Ephone blf debugging is on", "Debugging is on for:\n  ephone blf\n  presence\n",
+	for _, want := range []string{"EPHONE BLF debugging is enabled", "Debugging is on for:\n  ephone blf\n  presence\n",
 		"All possible debugging has been turned off"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)

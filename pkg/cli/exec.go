@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/cmed-project/cmed/pkg/cmdtree"
-	"github.com/cmed-project/cmed/pkg/config"
 )
 
 // execCtx is what EXEC actions see: the session and the output buffer
@@ -71,6 +70,8 @@ var execHelp = []string{
 	"statistics", "Registration statistics", "telephony-service", "Telephony service information",
 	"sip-ua", "SIP User Agent information", "status", "SIP UA status", "registrar", "SIP registrar clients",
 	"logging", "Show the contents of logging buffers",
+	"archive", "Archive of saved configurations", "replace", "Replace the running-config with an archived configuration",
+	"force", "Replace without asking", "erase", "Erase the startup-config", "reload", "Halt and perform a cold restart",
 }
 
 func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
@@ -103,9 +104,14 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 		return nil
 	}))
 	priv.MustAdd("show running-config", ex(func(c *execCtx, _ *cmdtree.Match) error {
-		c.out.WriteString(config.RenderRunning(c.s.b.Running()))
+		c.out.WriteString(runningConfigText(c))
 		return nil
 	}))
+	priv.MustAdd("configure replace WORD [force]", ex(cmdConfigureReplace),
+		"WORD=Archived configuration (see show archive), e.g. nvram:startup-config-3")
+	priv.MustAdd("show archive", ex(cmdShowArchive))
+	priv.MustAdd("write erase", ex(cmdWriteErase))
+	priv.MustAdd("reload", ex(cmdReload))
 	priv.MustAdd("show startup-config", ex(cmdShowStartup))
 	priv.MustAdd("show ephone [summary|registered [summary]|unregistered|dnd|offhook|<1-1000>|mac-address H.H.H]", ex(cmdShowEphone),
 		"<1-1000>=ephone tag", "H.H.H=MAC address of the ephone")
@@ -126,13 +132,10 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 	priv.MustAdd("show debugging", ex(cmdShowDebugging))
 	priv.MustAdd("write [memory]", ex(cmdWrite))
 	priv.MustAdd("write terminal", ex(func(c *execCtx, _ *cmdtree.Match) error {
-		c.out.WriteString(config.RenderRunning(c.s.b.Running()))
+		c.out.WriteString(runningConfigText(c))
 		return nil
 	}))
-	priv.MustAdd("copy running-config startup-config", ex(func(c *execCtx, m *cmdtree.Match) error {
-		c.printf("Destination filename [startup-config]? \n")
-		return cmdWrite(c, m)
-	}))
+	priv.MustAdd("copy running-config startup-config", ex(cmdCopyRunStart))
 	priv.MustAdd("terminal monitor", ex(func(c *execCtx, _ *cmdtree.Match) error { return c.s.startMonitor() }))
 	priv.MustAdd("terminal no monitor", ex(func(c *execCtx, _ *cmdtree.Match) error { c.s.stopMonitor(); return nil }))
 
@@ -190,6 +193,14 @@ func (s *Session) execLine(whole, line string, off, indent int) {
 	cmd, mod, modOff, piped := splitPipe(line)
 	tree := s.execTree()
 	m, err := tree.Parse(cmd)
+	var ce *cmdtree.Error
+	if f := strings.Fields(cmd); err != nil && errors.As(err, &ce) && ce.Kind == cmdtree.Incomplete && len(f) == 1 &&
+		strings.HasPrefix("show", strings.ToLower(f[0])) {
+		// IOS answers a bare `show` this way, not `% Incomplete command.`
+		s.failed++
+		s.write("% Type \"show ?\" for a list of subcommands\n")
+		return
+	}
 	if err != nil {
 		s.printError(err, whole, off, indent)
 		return
@@ -395,6 +406,16 @@ func debugSet(c *execCtx, cat string, on bool, words string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%% %v", err)
+	}
+	// CME words its ephone debugs `EPHONE BLF debugging is enabled`
+	// (docs/cme-cli.md §Debugging); IOS's other debugs say on/off.
+	if strings.HasPrefix(words, "ephone") {
+		state := "enabled"
+		if !on {
+			state = "disabled"
+		}
+		c.printf("%s debugging is %s\n", strings.ToUpper(words), state)
+		return nil
 	}
 	state := "on"
 	if !on {

@@ -70,6 +70,24 @@ func (f *fakeBackend) SaveRunning() error {
 	defer f.mu.Unlock()
 	f.startup = config.Render(f.running)
 	f.saves++
+	f.archive = append([]ArchivedConfig{{Seq: uint64(f.saves + f.erased), Saved: goldenNow, Text: f.startup}}, f.archive...)
+	return nil
+}
+
+func (f *fakeBackend) ArchivedConfigs() ([]ArchivedConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.archive), nil
+}
+
+func (f *fakeBackend) ArchiveMax() int { return 10 }
+
+func (f *fakeBackend) EraseStartup() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.erased++
+	f.startup = ""
+	f.archive = append([]ArchivedConfig{{Seq: uint64(f.saves + f.erased), Saved: goldenNow}}, f.archive...)
 	return nil
 }
 

@@ -145,6 +145,13 @@ var goldens = []struct {
 		"show voice register statistics global", "show voice register pool all", "show sip-ua status registrar",
 		"show dial-peer voice summary",
 	}},
+	{"archive", PrivMax, []string{
+		"show archive", "write memory", "configure terminal", "hostname changed", "end", "copy running-config startup-config",
+		"show archive", "configure replace nvram:startup-config-1", "show running-config | include hostname",
+		"configure replace nvram:startup-config-1 force", "show running-config | include hostname|version|Last",
+		"configure replace nvram:startup-config-9 force", "write erase", "show startup-config", "show archive",
+		"reload", "show running-config | include hostname", "show logging",
+	}},
 	{"show-config", PrivMax, []string{
 		"show startup-config", "write memory", "show running-config | section ephone-dn 1", "show run | include number",
 		"show run | begin presence", "show run | exclude !", "copy running-config startup-config",

@@ -668,3 +668,25 @@ func (i *sessionInfo) idle(now time.Time) time.Duration {
 	defer i.mu.Unlock()
 	return now.Sub(i.last)
 }
+
+// ask prints an IOS question and returns the answer. In batch mode
+// (`cmed cli -c`, `ssh router CMD`, scripts) nobody can answer, so the
+// question is printed on its own line and the default ("") is taken, as
+// the brief for `copy running-config startup-config` asks
+// (docs/cme-cli.md §Archive-and-reload). ok is false when the terminal
+// went away.
+func (s *Session) ask(question string) (answer string, ok bool) {
+	if s.t == nil {
+		s.write(question + "\n")
+		return "", true
+	}
+	cb := s.t.AutoCompleteCallback
+	s.t.AutoCompleteCallback = nil // `?` and Tab are plain input here
+	defer func() { s.t.AutoCompleteCallback = cb }()
+	s.t.SetPrompt(question)
+	line, err := s.t.ReadLine()
+	if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
+		return "", false
+	}
+	return strings.TrimSpace(line), true
+}

@@ -188,7 +188,9 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	if number == "" {
 		number = req.To().Address.User
 	}
-	kind, watcherName := blf.KindSIPTrunk, req.Source()
+	// CME shows a trunk watcher as <number>@<ip> (docs/cme-cli.md
+	// §Show-presence-subscription), not the signalling host:port.
+	kind, watcherName := blf.KindSIPTrunk, req.From().Address.User+"@"+hostOf(req.Source())
 	if b, ok := s.reg.localWatcher(req); ok {
 		kind, watcherName = blf.KindSIPPhone, req.From().Address.User+"@"+hostOf(b.Source)
 	} else if g := cfg.VoiceRegisterGlobal; g != nil && g.AuthenticatePresence {
@@ -198,7 +200,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		if !ok {
 			return
 		}
-		watcherName = user + "@" + req.Source()
+		watcherName = user + "@" + hostOf(req.Source())
 	}
 	expires := time.Duration(info.Expires) * time.Second
 	if !info.HasExpires {
