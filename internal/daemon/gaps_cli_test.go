@@ -315,8 +315,12 @@ func TestShowCommandsWithRegisteredPhones(t *testing.T) {
 		"50/0/1   ALERTING    -         -  -                     EFXS_OFFHOOK",
 		"50/0/2   RINGING     -         -  -                     EFXS_OFFHOOK",
 		"50/0/3   IDLE        -         -  -                     EFXS_ONHOOK")
-	check("show ephone-dn 2", "50/0/2 CH1 RINGING", " Number is 1002", " Name is Alice Example",
-		" Allow watch is enabled", " Appears on SEP001122334402 button 1 (RINGING)")
+	// CME's voice-port dump carries the DN's number and name in the
+	// Station line (docs/cme-cli.md §Show-layouts-sources).
+	check("show ephone-dn 2", "50/0/2 CH1 RINGING", "EFXS 50/0/2 Slot is 50, Sub-unit is 0, Port is 2",
+		" Operation State is UP", " Station name Alice Example, Station number 1002")
+	check("show ephone registered summary", "Total ephones registered   : 4")
+	check("show dial-peer voice summary", "20001  pots  up   up             1001")
 
 	// Presence: 3+2+2+3 speed-dial subscriptions (docs/cme-cli.md §Show-presence-subscription).
 	var subs []blf.SubscriptionInfo
