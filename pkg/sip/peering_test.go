@@ -77,10 +77,12 @@ func TestTwoRoutersPeering(t *testing.T) {
 	}
 
 	// B authenticated A by digest: the watcher is named after the user.
-	if subs := b.eng.SubscriptionsFor("2001"); len(subs) != 1 || !strings.HasPrefix(subs[0].Watcher, "routerA@127.0.0.1:") {
+	// Trunk watchers read <user>@<ip> like CME's (docs/cme-cli.md §Show-layouts-sources).
+	if subs := b.eng.SubscriptionsFor("2001"); len(subs) != 1 || subs[0].Watcher != "routerA@127.0.0.1" {
 		t.Errorf("B's watchers of 2001: %+v", subs)
 	}
-	if subs := a.eng.SubscriptionsFor("1001"); len(subs) != 1 || !strings.HasPrefix(subs[0].Watcher, "127.0.0.1:") {
+	if subs := a.eng.SubscriptionsFor("1001"); len(subs) != 1 || !strings.HasSuffix(subs[0].Watcher, "@127.0.0.1") ||
+		strings.HasPrefix(subs[0].Watcher, "@") {
 		t.Errorf("A's watchers of 1001 (no digest): %+v", subs)
 	}
 
