@@ -364,6 +364,7 @@ func (s *Session) configLine(line string, indent int) {
 	}
 	var actions []config.DeviceAction
 	var ed *config.Editor
+	var changed bool
 	err := s.b.Configure(func(running *config.Config) (*config.Config, error) {
 		ed = s.ed.Fork(running)
 		if err := ed.Exec(line); err != nil {
@@ -374,6 +375,10 @@ func (s *Session) configLine(line string, indent int) {
 		if err := newProblem(running, next); err != nil {
 			return nil, err
 		}
+		// Entering a sub-mode (`dial-peer voice 10 voip` on an existing
+		// peer) is accepted but changes nothing: it must not move the
+		// `! Last configuration change` stamp.
+		changed = config.Render(running) != config.Render(next)
 		return next, nil
 	})
 	if err != nil {
@@ -385,7 +390,9 @@ func (s *Session) configLine(line string, indent int) {
 	}
 	s.ed = ed
 	s.changed = true
-	s.srv.noteChange(s.info.user())
+	if changed {
+		s.srv.noteChange(s.info.user())
+	}
 	if s.ed.Done() {
 		s.leaveConfig()
 	}
