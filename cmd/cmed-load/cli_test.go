@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cmed-project/cmed/internal/repotest"
 
 	"github.com/spf13/cobra"
 
@@ -238,12 +239,7 @@ func TestBLFOnDemoOffice(t *testing.T) {
 // needSipp skips without sipp unless CMED_INTEROP=1 makes it mandatory.
 func needSipp(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("sipp"); err != nil {
-		if os.Getenv("CMED_INTEROP") == "1" {
-			t.Fatal("CMED_INTEROP=1 and sipp is not installed")
-		}
-		t.Skip("sipp not installed")
-	}
+	repotest.Tool(t, "sipp")
 }
 
 // TestSubscribeOnDemoOffice runs the built-in scenario against the demo

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cmed-project/cmed/internal/repotest"
 )
 
 // TestInteropOpenSSH logs in with OpenSSH's own client (Debian package
@@ -17,13 +19,7 @@ import (
 // password comes from SSH_ASKPASS (OpenSSH 8.4+: SSH_ASKPASS_REQUIRE=force),
 // and -tt gives the session a pty although stdin is a pipe.
 func TestInteropOpenSSH(t *testing.T) {
-	sshBin, err := exec.LookPath("ssh")
-	if err != nil {
-		if os.Getenv("CMED_INTEROP") == "1" {
-			t.Fatal("CMED_INTEROP=1 but OpenSSH's ssh is not installed (apt-get install -y openssh-client)")
-		}
-		t.Skip("ssh not installed")
-	}
+	sshBin := repotest.Tool(t, "ssh")
 	inst := startSSH(t, t.TempDir(), []byte(sshConfig))
 	_, port, err := net.SplitHostPort(inst.Addr("ssh").String())
 	if err != nil {

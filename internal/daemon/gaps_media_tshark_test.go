@@ -13,20 +13,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cmed-project/cmed/internal/repotest"
 )
 
 // interopTool returns the path of an external tool, skipping the test when
 // it is missing unless CMED_INTEROP=1 makes that a failure (CI).
 func interopTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CMED_INTEROP") == "1" {
-			t.Fatalf("%s is required with CMED_INTEROP=1: %v", name, err)
-		}
-		t.Skipf("%s not installed (set CMED_INTEROP=1 to make this a failure)", name)
-	}
-	return p
+	return repotest.Tool(t, name)
 }
 
 // loCapture is a tshark capture on the loopback interface, written to a

@@ -24,20 +24,13 @@ import (
 // watcher of the default office, and two daemons peering over a SIP trunk
 // as the two CMEs of docs/peering.md.
 
-func sipInterop() bool { return os.Getenv("CMED_INTEROP") == "1" }
+func sipInterop() bool { return repotest.Interop() }
 
 // needSipp returns sipp's path and the dialog watcher scenario kept in the
 // repository (test/peers/sipp, see test/peers/README.md).
 func needSipp(t *testing.T) (sipp, scenario string) {
 	t.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if sipInterop() {
-			t.Fatal("sipp not installed (CMED_INTEROP=1)")
-		}
-		t.Skip("sipp not installed")
-	}
-	return p, repotest.Peers(t, "sipp", "subscribe_dialog.xml")
+	return repotest.Tool(t, "sipp"), repotest.Peers(t, "sipp", "subscribe_dialog.xml")
 }
 
 // TestInteropSIPWatcherFollowsSCCPPhone: sipp's dialog watcher subscribes

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmed-project/cmed/internal/repotest"
+
 	configs "github.com/cmed-project/cmed/config"
 	"github.com/cmed-project/cmed/internal/cmedtest"
 	pkgconfig "github.com/cmed-project/cmed/pkg/config"
@@ -116,12 +118,7 @@ func expectedFiles(t *testing.T, c *pkgconfig.Config) []string {
 }
 
 func TestInteropCurlFetchesEveryGeneratedFile(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv("CMED_INTEROP") != "" {
-			t.Fatal("curl is required")
-		}
-		t.Skip("curl not installed")
-	}
+	repotest.Tool(t, "curl")
 	inst := defaultInstance(t)
 	addr := inst.Addr("tftp").String()
 	dir := t.TempDir()

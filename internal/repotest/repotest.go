@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -85,4 +86,25 @@ func declaresModule(path string) bool {
 		}
 	}
 	return false
+}
+
+// Interop reports whether missing third-party peers must fail the test
+// instead of skipping it: CMED_INTEROP=1, as CI (.ci/run) sets after
+// installing them.
+func Interop() bool { return os.Getenv("CMED_INTEROP") == "1" }
+
+// Tool returns the path of an external program a test drives (sipp,
+// tshark, curl, kamailio, ...). When it is not installed the test is
+// skipped, or fails under Interop, naming the tool so the missing install
+// step is obvious. Every interop test finds its tools through here.
+func Tool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if Interop() {
+			tb.Fatalf("%s is required with CMED_INTEROP=1 (README \"Requirements\"): %v", name, err)
+		}
+		tb.Skipf("%s not installed (set CMED_INTEROP=1 to make this a failure)", name)
+	}
+	return p
 }

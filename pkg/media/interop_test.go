@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,20 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmed-project/cmed/internal/repotest"
+
 	"github.com/pion/rtp"
 )
 
 // requireTool skips when an external tool is missing, unless CMED_INTEROP=1 demands it (CI).
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CMED_INTEROP") == "1" {
-			t.Fatalf("%s is required with CMED_INTEROP=1: %v", name, err)
-		}
-		t.Skipf("%s not installed (set CMED_INTEROP=1 to make this a failure)", name)
-	}
-	return p
+	return repotest.Tool(t, name)
 }
 
 // TestInteropTsharkMOH captures a music-on-hold stream on the loopback interface and has

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmed-project/cmed/internal/repotest"
+
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 	"github.com/cmed-project/cmed/pkg/sccp/sccptest"
 )
@@ -32,13 +34,7 @@ func TestInteropTsharkSCCP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CMED_INTEROP") == "1" {
-			t.Fatal("tshark not found and CMED_INTEROP=1")
-		}
-		t.Skip("tshark not installed")
-	}
+	tshark := repotest.Tool(t, "tshark")
 	e := start(t, officeConfig, nil, sccpLimits())
 	_, portStr, _ := net.SplitHostPort(e.addr)
 	port, _ := strconv.Atoi(portStr)

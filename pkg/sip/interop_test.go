@@ -26,12 +26,7 @@ import (
 func needTool(t *testing.T, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if os.Getenv("CMED_INTEROP") == "1" {
-				t.Fatalf("%s not installed (CMED_INTEROP=1)", n)
-			}
-			t.Skipf("%s not installed", n)
-		}
+		repotest.Tool(t, n)
 	}
 }
 

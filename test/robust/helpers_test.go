@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmed-project/cmed/internal/repotest"
+
 	configs "github.com/cmed-project/cmed/config"
 	"github.com/cmed-project/cmed/internal/cmedtest"
 	"github.com/cmed-project/cmed/pkg/blf"
@@ -26,18 +28,11 @@ import (
 )
 
 // interop reports whether missing peers must fail instead of skip.
-func interop() bool { return os.Getenv("CMED_INTEROP") == "1" }
+func interop() bool { return repotest.Interop() }
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if interop() {
-			t.Fatalf("%s not installed (CMED_INTEROP=1)", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return repotest.Tool(t, name)
 }
 
 var (
