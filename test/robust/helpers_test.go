@@ -27,8 +27,6 @@ import (
 	"github.com/cmed-project/cmed/pkg/sccp/sccptest"
 )
 
-// interop reports whether missing peers must fail instead of skip.
-func interop() bool { return repotest.Interop() }
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
