@@ -56,6 +56,14 @@ type Node struct {
 	run      Action // the command may end here
 	noRun    Action // the no/default form may end here
 	negator  byte   // 'n' for the virtual `no`, 'd' for `default`
+	// nameInner and nameEnd mark keywords of a command's name: the
+	// keywords a spec starts with, before its first parameter, group or
+	// `!` (`ip http server`: ip and http are inner, server ends it). A
+	// word that fails where only more name could follow names a command
+	// the tree does not have (Error.Unknown); a word that fails after a
+	// complete name is a bad argument to a known command.
+	nameInner bool
+	nameEnd   bool
 }
 
 // Display is the node's text in help output.
@@ -64,6 +72,21 @@ func (n *Node) Display() string {
 		return n.Param.Name
 	}
 	return n.Word
+}
+
+// namePrefix reports that only keywords of longer command names may
+// follow n: n is the root, or an inner name keyword that does not end a
+// command name itself and takes no parameter.
+func (n *Node) namePrefix(root bool) bool {
+	if !root && (!n.nameInner || n.nameEnd) {
+		return false
+	}
+	for _, c := range n.Children {
+		if c.Param != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Runnable reports whether a command may end at this node (`<cr>`).
@@ -129,20 +152,30 @@ func (t *Tree) Add(spec string, run Action, help ...string) error {
 		}
 		overrides[strings.ToLower(k)] = v
 	}
+	name := 0
+	for _, it := range items {
+		if it.tok == "" || it.tok == "!" {
+			break
+		}
+		if p, err := t.paramFor(it.tok); err != nil || p != nil {
+			break
+		}
+		name++
+	}
 	for _, seq := range expand(items) {
-		if err := t.insert(seq, run, overrides); err != nil {
+		if err := t.insert(seq, name, run, overrides); err != nil {
 			return fmt.Errorf("cmdtree: %q: %w", spec, err)
 		}
 	}
 	return nil
 }
 
-func (t *Tree) insert(seq []string, run Action, overrides map[string]string) error {
+func (t *Tree) insert(seq []string, name int, run Action, overrides map[string]string) error {
 	n := t.root
 	if len(seq) == 0 || (len(seq) == 1 && seq[0] == "!") {
 		return errors.New("empty command")
 	}
-	for _, tok := range seq {
+	for i, tok := range seq {
 		if tok == "!" {
 			n.noRun = run
 			continue
@@ -153,6 +186,12 @@ func (t *Tree) insert(seq []string, run Action, overrides map[string]string) err
 		}
 		if h, ok := overrides[strings.ToLower(tok)]; ok {
 			child.Help = h
+		}
+		switch {
+		case i == name-1:
+			child.nameEnd = true
+		case i < name-1:
+			child.nameInner = true
 		}
 		n = child
 	}
@@ -370,6 +409,9 @@ func (t *Tree) walk(line string, toks []rawToken) walkResult {
 		}
 		c, e := pick(w.node, tk.text, w.neg != 0, w.node == t.root && len(w.matched) == 0)
 		if e != nil {
+			if e.Kind == Invalid && e.Offset == 0 && w.node.namePrefix(w.node == t.root) {
+				e.Unknown = true
+			}
 			e.Line, e.Offset = line, tk.off+e.Offset
 			w.err = e
 			return w
@@ -502,6 +544,12 @@ type Error struct {
 	// Hint is a plain-language explanation for logs and config files;
 	// IOS itself does not print it.
 	Hint string
+	// Unknown is set on an Invalid error whose word stands where only a
+	// command name could continue (at the start of the line, or after
+	// `ip` when the tree has `ip http server`): the line is a command the
+	// tree does not know, not a known command with a bad argument. A
+	// config loader may keep such lines instead of refusing them.
+	Unknown bool
 }
 
 // Error is the exact IOS message line.

@@ -11,6 +11,20 @@ func (c *Config) Clone() *Config {
 	n := *c
 	n.Users = slices.Clone(c.Users)
 	n.Services.TFTPFiles = slices.Clone(c.Services.TFTPFiles)
+	n.Services.TFTPAliases = slices.Clone(c.Services.TFTPAliases)
+	n.Unmodelled = slices.Clone(c.Unmodelled)
+	for i := range n.Unmodelled {
+		n.Unmodelled[i].Lines = slices.Clone(n.Unmodelled[i].Lines)
+	}
+	n.EphoneTemplates = cloneTemplates(c.EphoneTemplates)
+	n.VoiceRegisterTemplates = cloneTemplates(c.VoiceRegisterTemplates)
+	n.EphoneHunts = cloneHunts(c.EphoneHunts)
+	n.VoiceHuntGroups = cloneHunts(c.VoiceHuntGroups)
+	n.VoiceClassCodecs = slices.Clone(c.VoiceClassCodecs)
+	for i := range n.VoiceClassCodecs {
+		n.VoiceClassCodecs[i].Preferences = slices.Clone(n.VoiceClassCodecs[i].Preferences)
+		n.VoiceClassCodecs[i].Extra = slices.Clone(n.VoiceClassCodecs[i].Extra)
+	}
 	if c.Telephony != nil {
 		t := *c.Telephony
 		t.Loads = slices.Clone(t.Loads)
@@ -24,7 +38,12 @@ func (c *Config) Clone() *Config {
 	}
 	n.EphoneDNs = slices.Clone(c.EphoneDNs)
 	for i := range n.EphoneDNs {
-		n.EphoneDNs[i].Extra = slices.Clone(n.EphoneDNs[i].Extra)
+		d := &n.EphoneDNs[i]
+		d.Extra = slices.Clone(d.Extra)
+		if d.ParkSlot != nil {
+			p := *d.ParkSlot
+			d.ParkSlot = &p
+		}
 	}
 	n.Ephones = slices.Clone(c.Ephones)
 	for i := range n.Ephones {
@@ -71,6 +90,7 @@ func (c *Config) Clone() *Config {
 	}
 	if c.Presence != nil {
 		p := *c.Presence
+		p.Extra = slices.Clone(p.Extra)
 		n.Presence = &p
 	}
 	n.DialPeers = slices.Clone(c.DialPeers)
@@ -81,8 +101,38 @@ func (c *Config) Clone() *Config {
 	n.TranslationRules = slices.Clone(c.TranslationRules)
 	for i := range n.TranslationRules {
 		n.TranslationRules[i].Rules = slices.Clone(n.TranslationRules[i].Rules)
+		n.TranslationRules[i].Extra = slices.Clone(n.TranslationRules[i].Extra)
 	}
 	n.TranslationProfiles = slices.Clone(c.TranslationProfiles)
+	for i := range n.TranslationProfiles {
+		n.TranslationProfiles[i].Extra = slices.Clone(n.TranslationProfiles[i].Extra)
+	}
 	n.Source = c.Source.clone()
 	return &n
+}
+
+func cloneTemplates(ts []PhoneTemplate) []PhoneTemplate {
+	out := slices.Clone(ts)
+	for i := range out {
+		t := &out[i]
+		t.Softkeys = slices.Clone(t.Softkeys)
+		for j := range t.Softkeys {
+			t.Softkeys[j].Keys = slices.Clone(t.Softkeys[j].Keys)
+		}
+		t.ButtonLayout = slices.Clone(t.ButtonLayout)
+		t.FeaturesBlocked = slices.Clone(t.FeaturesBlocked)
+		t.Extra = slices.Clone(t.Extra)
+	}
+	return out
+}
+
+func cloneHunts(hs []HuntGroup) []HuntGroup {
+	out := slices.Clone(hs)
+	for i := range out {
+		h := &out[i]
+		h.List = slices.Clone(h.List)
+		h.Timeout = slices.Clone(h.Timeout)
+		h.Extra = slices.Clone(h.Extra)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cmed-project/cmed/pkg/cmdtree"
@@ -46,6 +47,16 @@ func (f frame) section() string {
 		return fmt.Sprintf("voice translation-rule %d", f.tag)
 	case ModeTranslationProfile:
 		return "voice translation-profile " + f.name
+	case ModeEphoneTemplate:
+		return fmt.Sprintf("ephone-template %d", f.tag)
+	case ModeRegisterTemplate:
+		return fmt.Sprintf("voice register template %d", f.tag)
+	case ModeEphoneHunt:
+		return fmt.Sprintf("ephone-hunt %d", f.tag)
+	case ModeVoiceHuntGroup:
+		return fmt.Sprintf("voice hunt-group %d", f.tag)
+	case ModeVoiceClassCodec:
+		return fmt.Sprintf("voice class codec %d", f.tag)
 	}
 	return ""
 }
@@ -105,6 +116,11 @@ func (e *Editor) Exec(line string) error {
 	if err != nil {
 		return err
 	}
+	return e.run(m, depth)
+}
+
+// run applies a matched line at stack depth.
+func (e *Editor) run(m *cmdtree.Match, depth int) error {
 	// Actions check everything before they change anything, so a failing
 	// action leaves the config as it was; only the mode stack needs saving.
 	// (Cloning per line would make Parse quadratic.)
@@ -126,6 +142,15 @@ func (e *Editor) Exec(line string) error {
 // When no mode accepts the line, the error that got furthest into it is
 // returned (ties: the innermost mode's).
 func (e *Editor) match(line string) (*cmdtree.Match, int, error) {
+	m, depth, _, err := e.matchUnknown(line)
+	return m, depth, err
+}
+
+// matchUnknown is match that also reports whether the line is a command
+// no mode on the stack knows (every mode's error is cmdtree's Unknown),
+// as opposed to a known command with bad arguments.
+func (e *Editor) matchUnknown(line string) (*cmdtree.Match, int, bool, error) {
+	unknown := true
 	var best *cmdtree.Error
 	bestProgress := -1
 	var abbrev *cmdtree.Match
@@ -135,7 +160,7 @@ func (e *Editor) match(line string) (*cmdtree.Match, int, error) {
 		if err == nil {
 			first := m.Tokens[0]
 			if strings.EqualFold(first.Text, first.Node.Word) || len(e.stack) == 1 {
-				return m, depth, nil
+				return m, depth, false, nil
 			}
 			if abbrev == nil {
 				abbrev, abbrevDepth = m, depth
@@ -144,8 +169,9 @@ func (e *Editor) match(line string) (*cmdtree.Match, int, error) {
 		}
 		var ce *cmdtree.Error
 		if !errors.As(err, &ce) {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
+		unknown = unknown && ce.Unknown
 		progress := ce.Offset
 		if ce.Kind == cmdtree.Incomplete {
 			progress = len(line) + 1
@@ -155,7 +181,7 @@ func (e *Editor) match(line string) (*cmdtree.Match, int, error) {
 		}
 	}
 	if abbrev != nil {
-		return abbrev, abbrevDepth, nil
+		return abbrev, abbrevDepth, false, nil
 	}
 	if best.Kind == cmdtree.Invalid && firstWordOffset(line) == best.Offset {
 		best.Hint = fmt.Sprintf("not a command in %s mode or global configuration", e.Mode())
@@ -163,7 +189,7 @@ func (e *Editor) match(line string) (*cmdtree.Match, int, error) {
 			best.Hint = "not a global configuration command"
 		}
 	}
-	return nil, 0, best
+	return nil, 0, unknown, best
 }
 
 func firstWordOffset(line string) int {
@@ -263,4 +289,51 @@ func (e *CommandError) Error() string { return "% " + e.Msg }
 
 func cmdErr(hint, format string, a ...any) error {
 	return &CommandError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+}
+
+// extraOf is the list a section keeps its unmodelled sub-commands in.
+func (e *Editor) extraOf(f frame) *[]string {
+	c := e.cfg
+	switch f.mode {
+	case ModeTelephony:
+		return &c.Telephony.Extra
+	case ModeEphone:
+		return &find(c.Ephones, f.tag, ephoneTag).Extra
+	case ModeEphoneDN:
+		return &find(c.EphoneDNs, f.tag, ephoneDNTag).Extra
+	case ModeEphoneDNTemplate:
+		return &find(c.EphoneDNTemplates, f.tag, templateTag).Extra
+	case ModeVoiceService:
+		return &c.VoiceService.Extra
+	case ModeVoiceServiceSIP:
+		return &c.VoiceService.SIPExtra
+	case ModeRegisterGlobal:
+		return &c.VoiceRegisterGlobal.Extra
+	case ModeRegisterDN:
+		return &find(c.VoiceRegisterDNs, f.tag, regDNTag).Extra
+	case ModeRegisterPool:
+		return &find(c.VoiceRegisterPools, f.tag, poolTag).Extra
+	case ModeSIPUA:
+		return &c.SIPUA.Extra
+	case ModePresence:
+		return &c.Presence.Extra
+	case ModeDialPeer:
+		return &find(c.DialPeers, f.tag, dialPeerTag).Extra
+	case ModeTranslationRule:
+		return &find(c.TranslationRules, f.tag, ruleTag).Extra
+	case ModeTranslationProfile:
+		i := slices.IndexFunc(c.TranslationProfiles, func(p TranslationProfile) bool { return p.Name == f.name })
+		return &c.TranslationProfiles[i].Extra
+	case ModeEphoneTemplate:
+		return &find(c.EphoneTemplates, f.tag, phoneTemplateTag).Extra
+	case ModeRegisterTemplate:
+		return &find(c.VoiceRegisterTemplates, f.tag, phoneTemplateTag).Extra
+	case ModeEphoneHunt:
+		return &find(c.EphoneHunts, f.tag, huntTag).Extra
+	case ModeVoiceHuntGroup:
+		return &find(c.VoiceHuntGroups, f.tag, huntTag).Extra
+	case ModeVoiceClassCodec:
+		return &find(c.VoiceClassCodecs, f.tag, codecClassTag).Extra
+	}
+	return nil
 }

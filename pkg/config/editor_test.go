@@ -213,7 +213,9 @@ func TestEditorHelpComplete(t *testing.T) {
 }
 
 func TestParseErrorsAll(t *testing.T) {
-	text := "ephone 1\n mac-address zz\n button 1:1\n frob\n type 7960\n"
+	// frob is not a command cmed knows: kept, not an error. keepalive 5 is
+	// a known command with an out-of-range value: an error.
+	text := "ephone 1\n mac-address zz\n button 1:1\n keepalive 5\n frob\n type 7960\n"
 	_, err := Parse("x.cfg", []byte(text))
 	var list ErrorList
 	if !errors.As(err, &list) || len(list) != 2 || list[0].Line != 2 || list[1].Line != 4 {
@@ -224,7 +226,7 @@ func TestParseErrorsAll(t *testing.T) {
 	}
 	var many strings.Builder
 	for range 50 {
-		many.WriteString("bogus\n")
+		many.WriteString("ephone-dn bogus\n")
 	}
 	_, err = Parse("m.cfg", []byte(many.String()))
 	if !errors.As(err, &list) || len(list) != MaxErrors+1 || !strings.Contains(list[MaxErrors].Msg, "too many") {

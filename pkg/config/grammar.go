@@ -35,7 +35,8 @@ const (
 func newTree(words ...string) *cmdtree.Tree {
 	t := cmdtree.New()
 	t.AllowNegation()
-	for _, p := range []*cmdtree.ParamType{buttonsParam, targetParam, sedParam, flashParam} {
+	for _, p := range []*cmdtree.ParamType{buttonsParam, targetParam, sedParam, flashParam, numberParam,
+		digitsParam, huntListParam, timeoutsParam, parkParam} {
 		t.DefineParam(p)
 	}
 	t.Describe(helpTexts...)
@@ -81,6 +82,15 @@ func buildGrammar() [numModes]*cmdtree.Tree {
 	g[ModeDialPeer] = dialPeerTree()
 	g[ModeTranslationRule] = translationRuleTree()
 	g[ModeTranslationProfile] = translationProfileTree()
+	g[ModeEphoneTemplate] = phoneTemplateTree(func(e *Editor) *PhoneTemplate {
+		return find(e.cfg.EphoneTemplates, e.top().tag, phoneTemplateTag)
+	})
+	g[ModeRegisterTemplate] = phoneTemplateTree(func(e *Editor) *PhoneTemplate {
+		return find(e.cfg.VoiceRegisterTemplates, e.top().tag, phoneTemplateTag)
+	})
+	g[ModeEphoneHunt] = huntTree(true)
+	g[ModeVoiceHuntGroup] = huntTree(false)
+	g[ModeVoiceClassCodec] = codecClassTree()
 	for m, t := range g {
 		if Mode(m) != ModeGlobal {
 			t.MustAdd("exit", act(func(e *Editor, _ *cmdtree.Match) error {
@@ -168,6 +178,10 @@ func blfTag(x *BLFSpeedDial) int               { return x.Tag }
 func poolNumberTag(x *PoolNumber) int          { return x.Tag }
 func credentialTag(x *Credential) int          { return x.Tag }
 func dialplanTag(x *DialplanPattern) int       { return x.Tag }
+func phoneTemplateTag(x *PhoneTemplate) int    { return x.Tag }
+func huntTag(x *HuntGroup) int                 { return x.Tag }
+func codecClassTag(x *VoiceClassCodec) int     { return x.Tag }
+func codecPrefIndex(x *CodecPreference) int    { return x.Index }
 
 // addExtra declares accepted-but-unmodelled commands that are kept
 // verbatim (canonical keyword + the rest as typed) so they round-trip
@@ -268,6 +282,9 @@ func globalTree() *cmdtree.Tree {
 		}
 		return nil
 	}), "WORD=User name")
+	// `username U [privilege N] password [T] P` is valid IOS but cmed only
+	// stores hashed secrets: the line is kept verbatim (see keepLine).
+	t.MustAdd("username WORD [privilege <0-15>] password LINE", keepLine)
 	listener := func(kw string, get func(c *Config) *Listener) {
 		t.MustAdd("ip "+kw+" server", act(func(e *Editor, m *cmdtree.Match) error {
 			get(e.cfg).Enabled = !m.Negated()
@@ -306,18 +323,25 @@ func globalTree() *cmdtree.Tree {
 		set(m, &e.cfg.Services.TFTPRoot, m.Arg(0))
 		return nil
 	}), "WORD=Directory path")
-	t.MustAdd("tftp-server flash:FILE", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("tftp-server flash:FILE [alias WORD]", act(func(e *Editor, m *cmdtree.Match) error {
 		s := &e.cfg.Services
 		name := m.Arg(0)[len("flash:"):]
 		s.TFTPFiles = slices.DeleteFunc(s.TFTPFiles, func(f string) bool { return f == name })
+		s.TFTPAliases = slices.DeleteFunc(s.TFTPAliases, func(a TFTPAlias) bool { return a.File == name })
 		if !m.Negated() {
 			s.TFTPFiles = append(s.TFTPFiles, name)
+			if a, ok := m.After("alias"); ok {
+				s.TFTPAliases = append(s.TFTPAliases, TFTPAlias{File: name, Alias: a})
+			}
 		}
 		if len(s.TFTPFiles) == 0 {
 			s.TFTPFiles = nil
 		}
+		if len(s.TFTPAliases) == 0 {
+			s.TFTPAliases = nil
+		}
 		return nil
-	}))
+	}), "alias=Name phones ask for", "WORD=Alias file name")
 
 	t.MustAdd("telephony-service", act(func(e *Editor, m *cmdtree.Match) error {
 		if m.Negated() {
@@ -485,6 +509,7 @@ func globalTree() *cmdtree.Tree {
 		e.push(frame{mode: ModeDialPeer, tag: tag})
 		return nil
 	}), "<1-2147483647>=Voice dial-peer tag")
+	addCMESections(t)
 	t.MustAdd("exit", act(func(e *Editor, _ *cmdtree.Match) error {
 		e.done = true
 		return nil
@@ -512,16 +537,39 @@ func telephonyTree() *cmdtree.Tree {
 		set(m, &tel(e).MaxDN, m.Int(0))
 		return nil
 	}), fmt.Sprintf("<1-%d>=Maximum directory numbers", maxDNTag))
-	t.MustAdd("ip source-address ! A.B.C.D [port <0-65535>]", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("ip source-address ! A.B.C.D [port <0-65535>] [secondary A.B.C.D] [any-match|strict-match]", act(func(e *Editor, m *cmdtree.Match) error {
 		tl := tel(e)
 		set(m, &tl.SourceAddress, m.Arg(0))
 		port := DefaultSCCPPort // show run always prints the port; store it so Port 0 can mean "any"
-		if m.Has("port") {
-			port = m.Int(1)
+		if p, ok := m.After("port"); ok {
+			port = atoi(p)
 		}
 		set(m, &tl.Port, port)
+		sec, _ := m.After("secondary")
+		set(m, &tl.SourceSecondary, sec)
+		match := ""
+		if m.Has("any-match") || m.Has("strict-match") {
+			match = m.Keyword(len(m.Tokens) - 1)
+		}
+		set(m, &tl.SourceMatch, match)
 		return nil
-	}))
+	}), "secondary=Backup CME address phones fail over to")
+	t.MustAdd("auto-reg-ephone", act(func(e *Editor, m *cmdtree.Match) error {
+		tel(e).NoAutoRegEphone = m.Negated()
+		return nil
+	}), "auto-reg-ephone=Let unconfigured phones register (no auto-reg-ephone refuses them)")
+	t.MustAdd("service directed-pickup", act(func(e *Editor, m *cmdtree.Match) error {
+		tel(e).DirectedPickup = !m.Negated()
+		return nil
+	}), "directed-pickup=Pickup softkey picks up a named extension")
+	t.MustAdd("fac standard", act(func(e *Editor, m *cmdtree.Match) error {
+		tel(e).FACStandard = !m.Negated()
+		return nil
+	}), "standard=Enable the standard feature access codes")
+	t.MustAdd("conference hardware", act(func(e *Editor, m *cmdtree.Match) error {
+		tel(e).ConferenceHardware = !m.Negated()
+		return nil
+	}), "hardware=Conferences use DSP farm resources")
 	t.MustAdd("keepalive ! <10-65535>", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &tel(e).Keepalive, m.Int(0))
 		return nil
@@ -606,7 +654,9 @@ func telephonyTree() *cmdtree.Tree {
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &tel(e).Extra },
 		"url", "web", "dn-webedit", "time-webedit", "time-zone", "secondary-dialtone", "directory",
-		"moh", "auto", "fac", "network-locale", "user-locale", "em", "night-service", "service", "cnf-file")
+		"moh", "auto", "fac", "network-locale", "user-locale", "em", "night-service", "service", "cnf-file",
+		"sdspfarm", "application", "hunt-group", "privacy", "privacy-on-hold", "max-redirect", "mwi",
+		"calling-number", "after-hours", "xml", "caller-id", "call-park", "bulk-speed-dial", "log", "conference")
 	return t
 }
 
@@ -638,6 +688,7 @@ type dnCommon struct {
 	cf          *CallForward
 	description *string
 	noHuntstop  *bool
+	pickupGroup *string
 	extra       *[]string
 }
 
@@ -672,8 +723,12 @@ func addDNCommon(t *cmdtree.Tree, get func(e *Editor) dnCommon) {
 		*get(e).noHuntstop = m.Negated()
 		return nil
 	}))
+	t.MustAdd("pickup-group ! DIGITS", act(func(e *Editor, m *cmdtree.Match) error {
+		set(m, get(e).pickupGroup, m.Arg(0))
+		return nil
+	}), "pickup-group=Call pickup group", "DIGITS=Pickup group number")
 	addExtra(t, func(e *Editor) *[]string { return get(e).extra },
-		"call-waiting", "caller-id", "corlist", "hold-alert", "mwi", "pickup-group", "translate")
+		"call-waiting", "caller-id", "corlist", "hold-alert", "mwi", "translate")
 }
 
 func (e *Editor) ephoneDN() *EphoneDN {
@@ -684,15 +739,44 @@ func ephoneDNTree() *cmdtree.Tree {
 	t := newTree()
 	addDNCommon(t, func(e *Editor) dnCommon {
 		d := e.ephoneDN()
-		return dnCommon{&d.AllowWatch, &d.CallForward, &d.Description, &d.NoHuntstop, &d.Extra}
+		return dnCommon{&d.AllowWatch, &d.CallForward, &d.Description, &d.NoHuntstop, &d.PickupGroup, &d.Extra}
 	})
-	t.MustAdd("number ! WORD [secondary WORD]", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("number ! NUMBER [secondary NUMBER] [no-reg [both|primary]]", act(func(e *Editor, m *cmdtree.Match) error {
 		d := e.ephoneDN()
 		set(m, &d.Number, m.Arg(0))
 		sec, _ := m.After("secondary")
 		set(m, &d.Secondary, sec)
+		noReg := ""
+		switch {
+		case m.Has("both"):
+			noReg = "both"
+		case m.Has("primary"):
+			noReg = "primary"
+		case m.Has("no-reg"):
+			noReg = "secondary"
+		}
+		set(m, &d.NoReg, noReg)
 		return nil
-	}), "WORD=Extension number (up to 16 characters)")
+	}), "no-reg=Do not register with a gatekeeper or SIP proxy (alone: the secondary number)",
+		"both=Neither number", "primary=The primary number only")
+	t.MustAdd("huntstop channel [<1-8>]", act(func(e *Editor, m *cmdtree.Match) error {
+		n := -1
+		if len(m.Args()) > 0 {
+			n = m.Int(0)
+		}
+		set(m, &e.ephoneDN().HuntstopChannel, n)
+		return nil
+	}), "channel=Keep channels of this line free for outgoing calls", "<1-8>=Channels kept free")
+	t.MustAdd("park-slot [OPTIONS]", act(func(e *Editor, m *cmdtree.Match) error {
+		d := e.ephoneDN()
+		if m.Negated() {
+			d.ParkSlot = nil
+			return nil
+		}
+		p, _ := parseParkSlot(m.Arg(0))
+		d.ParkSlot = &p
+		return nil
+	}), "park-slot=Make this DN a call-park slot")
 	t.MustAdd("name ! LINE", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.ephoneDN().Name, m.Arg(0))
 		return nil
@@ -701,10 +785,16 @@ func ephoneDNTree() *cmdtree.Tree {
 		set(m, &e.ephoneDN().Label, m.Arg(0))
 		return nil
 	}))
-	t.MustAdd("preference ! <0-10>", act(func(e *Editor, m *cmdtree.Match) error {
-		set(m, &e.ephoneDN().Preference, m.Int(0))
+	t.MustAdd("preference ! <0-10> [secondary <0-10>]", act(func(e *Editor, m *cmdtree.Match) error {
+		d := e.ephoneDN()
+		set(m, &d.Preference, m.Int(0))
+		sec := 0
+		if v, ok := m.After("secondary"); ok {
+			sec = atoi(v)
+		}
+		set(m, &d.PreferenceSecondary, sec)
 		return nil
-	}))
+	}), "secondary=Preference of the secondary number")
 	t.MustAdd("ephone-dn-template ! <1-15>", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.ephoneDN().Template, m.Int(0))
 		return nil
@@ -717,7 +807,8 @@ func ephoneDNTree() *cmdtree.Tree {
 		set(m, &e.ephoneDN().TranslationProfileOut, m.Arg(0))
 		return nil
 	}))
-	addExtra(t, func(e *Editor) *[]string { return &e.ephoneDN().Extra }, "intercom", "paging", "park-slot", "trunk")
+	addExtra(t, func(e *Editor) *[]string { return &e.ephoneDN().Extra }, "intercom", "paging", "trunk",
+		"application", "conference", "feature-ring", "night-service", "snr", "mobility", "pickup-call", "call-back")
 	return t
 }
 
@@ -725,7 +816,7 @@ func templateTree() *cmdtree.Tree {
 	t := newTree()
 	addDNCommon(t, func(e *Editor) dnCommon {
 		d := find(e.cfg.EphoneDNTemplates, e.top().tag, templateTag)
-		return dnCommon{&d.AllowWatch, &d.CallForward, &d.Description, &d.NoHuntstop, &d.Extra}
+		return dnCommon{&d.AllowWatch, &d.CallForward, &d.Description, &d.NoHuntstop, &d.PickupGroup, &d.Extra}
 	})
 	return t
 }
@@ -734,12 +825,13 @@ func templateTree() *cmdtree.Tree {
 
 // phoneCommon points at what ephone and voice register pool share.
 type phoneCommon struct {
-	speedDials  *[]SpeedDial
-	blf         *[]BLFSpeedDial
-	callList    *bool
-	username    *string
-	password    *string
-	description *string
+	speedDials   *[]SpeedDial
+	blf          *[]BLFSpeedDial
+	callList     *bool
+	username     *string
+	password     *string
+	passwordType *string
+	description  *string
 }
 
 func addPhoneCommon(t *cmdtree.Tree, maxTag int, get func(e *Editor) phoneCommon) {
@@ -768,12 +860,17 @@ func addPhoneCommon(t *cmdtree.Tree, maxTag int, get func(e *Editor) phoneCommon
 		*get(e).callList = !m.Negated()
 		return nil
 	}))
-	t.MustAdd("username ! WORD password WORD", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("username ! WORD password [0|6] WORD", act(func(e *Editor, m *cmdtree.Match) error {
 		p := get(e)
 		set(m, p.username, m.Arg(0))
 		set(m, p.password, m.Arg(1))
+		typ := ""
+		if m.Has("0") || m.Has("6") {
+			typ = m.Keyword(3)
+		}
+		set(m, p.passwordType, typ)
 		return nil
-	}))
+	}), "0=The password follows in clear text", "6=The password follows encrypted (type 6)")
 	t.MustAdd("description ! LINE", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, get(e).description, m.Arg(0))
 		return nil
@@ -786,16 +883,27 @@ func ephoneTree() *cmdtree.Tree {
 	t := newTree()
 	addPhoneCommon(t, 75, func(e *Editor) phoneCommon {
 		p := e.ephone()
-		return phoneCommon{&p.SpeedDials, &p.BLFSpeedDials, &p.PresenceCallList, &p.Username, &p.Password, &p.Description}
+		return phoneCommon{&p.SpeedDials, &p.BLFSpeedDials, &p.PresenceCallList, &p.Username, &p.Password, &p.PasswordType, &p.Description}
 	})
 	t.MustAdd("mac-address ! H.H.H", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.ephone().MAC, NormalizeMAC(m.Arg(0)))
 		return nil
 	}))
-	t.MustAdd("type ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
-		set(m, &e.ephone().Type, m.Arg(0))
+	t.MustAdd("type ! WORD [addon LINE]", act(func(e *Editor, m *cmdtree.Match) error {
+		p := e.ephone()
+		set(m, &p.Type, m.Arg(0))
+		addon, _ := m.After("addon")
+		set(m, &p.TypeAddon, addon)
 		return nil
-	}), "WORD=Phone model, e.g. 7960, 7961, 7965, 7970")
+	}), "WORD=Phone model, e.g. 7960, 7961, 7965, 7970", "addon=Key expansion modules, e.g. 1 7914")
+	t.MustAdd("ephone-template ! <1-20>", act(func(e *Editor, m *cmdtree.Match) error {
+		set(m, &e.ephone().Template, m.Int(0))
+		return nil
+	}), "ephone-template=Apply an ephone template", "<1-20>=Template tag")
+	t.MustAdd("privacy-button", act(func(e *Editor, m *cmdtree.Match) error {
+		e.ephone().PrivacyButton = !m.Negated()
+		return nil
+	}), "privacy-button=Privacy feature button")
 	t.MustAdd("button ! BUTTONS", act(func(e *Editor, m *cmdtree.Match) error {
 		p := e.ephone()
 		if m.Negated() {
@@ -817,9 +925,10 @@ func ephoneTree() *cmdtree.Tree {
 		return nil
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &e.ephone().Extra },
-		"fastdial", "auto-line", "ephone-template", "max-calls-per-button", "busy-trigger-per-button",
+		"fastdial", "auto-line", "max-calls-per-button", "busy-trigger-per-button",
 		"paging-dn", "softkeys", "video", "codec", "mwi-line", "night-service", "pin", "privacy",
-		"transfer-max-length", "multicast-moh", "after-hour", "addon", "device-security-mode", "phone-ui")
+		"transfer-max-length", "multicast-moh", "after-hour", "addon", "device-security-mode", "phone-ui",
+		"headset", "mwi", "conference", "feature-button", "network-locale", "user-locale", "nte-end-digit-delay", "capf-auth-mode")
 	return t
 }
 
@@ -829,9 +938,10 @@ func (e *Editor) pool() *VoiceRegisterPool {
 
 func registerPoolTree() *cmdtree.Tree {
 	t := newTree("id", "Phone identification", "mac", "MAC address")
+	t.DefineParam(dtmfParam(poolDTMF...))
 	addPhoneCommon(t, 113, func(e *Editor) phoneCommon {
 		p := e.pool()
-		return phoneCommon{&p.SpeedDials, &p.BLFSpeedDials, &p.PresenceCallList, &p.Username, &p.Password, &p.Description}
+		return phoneCommon{&p.SpeedDials, &p.BLFSpeedDials, &p.PresenceCallList, &p.Username, &p.Password, &p.PasswordType, &p.Description}
 	})
 	t.MustAdd("id mac ! H.H.H", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.pool().MAC, NormalizeMAC(m.Arg(0)))
@@ -850,22 +960,24 @@ func registerPoolTree() *cmdtree.Tree {
 		p.Numbers = upsert(p.Numbers, PoolNumber{Tag: m.Int(0), DN: m.Int(1)}, poolNumberTag)
 		return nil
 	}))
-	t.MustAdd("dtmf-relay [cisco-rtp] [rtp-nte] [sip-notify] [sip-kpml]", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("dtmf-relay ! METHODS", act(func(e *Editor, m *cmdtree.Match) error {
 		p := e.pool()
 		p.DTMFRelay = nil
 		if !m.Negated() {
-			for _, tk := range m.Tokens[1:] {
-				p.DTMFRelay = append(p.DTMFRelay, tk.Value)
-			}
+			p.DTMFRelay, _ = parseDTMF(m.Arg(0), poolDTMF)
 		}
 		return nil
 	}))
+	t.MustAdd("template ! <1-10>", act(func(e *Editor, m *cmdtree.Match) error {
+		set(m, &e.pool().Template, m.Int(0))
+		return nil
+	}), "template=Apply a voice register template", "<1-10>=Template tag")
 	t.MustAdd("dnd", act(func(e *Editor, m *cmdtree.Match) error {
 		e.pool().DND = !m.Negated()
 		return nil
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &e.pool().Extra },
-		"template", "codec", "call-forward", "voice-class", "busy-trigger-per-button", "paging-dn",
+		"codec", "call-forward", "voice-class", "busy-trigger-per-button", "paging-dn", "application",
 		"camera", "video", "cor", "registration-timer", "session-transport", "preference", "huntstop", "dialplan")
 	return t
 }
@@ -897,7 +1009,8 @@ func voiceServiceTree() *cmdtree.Tree {
 		e.push(frame{mode: ModeVoiceServiceSIP})
 		return nil
 	}))
-	addExtra(t, func(e *Editor) *[]string { return &vs(e).Extra }, "fax", "media", "supplementary-service", "h323", "modem")
+	addExtra(t, func(e *Editor) *[]string { return &vs(e).Extra }, "fax", "media", "supplementary-service", "h323", "modem",
+		"redirect", "ip", "mode", "rtp-port", "callmonitor", "trace", "stun", "srtp", "shutdown")
 	return t
 }
 
@@ -918,7 +1031,8 @@ func voiceServiceSIPTree() *cmdtree.Tree {
 		return nil
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &vs(e).SIPExtra },
-		"bind", "early-offer", "min-se", "session", "header-passing", "asserted-id", "privacy", "g729")
+		"bind", "early-offer", "min-se", "session", "header-passing", "asserted-id", "privacy", "g729",
+		"transport", "rel1xx", "midcall-signaling", "pass-thru", "localhost", "sip-profiles", "url", "silent-discard", "options-ping")
 	return t
 }
 
@@ -995,7 +1109,8 @@ func (e *Editor) regDN() *VoiceRegisterDN {
 
 func registerDNTree() *cmdtree.Tree {
 	t := newTree("b2bua", "Back-to-back user agent forwarding")
-	t.MustAdd("number ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
+	t.DefineParam(sipNumberParam)
+	t.MustAdd("number ! NUMBER", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.regDN().Number, m.Arg(0))
 		return nil
 	}))
@@ -1099,6 +1214,7 @@ func (e *Editor) dialPeer() *DialPeer { return find(e.cfg.DialPeers, e.top().tag
 func dialPeerTree() *cmdtree.Tree {
 	t := newTree("destination-pattern", "Dialed digits this peer matches", "session", "Session parameters",
 		"protocol", "Session protocol", "sipv2", "SIP (RFC 3261)", "target", "Where calls are sent")
+	t.DefineParam(dtmfParam(dialPeerDTMF...))
 	t.MustAdd("description ! LINE", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.dialPeer().Description, m.Arg(0))
 		return nil
@@ -1119,16 +1235,18 @@ func dialPeerTree() *cmdtree.Tree {
 		set(m, &e.dialPeer().Preference, m.Int(0))
 		return nil
 	}))
-	t.MustAdd("dtmf-relay [rtp-nte] [sip-notify] [sip-kpml] [sip-info] [cisco-rtp]", act(func(e *Editor, m *cmdtree.Match) error {
+	t.MustAdd("dtmf-relay ! METHODS", act(func(e *Editor, m *cmdtree.Match) error {
 		d := e.dialPeer()
 		d.DTMFRelay = nil
 		if !m.Negated() {
-			for _, tk := range m.Tokens[1:] {
-				d.DTMFRelay = append(d.DTMFRelay, tk.Value)
-			}
+			d.DTMFRelay, _ = parseDTMF(m.Arg(0), dialPeerDTMF)
 		}
 		return nil
 	}))
+	t.MustAdd("voice-class codec ! <1-10000>", act(func(e *Editor, m *cmdtree.Match) error {
+		set(m, &e.dialPeer().VoiceClassCodec, m.Int(0))
+		return nil
+	}), "voice-class=Voice class", "codec=Codec preference list (voice class codec)")
 	t.MustAdd("translation-profile incoming ! WORD", act(func(e *Editor, m *cmdtree.Match) error {
 		set(m, &e.dialPeer().TranslationProfileIn, m.Arg(0))
 		return nil
@@ -1139,7 +1257,8 @@ func dialPeerTree() *cmdtree.Tree {
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &e.dialPeer().Extra },
 		"codec", "voice-class", "incoming", "answer-address", "port", "forward-digits", "huntstop",
-		"max-conn", "fax", "b2bua", "direct-inward-dial", "trunkgroup", "prefix")
+		"max-conn", "fax", "b2bua", "direct-inward-dial", "trunkgroup", "prefix",
+		"redirect", "supplementary-service", "clid", "ip", "media", "no-vad", "vad", "playout-delay", "shutdown")
 	return t
 }
 

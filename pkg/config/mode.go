@@ -19,6 +19,11 @@ const (
 	ModeDialPeer
 	ModeTranslationRule
 	ModeTranslationProfile
+	ModeEphoneTemplate
+	ModeRegisterTemplate
+	ModeEphoneHunt
+	ModeVoiceHuntGroup
+	ModeVoiceClassCodec
 	numModes
 )
 
@@ -53,6 +58,16 @@ func (m Mode) Prompt() string {
 		return "config-voice-translation-rule"
 	case ModeTranslationProfile:
 		return "config-voice-translation-profile"
+	case ModeEphoneTemplate:
+		return "config-ephone-template"
+	case ModeRegisterTemplate:
+		return "config-register-temp"
+	case ModeEphoneHunt:
+		return "config-ephone-hunt"
+	case ModeVoiceHuntGroup:
+		return "config-voice-hunt-group"
+	case ModeVoiceClassCodec:
+		return "config-class"
 	}
 	return "config"
 }
@@ -90,6 +105,16 @@ func (m Mode) String() string {
 		return "voice translation-rule"
 	case ModeTranslationProfile:
 		return "voice translation-profile"
+	case ModeEphoneTemplate:
+		return "ephone-template"
+	case ModeRegisterTemplate:
+		return "voice register template"
+	case ModeEphoneHunt:
+		return "ephone-hunt"
+	case ModeVoiceHuntGroup:
+		return "voice hunt-group"
+	case ModeVoiceClassCodec:
+		return "voice class codec"
 	}
 	return "unknown"
 }

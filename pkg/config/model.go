@@ -22,15 +22,20 @@ type Config struct {
 
 	Services Services // listeners that are not SCCP or SIP (HTTP, SSH, TFTP)
 
-	Telephony         *Telephony // nil: no `telephony-service`
+	Telephony         *Telephony      // nil: no `telephony-service`
+	EphoneTemplates   []PhoneTemplate // `ephone-template N`
 	EphoneDNTemplates []EphoneDNTemplate
 	EphoneDNs         []EphoneDN
 	Ephones           []Ephone
+	EphoneHunts       []HuntGroup // `ephone-hunt N KIND`
+	VoiceHuntGroups   []HuntGroup // `voice hunt-group N KIND`
+	VoiceClassCodecs  []VoiceClassCodec
 
-	VoiceService        *VoiceService // `voice service voip`
-	VoiceRegisterGlobal *VoiceRegisterGlobal
-	VoiceRegisterDNs    []VoiceRegisterDN
-	VoiceRegisterPools  []VoiceRegisterPool
+	VoiceService           *VoiceService // `voice service voip`
+	VoiceRegisterGlobal    *VoiceRegisterGlobal
+	VoiceRegisterTemplates []PhoneTemplate // `voice register template N`
+	VoiceRegisterDNs       []VoiceRegisterDN
+	VoiceRegisterPools     []VoiceRegisterPool
 
 	SIPUA    *SIPUA    // nil: no `sip-ua` section
 	Presence *Presence // nil: presence service disabled (`no presence`)
@@ -39,11 +44,29 @@ type Config struct {
 	TranslationRules    []TranslationRule
 	TranslationProfiles []TranslationProfile
 
+	// Unmodelled are the top-level lines of a loaded running-config that
+	// cmed does not model (interfaces, routing, voice-ports, line, banners
+	// ...), kept verbatim so that show running-config gives them back.
+	// Unknown sub-commands of modelled sections are kept in that
+	// section's Extra instead. See parse.go for the rules.
+	Unmodelled []Block
+
 	// Source records where Parse found each section and command, so that
 	// Validate can name config lines. It is bookkeeping, not configuration:
 	// compare configs with cmpopts.IgnoreFields(Config{}, "Source"). A
 	// Config built in code has none.
 	Source *Source
+}
+
+// Block is a run of consecutive unmodelled top-level lines with their
+// indented children, verbatim. "!" entries are the separator lines that
+// stood between them.
+type Block struct {
+	// After is the key of the modelled section the block followed in the
+	// file ("" at the beginning): show running-config prints the block
+	// right after that section (see RenderKeys for the keys).
+	After string
+	Lines []string
 }
 
 // User is `username NAME privilege N secret S`.
@@ -76,10 +99,19 @@ type Services struct {
 	TFTPRoot string
 	// TFTPFiles are single files published as `tftp-server flash:NAME`.
 	TFTPFiles []string
+	// TFTPAliases are the `alias NAME` parts of those lines: the name a
+	// phone asks for, by file.
+	TFTPAliases []TFTPAlias
 
 	// Limits are per-source resource caps (`limit ...` lines); zero
 	// means the built-in default.
 	Limits Limits
+}
+
+// TFTPAlias is `tftp-server flash:FILE alias NAME`.
+type TFTPAlias struct {
+	File  string
+	Alias string
 }
 
 // Load is `load <phone-type> <firmware>`.
@@ -104,9 +136,23 @@ type Telephony struct {
 	SourceAddress string // ip source-address A
 	// Port is `port P`. Parse stores 2000 (CME's default) when the port is
 	// not typed, so 0 always means "any free port" (tests use it).
-	Port           int
-	Keepalive      int // seconds; CME default 30
-	CreateCnfFiles bool
+	Port int
+	// SourceSecondary is `ip source-address A port P secondary B`: the
+	// backup CME phones fail over to.
+	SourceSecondary string
+	// SourceMatch is "any-match" or "strict-match" when typed.
+	SourceMatch string
+	// NoAutoRegEphone is `no auto-reg-ephone`: phones without an ephone
+	// section are refused instead of auto-registered.
+	NoAutoRegEphone bool
+	// DirectedPickup is `service directed-pickup`.
+	DirectedPickup bool
+	// FACStandard is `fac standard` (the standard feature access codes).
+	FACStandard bool
+	// ConferenceHardware is `conference hardware` (DSP-farm conferences).
+	ConferenceHardware bool
+	Keepalive          int // seconds; CME default 30
+	CreateCnfFiles     bool
 	// CnfVersionStamp is the text after `create cnf-files version-stamp`,
 	// which show running-config prints (docs/cme-cli.md §Telephony-service).
 	CnfVersionStamp    string
@@ -159,10 +205,14 @@ type CallForward struct {
 
 // EphoneDN is `ephone-dn TAG [dual-line|octo-line]`.
 type EphoneDN struct {
-	Tag         int
-	Mode        LineMode
-	Number      string
-	Secondary   string
+	Tag       int
+	Mode      LineMode
+	Number    string
+	Secondary string
+	// NoReg is the `no-reg` part of `number`: "" (not typed), "secondary"
+	// (bare `no-reg`), "both" or "primary" - which numbers are not
+	// registered with a gatekeeper or SIP proxy.
+	NoReg       string
 	Name        string
 	Label       string
 	Description string
@@ -171,12 +221,86 @@ type EphoneDN struct {
 	AllowWatch  bool
 	CallForward CallForward
 	// NoHuntstop is `no huntstop` (ephone-dn default is huntstop on).
-	NoHuntstop            bool
+	NoHuntstop bool
+	// HuntstopChannel is `huntstop channel [N]`: -1 without N, else the
+	// number of channels kept free for outgoing calls; 0 = not typed.
+	HuntstopChannel       int
 	Preference            int
+	PreferenceSecondary   int // `preference N secondary M`; 0 = not typed
 	Template              int // ephone-dn-template TAG, 0 = none
 	TranslationProfileIn  string
 	TranslationProfileOut string
+	PickupGroup           string    // `pickup-group N`; a template may set it too
+	ParkSlot              *ParkSlot // nil: not a call-park slot
 	Extra                 []string
+}
+
+// ParkSlot is `park-slot [reserved-for DN] [timeout S limit N [notify DN
+// [only]] [recall] [transfer DN] [alternate DN] [retry S limit N]]`.
+type ParkSlot struct {
+	Directed    bool
+	ReservedFor string
+	Timeout     int // seconds between reminder rings; 0 = not typed
+	Limit       int
+	Notify      string
+	NotifyOnly  bool
+	Recall      bool
+	Transfer    string
+	Alternate   string
+	Retry       int
+	RetryLimit  int
+}
+
+// HuntGroup is an `ephone-hunt` or a `voice hunt-group`.
+type HuntGroup struct {
+	Tag int
+	// Kind is sequential, peer, longest-idle or parallel (voice
+	// hunt-group only).
+	Kind           string
+	Pilot          string
+	PilotSecondary string
+	List           []string // member numbers in hunt order; "*" = any agent (ephone-hunt)
+	Final          string
+	Hops           int   // 0 = not typed (every member)
+	Timeout        []int // ring time per member in seconds; one value = all
+	Preference     int
+	// NoReg is ephone-hunt `no-reg [both|pilot]`: "", "secondary",
+	// "both" or "pilot".
+	NoReg       string
+	Description string
+	Name        string
+	Extra       []string
+}
+
+// Softkeys is one `softkeys STATE KEY...` line of a phone template.
+type Softkeys struct {
+	State string // idle, seized, alerting, connected, hold, remote-in-use, ringing, ...
+	Keys  []string
+}
+
+// PhoneTemplate is an `ephone-template N` or a `voice register template
+// N`: settings several phones share; a phone's own command wins.
+type PhoneTemplate struct {
+	Tag             int
+	Softkeys        []Softkeys // in state order as typed
+	ButtonLayout    []string   // `button-layout ...` arguments, as typed
+	FeaturesBlocked []string   // `features blocked KEY...`
+	PrivacyButton   bool
+	Extra           []string
+}
+
+// VoiceClassCodec is `voice class codec N` with its codec preferences.
+type VoiceClassCodec struct {
+	Tag         int
+	Preferences []CodecPreference
+	Extra       []string
+}
+
+// CodecPreference is `codec preference N CODEC [bytes B]`.
+type CodecPreference struct {
+	Index int
+	Codec string
+	Bytes int
 }
 
 // EphoneDNTemplate is `ephone-dn-template TAG`.
@@ -186,6 +310,7 @@ type EphoneDNTemplate struct {
 	CallForward CallForward
 	Description string
 	NoHuntstop  bool
+	PickupGroup string
 	Extra       []string
 }
 
@@ -233,14 +358,20 @@ type Ephone struct {
 	Tag              int
 	MAC              string // normalised "0012.7F57.62A5"
 	Type             string // "7960", "7965", ...
+	TypeAddon        string // `type T addon 1 7914 ...`: the text after addon
 	Buttons          []Button
 	SpeedDials       []SpeedDial
 	BLFSpeedDials    []BLFSpeedDial
 	PresenceCallList bool
 	Username         string
 	Password         string
-	Description      string
-	Keepalive        int // 0 = telephony-service keepalive
+	// PasswordType is the encryption type typed before the password
+	// (`username U password 0 P`): "", "0" (clear) or "6" (encrypted).
+	PasswordType  string
+	Description   string
+	Keepalive     int // 0 = telephony-service keepalive
+	Template      int // `ephone-template N`; 0 = none
+	PrivacyButton bool
 	// NoDNDFeatureRing is `no dnd feature-ring`. CME's default is
 	// `dnd feature-ring` enabled: see docs/cme-cli.md §Ephone and docs/cme-behaviour.md §DND.
 	NoDNDFeatureRing bool
@@ -310,6 +441,8 @@ type VoiceRegisterPool struct {
 	Numbers          []PoolNumber
 	Username         string
 	Password         string
+	PasswordType     string // as Ephone.PasswordType
+	Template         int    // `template N` (voice register template); 0 = none
 	SpeedDials       []SpeedDial
 	BLFSpeedDials    []BLFSpeedDial
 	PresenceCallList bool
@@ -338,6 +471,7 @@ type Presence struct {
 	// `sccp blf-speed-dial retry-interval S limit N`; 0 = defaults 60/10.
 	BLFRetryInterval int
 	BLFRetryLimit    int
+	Extra            []string
 }
 
 // DialPeer is `dial-peer voice TAG voip|pots`.
@@ -352,6 +486,7 @@ type DialPeer struct {
 	DTMFRelay             []string
 	TranslationProfileIn  string
 	TranslationProfileOut string
+	VoiceClassCodec       int // `voice-class codec N`; 0 = none
 	Extra                 []string
 }
 
@@ -359,6 +494,7 @@ type DialPeer struct {
 type TranslationRule struct {
 	Tag   int
 	Rules []TranslationRuleLine
+	Extra []string
 }
 
 // TranslationRuleLine is `rule N /match/ /replace/`.
@@ -374,6 +510,7 @@ type TranslationProfile struct {
 	Called         int // translate called RULE
 	Calling        int
 	RedirectCalled int
+	Extra          []string
 }
 
 // Limits bound what one peer can make the daemon do. They are cmed's own

@@ -58,6 +58,16 @@ func (e *Editor) exists(f frame) bool {
 		return find(c.DialPeers, f.tag, dialPeerTag) != nil
 	case ModeTranslationRule:
 		return find(c.TranslationRules, f.tag, ruleTag) != nil
+	case ModeEphoneTemplate:
+		return find(c.EphoneTemplates, f.tag, phoneTemplateTag) != nil
+	case ModeRegisterTemplate:
+		return find(c.VoiceRegisterTemplates, f.tag, phoneTemplateTag) != nil
+	case ModeEphoneHunt:
+		return find(c.EphoneHunts, f.tag, huntTag) != nil
+	case ModeVoiceHuntGroup:
+		return find(c.VoiceHuntGroups, f.tag, huntTag) != nil
+	case ModeVoiceClassCodec:
+		return find(c.VoiceClassCodecs, f.tag, codecClassTag) != nil
 	case ModeTranslationProfile:
 		for _, p := range c.TranslationProfiles {
 			if p.Name == f.name {

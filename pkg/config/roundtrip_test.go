@@ -65,6 +65,69 @@ func (g gen) label() string {
 	return strings.ReplaceAll(g.text(), `"`, "'")
 }
 
+// number is a dial string as the NUMBER parameter takes it.
+func (g gen) number(letters bool) string {
+	chars := "0123456789.*#"
+	if letters {
+		chars += "ABCDabcd"
+	}
+	b := make([]byte, g.n(1, MaxNumberLength))
+	for i := range b {
+		b[i] = chars[g.r.IntN(len(chars))]
+	}
+	if g.r.IntN(5) == 0 {
+		b[0] = '+'
+	}
+	return string(b)
+}
+
+func (g gen) pick(s ...string) string { return s[g.r.IntN(len(s))] }
+
+func (g gen) template(tag int) PhoneTemplate {
+	t := PhoneTemplate{Tag: tag, PrivacyButton: g.coin(), Extra: g.extra("conference", "dnd-control")}
+	for _, st := range SoftkeyStates {
+		if g.r.IntN(3) == 0 {
+			t.Softkeys = append(t.Softkeys, Softkeys{State: st, Keys: strings.Fields(strings.ReplaceAll(g.text(), `"`, ""))})
+		}
+	}
+	for range g.n(0, 2) {
+		if l := g.word(); !slices.Contains(t.ButtonLayout, l) {
+			t.ButtonLayout = append(t.ButtonLayout, l)
+		}
+	}
+	if g.coin() {
+		t.FeaturesBlocked = []string{g.word(), g.word()}
+	}
+	return t
+}
+
+func (g gen) huntGroup(tag int, ephone bool) HuntGroup {
+	kinds := HuntKinds
+	if ephone {
+		kinds = kinds[:3]
+	}
+	h := HuntGroup{Tag: tag, Kind: kinds[g.r.IntN(len(kinds))], Pilot: g.maybe(func() string { return g.number(true) }),
+		Final: g.maybe(func() string { return g.number(true) }), Hops: g.numOr0(2, MaxHuntMembers),
+		Preference: g.n(0, 10), Description: g.maybe(g.text), Name: g.maybe(g.text), Extra: g.extra("statistics", "auto")}
+	if h.Pilot != "" && g.coin() {
+		h.PilotSecondary = g.number(true)
+	}
+	for range g.n(0, 4) {
+		if g.r.IntN(6) == 0 {
+			h.List = append(h.List, "*")
+		} else {
+			h.List = append(h.List, g.number(true))
+		}
+	}
+	for range g.n(0, 3) {
+		h.Timeout = append(h.Timeout, g.n(3, 60000))
+	}
+	if ephone {
+		h.NoReg = g.pick("", "secondary", "both", "pilot")
+	}
+	return h
+}
+
 func (g gen) ip() string {
 	return fmt.Sprintf("%d.%d.%d.%d", g.n(0, 255), g.n(0, 255), g.n(0, 255), g.n(0, 255))
 }
@@ -188,7 +251,11 @@ func (g gen) config() *Config {
 		c.Services.TFTP = Listener{Enabled: true, Address: g.ip(), Port: g.n(0, 65535)}
 	}
 	for i := range g.n(0, 2) {
-		c.Services.TFTPFiles = append(c.Services.TFTPFiles, fmt.Sprintf("f%d%s", i, g.word()))
+		f := fmt.Sprintf("f%d%s", i, g.word())
+		c.Services.TFTPFiles = append(c.Services.TFTPFiles, f)
+		if g.coin() {
+			c.Services.TFTPAliases = append(c.Services.TFTPAliases, TFTPAlias{File: f, Alias: g.word()})
+		}
 	}
 	if g.coin() {
 		t := &Telephony{MaxEphones: g.numOr0(1, 1000), MaxDN: g.numOr0(1, 10000), Keepalive: g.numOr0(10, 65535),
@@ -203,7 +270,10 @@ func (g gen) config() *Config {
 			Extra: g.extra("url", "web", "dn-webedit", "time-zone", "moh", "night-service")}
 		if g.coin() {
 			t.SourceAddress, t.Port = g.ip(), g.n(0, 65535)
+			t.SourceSecondary = g.maybe(g.ip)
+			t.SourceMatch = g.pick("", "any-match", "strict-match")
 		}
+		t.NoAutoRegEphone, t.DirectedPickup, t.FACStandard, t.ConferenceHardware = g.coin(), g.coin(), g.coin(), g.coin()
 		if t.CreateCnfFiles {
 			t.CnfVersionStamp = g.maybe(g.text)
 		}
@@ -219,7 +289,8 @@ func (g gen) config() *Config {
 	for _, tag := range g.tags(2, 1, 15) {
 		c.EphoneDNTemplates = append(c.EphoneDNTemplates, EphoneDNTemplate{Tag: tag, AllowWatch: g.coin(),
 			CallForward: g.callForward(true), Description: g.maybe(g.text), NoHuntstop: g.coin(),
-			Extra: g.extra("call-waiting", "mwi", "pickup-group")})
+			PickupGroup: g.maybe(func() string { return fmt.Sprint(g.n(0, 99999)) }),
+			Extra: g.extra("call-waiting", "mwi")})
 	}
 	for _, tag := range g.tags(5, 1, 10000) {
 		d := EphoneDN{Tag: tag, Mode: LineMode(g.n(0, 2)), Name: g.maybe(g.text), Label: g.maybe(g.text),
@@ -227,7 +298,27 @@ func (g gen) config() *Config {
 			Preference: g.n(0, 10), Template: g.numOr0(1, 15), TranslationProfileIn: g.maybe(g.word),
 			TranslationProfileOut: g.maybe(g.word), Extra: g.extra("intercom", "paging", "mwi", "call-waiting")}
 		if g.coin() {
-			d.Number, d.Secondary = g.word(), g.maybe(g.word)
+			d.Number = g.number(true)
+			d.Secondary = g.maybe(func() string { return g.number(true) })
+			d.NoReg = g.pick("", "secondary", "both", "primary")
+		}
+		if d.Preference != 0 && g.coin() {
+			d.PreferenceSecondary = g.n(1, 10)
+		}
+		d.HuntstopChannel = g.n(-1, 8)
+		d.PickupGroup = g.maybe(func() string { return fmt.Sprint(g.n(0, 99999)) })
+		if g.r.IntN(4) == 0 {
+			p := ParkSlot{Recall: g.coin(), Directed: g.coin(), ReservedFor: g.maybe(func() string { return g.number(true) })}
+			if g.coin() {
+				p.Timeout, p.Limit = g.n(1, 65535), g.n(1, 65535)
+				p.Notify = g.maybe(func() string { return g.number(true) })
+				p.NotifyOnly = p.Notify != "" && g.coin()
+			}
+			p.Transfer, p.Alternate = g.maybe(func() string { return g.number(true) }), g.maybe(func() string { return g.number(true) })
+			if g.coin() {
+				p.Retry, p.RetryLimit = g.n(1, 65535), g.n(1, 65535)
+			}
+			d.ParkSlot = &p
 		}
 		c.EphoneDNs = append(c.EphoneDNs, d)
 	}
@@ -237,9 +328,32 @@ func (g gen) config() *Config {
 			Description: g.maybe(g.text), Keepalive: g.numOr0(10, 65535), NoDNDFeatureRing: g.coin(),
 			Extra: g.extra("fastdial", "auto-line", "paging-dn", "softkeys")}
 		if g.coin() {
-			p.Username, p.Password = g.word(), g.word()
+			p.Username, p.Password, p.PasswordType = g.word(), g.word(), g.pick("", "0", "6")
 		}
+		if p.Type != "" && g.coin() {
+			p.TypeAddon = g.text()
+		}
+		p.Template, p.PrivacyButton = g.numOr0(1, 20), g.coin()
 		c.Ephones = append(c.Ephones, p)
+	}
+	for _, tag := range g.tags(2, 1, 20) {
+		c.EphoneTemplates = append(c.EphoneTemplates, g.template(tag))
+	}
+	for _, tag := range g.tags(2, 1, 10) {
+		c.VoiceRegisterTemplates = append(c.VoiceRegisterTemplates, g.template(tag))
+	}
+	for _, tag := range g.tags(2, 1, 100) {
+		c.EphoneHunts = append(c.EphoneHunts, g.huntGroup(tag, true))
+	}
+	for _, tag := range g.tags(2, 1, 100) {
+		c.VoiceHuntGroups = append(c.VoiceHuntGroups, g.huntGroup(tag, false))
+	}
+	for _, tag := range g.tags(2, 1, 10000) {
+		vc := VoiceClassCodec{Tag: tag, Extra: g.extra("video")}
+		for _, i := range g.tags(3, 1, 14) {
+			vc.Preferences = append(vc.Preferences, CodecPreference{Index: i, Codec: g.pick("g711ulaw", "g711alaw", "g729r8"), Bytes: g.numOr0(10, 320)})
+		}
+		c.VoiceClassCodecs = append(c.VoiceClassCodecs, vc)
 	}
 	if g.coin() {
 		v := &VoiceService{Extra: g.extra("fax", "media")}
@@ -270,7 +384,7 @@ func (g gen) config() *Config {
 		c.VoiceRegisterGlobal = r
 	}
 	for _, tag := range g.tags(3, 1, 10000) {
-		c.VoiceRegisterDNs = append(c.VoiceRegisterDNs, VoiceRegisterDN{Tag: tag, Number: g.maybe(g.word),
+		c.VoiceRegisterDNs = append(c.VoiceRegisterDNs, VoiceRegisterDN{Tag: tag, Number: g.maybe(func() string { return g.number(false) }),
 			Name: g.maybe(g.text), Label: g.maybe(g.text), AllowWatch: g.coin(), CallForward: g.callForward(false),
 			Huntstop: g.coin(), Preference: g.n(0, 10), Extra: g.extra("mwi", "shared-line")})
 	}
@@ -278,12 +392,12 @@ func (g gen) config() *Config {
 		p := VoiceRegisterPool{Tag: tag, MAC: g.maybe(g.mac), Type: g.maybe(g.word),
 			SpeedDials: g.speedDials(113), BLFSpeedDials: g.blfs(113), PresenceCallList: g.coin(),
 			DTMFRelay: g.dtmf("cisco-rtp", "rtp-nte", "sip-notify", "sip-kpml"), DND: g.coin(),
-			Description: g.maybe(g.text), Extra: g.extra("template", "codec")}
+			Description: g.maybe(g.text), Extra: g.extra("codec", "application"), Template: g.numOr0(1, 10)}
 		for _, n := range g.tags(3, 1, 114) {
 			p.Numbers = append(p.Numbers, PoolNumber{Tag: n, DN: g.n(1, 10000)})
 		}
 		if g.coin() {
-			p.Username, p.Password = g.word(), g.word()
+			p.Username, p.Password, p.PasswordType = g.word(), g.word(), g.pick("", "0", "6")
 		}
 		c.VoiceRegisterPools = append(c.VoiceRegisterPools, p)
 	}
@@ -296,7 +410,7 @@ func (g gen) config() *Config {
 	}
 	if g.coin() {
 		p := &Presence{MaxSubscription: g.numOr0(100, 500), CallList: g.coin(), WatcherAll: g.coin(),
-			AllowSubscribe: g.coin(), Server: g.maybe(g.ip)}
+			AllowSubscribe: g.coin(), Server: g.maybe(g.ip), Extra: g.extra("frobnicate", "xyzzy")}
 		if g.coin() {
 			p.BLFRetryInterval, p.BLFRetryLimit = g.n(60, 3600), g.n(10, 100)
 		}
@@ -305,8 +419,9 @@ func (g gen) config() *Config {
 	for _, tag := range g.tags(3, 1, 2147483647) {
 		d := DialPeer{Tag: tag, Kind: []string{"voip", "pots"}[g.r.IntN(2)], Description: g.maybe(g.text),
 			DestinationPattern: g.maybe(g.word), SessionProtocol: []string{"", "sipv2"}[g.r.IntN(2)],
-			Preference: g.n(0, 10), DTMFRelay: g.dtmf("rtp-nte", "sip-notify", "sip-kpml", "sip-info", "cisco-rtp"),
-			TranslationProfileIn: g.maybe(g.word), TranslationProfileOut: g.maybe(g.word), Extra: g.extra("codec", "voice-class")}
+			Preference: g.n(0, 10), DTMFRelay: g.dtmf("rtp-nte", "sip-notify", "h245-alphanumeric", "sip-kpml", "sip-info", "cisco-rtp"),
+			VoiceClassCodec:      g.numOr0(1, 10000),
+			TranslationProfileIn: g.maybe(g.word), TranslationProfileOut: g.maybe(g.word), Extra: g.extra("codec", "forward-digits")}
 		switch g.n(0, 3) {
 		case 1:
 			d.SessionTarget = "ipv4:" + g.ip()

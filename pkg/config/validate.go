@@ -35,6 +35,8 @@ func (c *Config) Validate() error {
 	v.numbers()
 	v.macs()
 	v.references()
+	v.templates()
+	v.hunts()
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -285,5 +287,116 @@ func (v *validator) references() {
 		if d.Kind != "voip" && d.Kind != "pots" {
 			v.errorf(keys(k), "%s has kind %q - use voip or pots", k, d.Kind)
 		}
+	}
+}
+
+// MaxEphoneHuntMembers is the longest ephone-hunt list (CME command
+// reference, list: up to 20 numbers).
+const MaxEphoneHuntMembers = 20
+
+// templates checks that phones name templates that exist.
+func (v *validator) templates() {
+	c := v.c
+	for _, p := range c.Ephones {
+		k := fmt.Sprintf("ephone %d", p.Tag)
+		if p.Template != 0 && find(c.EphoneTemplates, p.Template, phoneTemplateTag) == nil {
+			v.errorf(keys(k+"|ephone-template", k), "%s uses ephone-template %d, which does not exist - add \"ephone-template %d\" or fix the phone",
+				k, p.Template, p.Template)
+		}
+	}
+	for _, p := range c.VoiceRegisterPools {
+		k := fmt.Sprintf("voice register pool %d", p.Tag)
+		if p.Template != 0 && find(c.VoiceRegisterTemplates, p.Template, phoneTemplateTag) == nil {
+			v.errorf(keys(k+"|template", k), "%s uses voice register template %d, which does not exist - add \"voice register template %d\"",
+				k, p.Template, p.Template)
+		}
+	}
+	for _, d := range c.DialPeers {
+		k := fmt.Sprintf("dial-peer voice %d", d.Tag)
+		if d.VoiceClassCodec != 0 && find(c.VoiceClassCodecs, d.VoiceClassCodec, codecClassTag) == nil {
+			v.errorf(keys(k+"|voice-class", k), "%s uses voice class codec %d, which does not exist", k, d.VoiceClassCodec)
+		}
+	}
+}
+
+// hunts checks hunt groups: a pilot, members that are local numbers, and
+// hops and timeouts that fit the list (CME command reference: ephone-hunt,
+// voice hunt-group, list, hops, timeout).
+func (v *validator) hunts() {
+	c := v.c
+	sccp := map[string]bool{}
+	for _, d := range c.EphoneDNs {
+		sccp[d.Number], sccp[d.Secondary] = true, true
+	}
+	local := map[string]bool{}
+	for n := range sccp {
+		local[n] = true
+	}
+	for _, d := range c.VoiceRegisterDNs {
+		local[d.Number] = true
+	}
+	for _, d := range c.DialPeers {
+		if d.Kind == "pots" {
+			local[d.DestinationPattern] = true // an FXS port
+		}
+	}
+	delete(sccp, "")
+	delete(local, "")
+	pilots := map[string]string{}
+	check := func(h HuntGroup, what string, members map[string]bool, maxList int, ephone bool) {
+		sec := fmt.Sprintf("%s %d", what, h.Tag)
+		at := func(kw string) []string { return keys(sec+"|"+kw, sec) }
+		if h.Pilot == "" {
+			v.errorf(keys(sec), "%s has no pilot number - add \"pilot NUMBER\"", sec)
+		}
+		for _, p := range []string{h.Pilot, h.PilotSecondary} {
+			if p == "" {
+				continue
+			}
+			if prev, dup := pilots[p]; dup {
+				v.errorf(at("pilot"), "%s pilot %s is already the pilot of %s", sec, p, prev)
+			} else if sccp[p] {
+				v.errorf(at("pilot"), "%s pilot %s is also an ephone-dn number - a pilot must be its own number", sec, p)
+			}
+			pilots[p] = sec
+		}
+		if len(h.List) == 0 {
+			v.errorf(keys(sec), "%s has no list - add \"list NUMBER, NUMBER...\"", sec)
+		}
+		if len(h.List) > maxList {
+			v.errorf(at("list"), "%s list has %d numbers - at most %d", sec, len(h.List), maxList)
+		}
+		for _, n := range h.List {
+			switch {
+			case n == "*" && ephone:
+			case n == "*":
+				v.errorf(at("list"), "%s list has * - only ephone-hunt lists take dynamic agents", sec)
+			case !members[n]:
+				whose := "no ephone-dn has"
+				if !ephone {
+					whose = "no ephone-dn, voice register dn or pots dial-peer has"
+				}
+				v.errorf(at("list"), "%s list names %s, which %s - add the DN or fix the list", sec, n, whose)
+			}
+		}
+		if h.Hops != 0 {
+			if h.Kind != "peer" && h.Kind != "longest-idle" {
+				v.errorf(at("hops"), "%s is %s: hops only applies to peer and longest-idle groups", sec, h.Kind)
+			} else if len(h.List) > 0 && h.Hops > len(h.List) {
+				v.errorf(at("hops"), "%s hops %d is more than its %d list numbers", sec, h.Hops, len(h.List))
+			}
+		}
+		if len(h.Timeout) > 1 && len(h.List) > 0 && len(h.Timeout) > len(h.List) {
+			v.errorf(at("timeout"), "%s has %d timeouts for %d list numbers - give one per number, or one for all", sec, len(h.Timeout), len(h.List))
+		}
+	}
+	for _, h := range c.EphoneHunts {
+		if h.Kind == "parallel" {
+			v.errorf(keys(fmt.Sprintf("ephone-hunt %d", h.Tag)), "ephone-hunt %d cannot be parallel - use voice hunt-group for parallel hunting", h.Tag)
+		}
+		check(h, "ephone-hunt", sccp, MaxEphoneHuntMembers, true)
+	}
+	for _, h := range c.VoiceHuntGroups {
+		check(h, "voice hunt-group", local, MaxHuntMembers, false)
 	}
 }
