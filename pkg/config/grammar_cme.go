@@ -15,12 +15,12 @@ var (
 	poolDTMF     = []string{"cisco-rtp", "rtp-nte", "sip-notify", "sip-kpml"}
 )
 
-// ErrKept is returned (wrapped in a *CommandError) by commands that are
-// valid IOS but that cmed keeps verbatim rather than models; Parse keeps
-// such lines like any other unmodelled line, the interactive CLI says so.
-var errKeptMsg = "cmed keeps this command verbatim in the startup-config but does not model it"
-
+// keptError is what keepLine returns: the command is valid IOS, but cmed
+// keeps it verbatim rather than models it. Parse keeps such a line like any
+// other unmodelled line; the interactive CLI refuses it, saying why.
 type keptError struct{ CommandError }
+
+const errKeptMsg = "cmed keeps this command verbatim from a startup-config but does not model it"
 
 var keepLine = act(func(e *Editor, m *cmdtree.Match) error {
 	return &keptError{CommandError{Msg: errKeptMsg, Hint: "load it from a startup-config file to keep it"}}

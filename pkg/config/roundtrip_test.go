@@ -290,7 +290,7 @@ func (g gen) config() *Config {
 		c.EphoneDNTemplates = append(c.EphoneDNTemplates, EphoneDNTemplate{Tag: tag, AllowWatch: g.coin(),
 			CallForward: g.callForward(true), Description: g.maybe(g.text), NoHuntstop: g.coin(),
 			PickupGroup: g.maybe(func() string { return fmt.Sprint(g.n(0, 99999)) }),
-			Extra: g.extra("call-waiting", "mwi")})
+			Extra:       g.extra("call-waiting", "mwi")})
 	}
 	for _, tag := range g.tags(5, 1, 10000) {
 		d := EphoneDN{Tag: tag, Mode: LineMode(g.n(0, 2)), Name: g.maybe(g.text), Label: g.maybe(g.text),

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cmed-project/cmed/pkg/cmdtree"
 )
@@ -399,4 +400,60 @@ func (v *validator) hunts() {
 	for _, h := range c.VoiceHuntGroups {
 		check(h, "voice hunt-group", local, MaxHuntMembers, false)
 	}
+}
+
+// KnownPhoneTypes are the `type` values of the CME command reference's
+// phone type list (SCCP `ephone` and SIP `voice register pool`), lower case.
+var KnownPhoneTypes = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`7902 7905 7906 7910 7911 7912 7914 7915 7916 7920 7921 7925 7926 7931
+		7935 7936 7937 7940 7941 7941ge 7942 7945 7960 7961 7961ge 7962 7965 7970 7971 7975 7985
+		6901 6911 6921 6941 6945 6961 7811 7821 7832 7841 7861 8811 8831 8841 8845 8851 8861 8865
+		8941 8945 8961 9951 9971 ata ata-187 ata190 anl bri cipc ip-communicator cisco-ip-communicator
+		cme-kem ckem`) {
+		KnownPhoneTypes[t] = true
+	}
+}
+
+// KnownCodecs are `codec preference` codec names cmed recognises.
+var KnownCodecs = map[string]bool{}
+
+func init() {
+	for _, c := range strings.Fields(`g711ulaw g711alaw g722-64 g723ar53 g723ar63 g723r53 g723r63 g726r16
+		g726r24 g726r32 g728 g729br8 g729r8 gsmamr-nb gsmefr gsmfr ilbc isac aacld mp4a-latm opus clear-channel transparent`) {
+		KnownCodecs[c] = true
+	}
+}
+
+// Warnings reports what loads but looks wrong: a phone type or a codec
+// cmed does not know (a typo, or a model newer than its list). They do not
+// stop a config from loading.
+func (c *Config) Warnings() ErrorList {
+	v := &validator{c: c}
+	if c.Source != nil {
+		v.file = c.Source.File
+	}
+	for _, p := range c.Ephones {
+		k := fmt.Sprintf("ephone %d", p.Tag)
+		if p.Type != "" && !KnownPhoneTypes[strings.ToLower(p.Type)] {
+			v.errorf(keys(k+"|type", k), "warning: %s type %s is not a phone type cmed knows (e.g. 7960, 7965, 8945)", k, p.Type)
+		}
+	}
+	for _, p := range c.VoiceRegisterPools {
+		k := fmt.Sprintf("voice register pool %d", p.Tag)
+		if p.Type != "" && !KnownPhoneTypes[strings.ToLower(p.Type)] {
+			v.errorf(keys(k+"|type", k), "warning: %s type %s is not a phone type cmed knows (e.g. 7965, 8845, 9971)", k, p.Type)
+		}
+	}
+	for _, vc := range c.VoiceClassCodecs {
+		k := fmt.Sprintf("voice class codec %d", vc.Tag)
+		for _, p := range vc.Preferences {
+			if !KnownCodecs[p.Codec] {
+				v.errorf(keys(fmt.Sprintf("%s|codec %d", k, p.Index), k), "warning: %s preference %d codec %s is not a codec cmed knows (e.g. g711ulaw, g729r8)", k, p.Index, p.Codec)
+			}
+		}
+	}
+	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
+	return ErrorList(v.errs)
 }
