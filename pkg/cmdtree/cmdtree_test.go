@@ -301,3 +301,53 @@ func TestConstrainedParamBeatsWord(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownMarksCommandsTheTreeDoesNotHave: Error.Unknown separates a
+// command the tree lacks from a known command with a bad argument.
+func TestUnknownMarksCommandsTheTreeDoesNotHave(t *testing.T) {
+	tr := New()
+	tr.AllowNegation()
+	nop := func(*Match) error { return nil }
+	tr.MustAdd("ip http server", nop)
+	tr.MustAdd("ip http address A.B.C.D port <0-65535>", nop)
+	tr.MustAdd("hostname WORD", nop)
+	tr.MustAdd("huntstop", nop)
+	tr.MustAdd("huntstop channel [<1-8>]", nop)
+	tr.MustAdd("transfer-system ! {blind|full-consult}", nop)
+	tr.MustAdd("ephone-dn <1-10> [dual-line]", nop)
+	for _, tc := range []struct {
+		line    string
+		unknown bool
+	}{
+		{"interface FastEthernet0/0", true},
+		{"ip route 0.0.0.0 0.0.0.0 10.0.0.1", true},
+		{"ip http secure-server", true},
+		{"no ip domain lookup", true},
+		{"ip http server now", false},
+		{"ip http address 1.2.3 port 80", false},
+		{"hostname a b", false},
+		{"huntstop sometimes", false},
+		{"huntstop channel 9", false},
+		{"transfer-system sideways", false},
+		{"ephone-dn abc", false},
+		{"ephone-dn 1 triple-line", false},
+	} {
+		_, err := tr.Parse(tc.line)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Errorf("%q: err = %v, want an *Error", tc.line, err)
+			continue
+		}
+		if e.Unknown != tc.unknown {
+			t.Errorf("%q: Unknown = %v, want %v (%v)", tc.line, e.Unknown, tc.unknown, err)
+		}
+	}
+	// Ambiguous and incomplete lines are never unknown.
+	for _, line := range []string{"h", "ip http", "hostname"} {
+		_, err := tr.Parse(line)
+		var e *Error
+		if !errors.As(err, &e) || e.Unknown {
+			t.Errorf("%q: %v (Unknown=%v)", line, err, e != nil && e.Unknown)
+		}
+	}
+}

@@ -248,10 +248,7 @@ func parseHuntList(s string) ([]string, int) {
 	var out []string
 	i := 0
 	for i < len(s) {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || (s[i] == ',' && len(out) > 0)) {
-			i++
-		}
-		if i == len(s) {
+		if i = skipSep(s, i, len(out) > 0); i == len(s) {
 			break
 		}
 		j := i
@@ -276,6 +273,20 @@ func parseHuntList(s string) ([]string, int) {
 	return out, -1
 }
 
+// skipSep skips blanks and, after the first entry, at most one comma.
+func skipSep(s string, i int, comma bool) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if comma && i < len(s) && s[i] == ',' {
+		i++
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+	}
+	return i
+}
+
 // MaxHuntMembers is the longest voice hunt-group list cmed accepts.
 const MaxHuntMembers = 32
 
@@ -283,10 +294,7 @@ func parseTimeouts(s string) ([]int, int) {
 	var out []int
 	i := 0
 	for i < len(s) {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || (s[i] == ',' && len(out) > 0)) {
-			i++
-		}
-		if i == len(s) {
+		if i = skipSep(s, i, len(out) > 0); i == len(s) {
 			break
 		}
 		n, j := readInt(s, i)

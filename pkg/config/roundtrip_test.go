@@ -444,6 +444,19 @@ func (g gen) config() *Config {
 			Called: g.numOr0(1, 2147483647), Calling: g.numOr0(1, 2147483647), RedirectCalled: g.numOr0(1, 2147483647)})
 	}
 	slices.SortFunc(c.TranslationProfiles, func(a, b TranslationProfile) int { return strings.Compare(a.Name, b.Name) })
+	// Kept blocks, in the form Parse leaves them: after a section that
+	// renders (or first), one block per section, in render order.
+	keys := append([]string{""}, RenderKeys(c)...)
+	for i, k := range keys {
+		if g.r.IntN(4) != 0 {
+			continue
+		}
+		b := Block{After: k, Lines: []string{fmt.Sprintf("interface Loopback%d", i), " description " + g.word()}}
+		if g.coin() {
+			b.Lines = append(b.Lines, "!", "line vty 0 4", " login")
+		}
+		c.Unmodelled = append(c.Unmodelled, b)
+	}
 	return c
 }
 
@@ -613,6 +626,46 @@ func mutate(c *Config) {
 	}
 	for i := range c.TranslationProfiles {
 		c.TranslationProfiles[i].Called++
+	}
+	for i := range c.Unmodelled {
+		for j := range c.Unmodelled[i].Lines {
+			c.Unmodelled[i].Lines[j] += "x"
+		}
+	}
+	for _, ts := range [][]PhoneTemplate{c.EphoneTemplates, c.VoiceRegisterTemplates} {
+		for i := range ts {
+			for j := range ts[i].Softkeys {
+				for k := range ts[i].Softkeys[j].Keys {
+					ts[i].Softkeys[j].Keys[k] += "x"
+				}
+			}
+			for j := range ts[i].ButtonLayout {
+				ts[i].ButtonLayout[j] += "x"
+			}
+		}
+	}
+	for _, hs := range [][]HuntGroup{c.EphoneHunts, c.VoiceHuntGroups} {
+		for i := range hs {
+			for j := range hs[i].List {
+				hs[i].List[j] += "x"
+			}
+			for j := range hs[i].Timeout {
+				hs[i].Timeout[j]++
+			}
+		}
+	}
+	for i := range c.EphoneDNs {
+		if p := c.EphoneDNs[i].ParkSlot; p != nil {
+			p.Timeout++
+		}
+	}
+	for i := range c.VoiceClassCodecs {
+		for j := range c.VoiceClassCodecs[i].Preferences {
+			c.VoiceClassCodecs[i].Preferences[j].Bytes++
+		}
+	}
+	for i := range c.Services.TFTPAliases {
+		c.Services.TFTPAliases[i].Alias += "x"
 	}
 }
 
