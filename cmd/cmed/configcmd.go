@@ -22,7 +22,23 @@ func newConfigCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{1, err}
 			}
+			for _, w := range c.Warnings() {
+				fmt.Fprintln(cmd.ErrOrStderr(), w)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK: %s\n", args[0], summary(c))
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "unmodelled FILE",
+		Short: "List the lines of FILE that cmed keeps verbatim but does not act on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := loadFile(args[0])
+			if err != nil {
+				return &exitError{1, err}
+			}
+			fmt.Fprint(cmd.OutOrStdout(), config.RenderUnmodelled(c))
 			return nil
 		},
 	})
@@ -62,6 +78,7 @@ func summary(c *config.Config) string {
 	if c.PresenceEnabled() {
 		presence = fmt.Sprintf("on (max-subscription %d)", c.Presence.MaxSubscriptions())
 	}
-	return fmt.Sprintf("%d ephone-dn, %d ephone, %d voice register dn, %d voice register pool, %d dial-peer; presence %s",
-		len(c.EphoneDNs), len(c.Ephones), len(c.VoiceRegisterDNs), len(c.VoiceRegisterPools), len(c.DialPeers), presence)
+	return fmt.Sprintf("%d ephone-dn, %d ephone, %d voice register dn, %d voice register pool, %d dial-peer, %d hunt group; presence %s; %d lines kept unmodelled",
+		len(c.EphoneDNs), len(c.Ephones), len(c.VoiceRegisterDNs), len(c.VoiceRegisterPools), len(c.DialPeers),
+		len(c.EphoneHunts)+len(c.VoiceHuntGroups), presence, len(c.UnmodelledLines()))
 }

@@ -70,6 +70,29 @@ func TestConfigCheckAcceptsEveryExample(t *testing.T) {
 	}
 }
 
+// TestConfigCheckAcceptsRealRunningConfigs: whole show running-config
+// files (config/examples/real) load, and the summary counts the lines kept
+// without being modelled; `config unmodelled` lists them.
+func TestConfigCheckAcceptsRealRunningConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../../config/examples/real/*.cfg")
+	if len(files) < 5 {
+		t.Fatalf("want at least 5 real running-configs, found %d", len(files))
+	}
+	kept := regexp.MustCompile(`; (\d+) lines kept unmodelled\n$`)
+	for _, f := range files {
+		out, errOut, code := run(t, nil, "config", "check", f)
+		m := kept.FindStringSubmatch(out)
+		if code != 0 || !strings.Contains(out, ": OK: ") || m == nil || m[1] == "0" || errOut != "" {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
+			continue
+		}
+		list, errOut, code := run(t, nil, "config", "unmodelled", f)
+		if code != 0 || !strings.HasPrefix(list, m[1]+" lines kept unmodelled") || !strings.Contains(list, "\nline vty 0 4\n") {
+			t.Errorf("%s: config unmodelled: exit %d\n%s%s", f, code, list, errOut)
+		}
+	}
+}
+
 var fileLine = regexp.MustCompile(`^[^:\s]+\.cfg:\d+: `)
 
 func TestConfigCheckRejectsEveryInvalidExample(t *testing.T) {

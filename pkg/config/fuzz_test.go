@@ -13,6 +13,9 @@ func FuzzParse(f *testing.F) {
 	for _, b := range exampleFiles(f) {
 		f.Add(b)
 	}
+	for _, b := range realFiles(f) {
+		f.Add(b)
+	}
 	f.Add([]byte("ephone 1\n button 1o1,2,3 2x1\n blf 1 1 label \"a b\" dev\n"))
 	f.Fuzz(func(t *testing.T, text []byte) {
 		if len(text) > 1<<16 {
