@@ -72,3 +72,13 @@ func BenchmarkEditorExec(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseRealOffice(b *testing.B) {
+	text := realFiles(b)["office-3825"]
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, err := Parse("office-3825.cfg", text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // DTMF relay methods `dtmf-relay` takes in a dial-peer and in a voice
-// register pool (Cisco IOS voice command reference, dtmf-relay).
+// register pool, as IOS spells them in show running-config.
 var (
 	dialPeerDTMF = []string{"cisco-rtp", "h245-alphanumeric", "h245-signal", "rtp-nte", "sip-info", "sip-kpml", "sip-notify"}
 	poolDTMF     = []string{"cisco-rtp", "rtp-nte", "sip-notify", "sip-kpml"}

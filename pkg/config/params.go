@@ -176,8 +176,8 @@ func formatButtons(bs []Button) string {
 // case form "0012.7F57.62A5".
 func NormalizeMAC(s string) string { return strings.ToUpper(s) }
 
-// MaxNumberLength is the longest directory number CME takes (the
-// ephone-dn `number` command reference: up to 16 characters).
+// MaxNumberLength is the longest directory number CME takes (16
+// characters for ephone-dn and voice register dn numbers).
 const MaxNumberLength = 16
 
 var (
@@ -318,8 +318,8 @@ func joinInts(v []int) string {
 	return strings.Join(s, ", ")
 }
 
-// parseParkSlot reads the options of `park-slot` (the CME command
-// reference's park-slot syntax) in any order, each at most once.
+// parseParkSlot reads the options of `park-slot` (ParkSlot lists them) in
+// any order, each at most once.
 func parseParkSlot(s string) (ParkSlot, int) {
 	var p ParkSlot
 	toks := strings.Fields(s)
@@ -410,8 +410,8 @@ func parseParkSlot(s string) (ParkSlot, int) {
 	return p, -1
 }
 
-// formatParkSlot is the show-run form of the options, in the command
-// reference's order.
+// formatParkSlot is the show-run form of the options, in ParkSlot's
+// field order.
 func formatParkSlot(p ParkSlot) string {
 	var s []string
 	if p.Directed {

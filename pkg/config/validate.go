@@ -291,8 +291,8 @@ func (v *validator) references() {
 	}
 }
 
-// MaxEphoneHuntMembers is the longest ephone-hunt list (CME command
-// reference, list: up to 20 numbers).
+// MaxEphoneHuntMembers is the longest ephone-hunt list CME takes (20
+// numbers).
 const MaxEphoneHuntMembers = 20
 
 // templates checks that phones name templates that exist.
@@ -321,8 +321,7 @@ func (v *validator) templates() {
 }
 
 // hunts checks hunt groups: a pilot, members that are local numbers, and
-// hops and timeouts that fit the list (CME command reference: ephone-hunt,
-// voice hunt-group, list, hops, timeout).
+// hops and timeouts that fit the list, as CME refuses them otherwise.
 func (v *validator) hunts() {
 	c := v.c
 	sccp := map[string]bool{}
@@ -402,8 +401,8 @@ func (v *validator) hunts() {
 	}
 }
 
-// KnownPhoneTypes are the `type` values of the CME command reference's
-// phone type list (SCCP `ephone` and SIP `voice register pool`), lower case.
+// KnownPhoneTypes are the phone `type` values CME predefines for SCCP
+// `ephone` and SIP `voice register pool` sections, lower case.
 var KnownPhoneTypes = map[string]bool{}
 
 func init() {
