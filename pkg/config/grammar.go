@@ -808,7 +808,7 @@ func ephoneDNTree() *cmdtree.Tree {
 		return nil
 	}))
 	addExtra(t, func(e *Editor) *[]string { return &e.ephoneDN().Extra }, "intercom", "paging", "trunk",
-		"application", "conference", "feature-ring", "night-service", "snr", "mobility", "pickup-call", "call-back")
+		"application", "conference", "night-service", "snr", "mobility")
 	return t
 }
 
