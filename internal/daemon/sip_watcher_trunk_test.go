@@ -24,7 +24,6 @@ import (
 // watcher of the default office, and two daemons peering over a SIP trunk
 // as the two CMEs of docs/peering.md.
 
-
 // needSipp returns sipp's path and the dialog watcher scenario kept in the
 // repository (test/peers/sipp, see test/peers/README.md).
 func needSipp(t *testing.T) (sipp, scenario string) {

@@ -27,7 +27,6 @@ import (
 	"github.com/cmed-project/cmed/pkg/sccp/sccptest"
 )
 
-
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	return repotest.Tool(t, name)
