@@ -196,6 +196,26 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 // that the next boot comes back with the same config even after an upgrade
 // changes the default.
 func (d *Daemon) loadStartup(explicit *config.Config) (*config.Config, error) {
+	c, err := d.readStartup(explicit)
+	if err == nil {
+		d.logKept(c)
+	}
+	return c, err
+}
+
+// logKept says, once at load, how much of a pasted router config cmed keeps
+// without acting on it, and what it only warns about (docs/cme-cli.md
+// §Unmodelled-lines): an administrator should know what does nothing here.
+func (d *Daemon) logKept(c *config.Config) {
+	if n := len(c.UnmodelledLines()); n > 0 {
+		d.log.Info("startup-config: lines kept unmodelled (printed back, not acted on; see show cmed unmodelled)", "lines", n)
+	}
+	for _, w := range c.Warnings() {
+		d.log.Warn("startup-config: " + w.Error())
+	}
+}
+
+func (d *Daemon) readStartup(explicit *config.Config) (*config.Config, error) {
 	if explicit != nil {
 		d.startupSource = "file"
 		if d.opts.ConfigFile != "" {

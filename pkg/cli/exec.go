@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cmed-project/cmed/pkg/cmdtree"
+	"github.com/cmed-project/cmed/pkg/config"
 )
 
 // execCtx is what EXEC actions see: the session and the output buffer
@@ -71,6 +72,7 @@ var execHelp = []string{
 	"sip-ua", "SIP User Agent information", "status", "SIP UA status", "registrar", "SIP registrar clients",
 	"logging", "Show the contents of logging buffers",
 	"archive", "Archive of saved configurations", "replace", "Replace the running-config with an archived configuration",
+	"cmed", "cmed extensions", "unmodelled", "Config lines kept but not acted on",
 	"force", "Replace without asking", "erase", "Erase the startup-config", "reload", "Halt and perform a cold restart",
 }
 
@@ -110,6 +112,12 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 	priv.MustAdd("configure replace WORD [force]", ex(cmdConfigureReplace),
 		"WORD=Archived configuration (see show archive), e.g. nvram:startup-config-3")
 	priv.MustAdd("show archive", ex(cmdShowArchive))
+	// A cmed extension: the lines of a pasted router config that cmed keeps
+	// and prints back but does not act on (docs/cme-cli.md §Unmodelled-lines).
+	priv.MustAdd("show cmed unmodelled", ex(func(c *execCtx, _ *cmdtree.Match) error {
+		c.out.WriteString(config.RenderUnmodelled(c.s.b.Running()))
+		return nil
+	}))
 	priv.MustAdd("write erase", ex(cmdWriteErase))
 	priv.MustAdd("reload", ex(cmdReload))
 	priv.MustAdd("show startup-config", ex(cmdShowStartup))

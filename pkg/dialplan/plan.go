@@ -2,6 +2,7 @@ package dialplan
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/config"
@@ -82,10 +83,10 @@ func New(entries []Entry, interdigit time.Duration) (*Plan, []error) {
 func FromConfig(cfg *config.Config, extra ...Entry) (*Plan, []error) {
 	var es []Entry
 	for _, d := range cfg.EphoneDNs {
-		if d.Number != "" {
+		if Dialable(d.Number) {
 			es = append(es, Entry{Pattern: d.Number, Kind: TargetDN, Tag: d.Tag, Preference: d.Preference})
 		}
-		if d.Secondary != "" {
+		if Dialable(d.Secondary) {
 			es = append(es, Entry{Pattern: d.Secondary, Kind: TargetDN, Tag: d.Tag, Preference: d.Preference})
 		}
 	}
@@ -101,6 +102,14 @@ func FromConfig(cfg *config.Config, extra ...Entry) (*Plan, []error) {
 	}
 	es = append(es, extra...)
 	return New(es, time.Duration(cfg.Telephony.InterdigitSeconds())*time.Second)
+}
+
+// Dialable reports whether a DN number can be reached by dialling. CME
+// intercom DNs are numbered with A-D on purpose (docs/cme-behaviour.md
+// §Lines): no keypad sends those letters, so only the intercom button
+// reaches them, and they are no part of the dial plan.
+func Dialable(number string) bool {
+	return number != "" && !strings.ContainsAny(number, "ABCDabcd")
 }
 
 // Interdigit is the plan's interdigit timeout.

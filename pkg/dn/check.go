@@ -27,8 +27,12 @@ func CheckConfig(cfg *config.Config) error {
 		}
 	}
 	for _, d := range cfg.EphoneDNs {
-		pattern(fmt.Sprintf("ephone-dn %d number", d.Tag), d.Number)
-		pattern(fmt.Sprintf("ephone-dn %d secondary number", d.Tag), d.Secondary)
+		if dialplan.Dialable(d.Number) {
+			pattern(fmt.Sprintf("ephone-dn %d number", d.Tag), d.Number)
+		}
+		if dialplan.Dialable(d.Secondary) {
+			pattern(fmt.Sprintf("ephone-dn %d secondary number", d.Tag), d.Secondary)
+		}
 	}
 	for _, d := range cfg.VoiceRegisterDNs {
 		pattern(fmt.Sprintf("voice register dn %d number", d.Tag), d.Number)
