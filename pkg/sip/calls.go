@@ -50,6 +50,35 @@ type leg struct {
 	answered bool
 	callID   string // SIP Call-ID of the phone dialog
 	byePeer  bool   // the phone sent BYE: the dialog is over (under mu)
+
+	// Call features (under mu): peerHeld - the other party holds the
+	// call and the phone was re-INVITEd sendonly; referred - a REFER of
+	// the phone's is moving this call away (refer.go), so the core's
+	// release waits for the phone's own BYE (RFC 5589 §6); gone - the core
+	// has released this call, so the phone's BYE must not hang up
+	// another call on the line.
+	peerHeld bool
+	referred bool
+	gone     bool
+}
+
+// flags reads the feature flags.
+func (l *leg) flags() (peerHeld, referred, gone bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peerHeld, l.referred, l.gone
+}
+
+func (l *leg) setPeerHeld(on bool) {
+	l.mu.Lock()
+	l.peerHeld = on
+	l.mu.Unlock()
+}
+
+func (l *leg) setReferred(on bool) {
+	l.mu.Lock()
+	l.referred = on
+	l.mu.Unlock()
 }
 
 // peerEnded marks the phone dialog as terminated by the phone's BYE (RFC
@@ -153,6 +182,11 @@ func (d *phoneDevice) dispatch(line int, id dn.CallID, e legEvent) {
 	l := d.legs[id]
 	d.mu.Unlock()
 	if l != nil && e.kind != "dialing" {
+		if e.kind == "released" {
+			l.mu.Lock()
+			l.gone = true
+			l.mu.Unlock()
+		}
 		l.post(e)
 	}
 }
@@ -211,6 +245,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
 		return
 	}
+	if !s.checkSessionTimer(req, tx) {
+		return
+	}
+	line := lineFor(s.cfg(), pool, req.From().Address.User)
+	if s.featureCode(ph, line, req.Recipient.User, req, tx) {
+		return
+	}
 	media, err := ParseMedia(req.Body())
 	if err != nil && len(req.Body()) > 0 {
 		s.respond(tx, sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
@@ -221,7 +262,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
 		return
 	}
-	line := lineFor(s.cfg(), pool, req.From().Address.User)
 	l := newLeg(ph.sink, line)
 	l.uas, l.phoneRTP = ds, media.Addr
 	s.reg.indexLeg(l, req.CallID().Value())
@@ -366,7 +406,9 @@ func (s *Server) runOutgoing(ph *phone, l *leg) {
 
 func (s *Server) answerPhone(l *leg) {
 	body := l.sdp("sendrecv")
-	if err := l.uas.Respond(200, "OK", body, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+	hdrs := []sip.Header{sip.NewHeader("Content-Type", "application/sdp")}
+	hdrs = append(hdrs, sessionTimerHeaders(l.uas.InviteRequest)...)
+	if err := l.uas.Respond(200, "OK", body, hdrs...); err != nil {
 		s.log.Debug("sip: 200 to phone failed", "err", err)
 	}
 	l.answered = true
@@ -385,11 +427,30 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 		case "open":
 			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
 		case "start":
-			if e.remote != l.peer() {
+			// A new peer (transfer) or the peer's resume: the phone
+			// sends again, to the peer's (possibly new) address.
+			if held, _, _ := l.flags(); e.remote != l.peer() || held {
 				l.setPeer(e.remote)
+				l.setPeerHeld(false)
 				s.reinvitePhone(l, "sendrecv")
 			}
-		case "released", "bye":
+		case "stoptx":
+			// The peer put the call on hold (dn.TransmitStopper): the
+			// phone stops sending but keeps receiving music on hold,
+			// which cmed's offer says with sendonly (RFC 3264 §8.4).
+			if held, _, _ := l.flags(); !held {
+				l.setPeerHeld(true)
+				s.reinvitePhone(l, "sendonly")
+			}
+		case "released":
+			if _, referred, _ := l.flags(); referred && !l.ended() {
+				// Transferred by the phone's REFER: the phone ends the
+				// dialog itself after the final NOTIFY (RFC 5589 §6);
+				// cmed sends BYE only if it does not.
+				s.awaitBye(ctx, l)
+			}
+			fallthrough
+		case "bye":
 			if e.kind == "released" && !l.ended() {
 				bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				if l.uas != nil {
@@ -445,35 +506,64 @@ func (s *Server) reinvitePhone(l *leg, direction string) {
 	_ = s.client.WriteRequest(ack)
 }
 
-// onReinvite handles a re-INVITE from a phone: hold (sendonly/inactive)
-// and resume (sendrecv), RFC 3264 §8.4, mapped to dn Hold/Resume (music on
-// hold comes from the core).
+// onReinvite handles a re-INVITE from a phone: hold (sendonly/inactive,
+// or RFC 2543 c=0.0.0.0) and resume (sendrecv), RFC 3264 §8.4, mapped to
+// dn Hold/Resume; the core plays music on hold to the held party and
+// shows the hold on its phone (docs/sccp.md §Media-rules). Any other
+// re-INVITE (a new address, a session refresh, RFC 4028 §7) reports the
+// phone's address to the core. Without an offer cmed offers in the 200
+// and takes the answer from the ACK (RFC 3261 §14.2).
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	l, ph := s.reg.legByCallID(req.CallID().Value())
-	if l == nil {
+	if l == nil || ph == nil {
 		s.respond(tx, sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
-	m, err := ParseMedia(req.Body())
-	if err != nil {
-		s.respond(tx, sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+	if !s.checkSessionTimer(req, tx) {
 		return
 	}
 	dir := "sendrecv"
-	if m.OnHold() {
-		dir = "recvonly"
-		if m.Direction == "inactive" {
-			dir = "inactive"
+	if len(req.Body()) > 0 {
+		m, err := ParseMedia(req.Body())
+		if err != nil {
+			s.respond(tx, sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+			return
 		}
-		_, _ = s.sw().Hold(ph.id, l.line, l.id)
-	} else {
-		l.setPhone(m.Addr)
-		_, _ = s.sw().Resume(ph.id, l.line, l.id)
+		dir = answerDirection(m.Direction)
+		if m.OnHold() {
+			if _, err := s.sw().Hold(ph.id, l.line, l.id); err != nil {
+				s.log.Debug("sip: hold", "pool", ph.pool, "err", err) // already held: a refresh
+			}
+		} else {
+			l.setPhone(m.Addr)
+			if _, err := s.sw().Resume(ph.id, l.line, l.id); err != nil {
+				// Not held: a new address or a refresh.
+				_ = s.sw().MediaReady(ph.id, l.line, l.id, m.Addr)
+			}
+		}
+	}
+	if held, _, _ := l.flags(); held && dir == "sendrecv" {
+		dir = "sendonly" // the peer still holds: only music on hold flows
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", l.sdp(dir))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(&sip.ContactHeader{Address: s.contactURI("", req.Transport())})
+	sessionTimerAnswer(req, res)
 	s.respond(tx, res)
+}
+
+// answerDirection is the direction of cmed's answer to an offer (RFC 3264
+// §6.1): the reverse of a one-way offer, inactive for inactive.
+func answerDirection(offer string) string {
+	switch offer {
+	case "sendonly":
+		return "recvonly"
+	case "recvonly":
+		return "sendonly"
+	case "inactive":
+		return "inactive"
+	}
+	return "sendrecv"
 }
 
 // onBye ends a phone's call (RFC 3261 §15.1.2).
@@ -491,8 +581,12 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return // a retransmitted BYE
 	}
 	// Before OnHook: the core's Released for this leg must not become a
-	// BYE of our own on the dialog the phone just ended.
-	_, _ = s.sw().OnHook(ph.id, l.line)
+	// BYE of our own on the dialog the phone just ended. A call the core
+	// already released (transferred away by the phone's REFER) is not
+	// hung up again: OnHook would take another call on the line.
+	if _, _, gone := l.flags(); !gone {
+		_, _ = s.sw().OnHook(ph.id, l.line)
+	}
 	l.post(legEvent{kind: "bye"})
 }
 

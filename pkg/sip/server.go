@@ -192,6 +192,8 @@ func New(opts Options) (*Server, error) {
 	srv.OnInvite(s.counted(s.onInvite))
 	srv.OnAck(s.counted(s.onAck))
 	srv.OnBye(s.counted(s.onBye))
+	srv.OnRefer(s.counted(s.onRefer))   // refer.go
+	srv.OnUpdate(s.counted(s.onUpdate)) // features.go
 	return s, nil
 }
 
