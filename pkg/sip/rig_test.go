@@ -12,20 +12,22 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/dn/dntest"
 )
 
 // rig is one cmed core (dn.Switch + blf.Engine) with a SIP Server on
 // loopback ports chosen by the kernel.
 type rig struct {
-	t    testing.TB
-	cfg  atomic.Pointer[config.Config]
-	sw   *dn.Switch
-	eng  *blf.Engine
-	srv  *Server
-	udp  net.PacketConn
-	tcp  net.Listener
-	stop context.CancelFunc
-	done chan error
+	t     testing.TB
+	cfg   atomic.Pointer[config.Config]
+	sw    *dn.Switch
+	eng   *blf.Engine
+	media *dntest.Media // music on hold and echo streams the core started
+	srv   *Server
+	udp   net.PacketConn
+	tcp   net.Listener
+	stop  context.CancelFunc
+	done  chan error
 }
 
 type fanout []dn.Observer
@@ -72,7 +74,8 @@ func newRig(t testing.TB, cfgText string, tweak func(*Options)) *rig {
 	up := &upstreamProxy{}
 	r.eng = blf.New(cfg, up)
 	trunk := &TrunkForwarder{}
-	r.sw = dn.NewWithOptions(cfg, dn.Options{Observer: fanout{r.eng}, Trunk: trunk})
+	r.media = &dntest.Media{}
+	r.sw = dn.NewWithOptions(cfg, dn.Options{Observer: fanout{r.eng}, Trunk: trunk, Media: r.media})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	swDone := make(chan struct{})
