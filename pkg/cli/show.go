@@ -243,8 +243,10 @@ func cmdShowVoiceRegister(c *execCtx, m *cmdtree.Match) error {
 				c.printf("  DTMF Relay is disabled\n")
 			}
 			c.printf("  Call Waiting is enabled\n")
-			c.printf("  DnD is %s\n", enabled(p.DND))
+			// DND set at run time (a feature access code, docs/cme-behaviour.md
+			// §Feature-access-codes) shows like configured `dnd`.
 			d, ok := reg[p.Tag]
+			c.printf("  DnD is %s\n", enabled(p.DND || (ok && d.DND)))
 			if ok && d.Registered {
 				if len(d.Lines) > 0 {
 					c.printf("  active primary line is: %s\n", d.Lines[0].Number)
