@@ -50,7 +50,11 @@
 // in its 200, cmed answers in the ACK). SDP always carries the other
 // endpoint's RTP address (media flows between the endpoints) and RFC 4733
 // telephone-event. CANCEL, BYE, 486/404/480 and hold/resume by re-INVITE
-// (sendonly/inactive) map to the core, which plays music on hold.
+// (sendonly/inactive/c=0.0.0.0) map to the core, which plays music on
+// hold; a phone held by its peer is re-INVITEd sendonly. REFER transfers
+// (blind, or attended with Replaces) and feature access codes are in
+// refer.go and features.go (docs/cme-behaviour.md §Transfer,
+// §Feature-access-codes), as are session-timer answers (RFC 4028).
 // The Server is also the dn.Trunk for voip dial-peers (trunk.go): INVITE to
 // the session target, and INVITEs from peers offered with TrunkIncoming.
 //
