@@ -87,6 +87,9 @@ func (s *LineState) note() string {
 	if s.Note != "" {
 		return s.Note
 	}
+	if src := s.Shown(); src == SourceCalendar || src == SourceReachability {
+		return s.richNote(src)
+	}
 	switch s.Status {
 	case StatusIdle:
 		if s.DND {
@@ -127,6 +130,9 @@ func (s *LineState) note() string {
 func (s *LineState) appendActivities(dst []byte, opt Options) []byte {
 	if s.Status == StatusUnknown {
 		return dst
+	}
+	if src := s.Shown(); src == SourceCalendar || src == SourceReachability {
+		return s.appendRichActivities(dst, src)
 	}
 	dst = append(dst, "<rpid:activities>"...)
 	switch s.Status {
@@ -194,6 +200,14 @@ func (s *LineState) AppendPIDF(dst []byte, opt Options) []byte {
 	if s.Status != StatusUnknown {
 		dst = s.appendActivities(dst, opt)
 		dst = append(dst, '\n')
+		src := s.Shown()
+		dst = s.appendUserInput(dst, src)
+		if src == SourceReachability && s.Rich.Note != "" {
+			// RFC 4479 §3.4 / §6: the person's own note.
+			dst = append(dst, "<dm:note>"...)
+			dst = appendEscaped(dst, s.Rich.Note)
+			dst = append(dst, "</dm:note>\n"...)
+		}
 	}
 	return append(dst, "</dm:person>\n</presence>\n"...)
 }

@@ -131,12 +131,16 @@ type LineState struct {
 	Calls []Call
 	// Note overrides the human-readable <note> of the PIDF tuple.
 	Note string
+	// Rich is the user's calendar and reachability presence, shown when
+	// the line is idle (LineState.Shown). PIDF only: dialog-info
+	// describes dialogs, nothing else.
+	Rich Rich
 }
 
 // Equal reports whether two states produce identical bodies.
 func (s LineState) Equal(o LineState) bool {
 	return s.Entity == o.Entity && s.Number == o.Number && s.Status == o.Status &&
-		s.DND == o.DND && s.Note == o.Note && slices.Equal(s.Calls, o.Calls)
+		s.DND == o.DND && s.Note == o.Note && slices.Equal(s.Calls, o.Calls) && s.Rich.Equal(o.Rich)
 }
 
 // Open reports the PIDF basic status: everything but unknown is open

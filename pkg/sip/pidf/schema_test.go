@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmed-project/cmed/internal/repotest"
 )
@@ -62,6 +63,24 @@ func TestSchemaValid(t *testing.T) {
 	states = append(states,
 		schemaCase{"escaped", LineState{Entity: `sip:"x"<&>@h`, Number: "+49 30/1", Status: StatusBusy, DND: true, Note: "a\x00b\xffc"}, Options{}},
 		schemaCase{"ringing-dnd-cme", LineState{Number: "7", Status: StatusRinging, DND: true}, Options{FoldRinging: true}})
+	// Rich presence (docs/sip-presence.md §Rich-presence): each source
+	// shown, with and without the line winning over it.
+	until := time.Date(2030, 5, 6, 15, 0, 0, 0, time.UTC)
+	for _, rc := range []struct {
+		name string
+		st   LineState
+	}{
+		{"meeting", LineState{Number: "2001", Status: StatusIdle, Rich: Rich{Meeting: true, MeetingUntil: until, Reach: ReachAway}}},
+		{"meeting-no-end", LineState{Number: "2001", Status: StatusIdle, Rich: Rich{Meeting: true}}},
+		{"meeting-on-phone", LineState{Number: "2001", Status: StatusInUse, Rich: Rich{Meeting: true, MeetingUntil: until}}},
+		{"away", LineState{Number: "2001", Status: StatusIdle, Rich: Rich{Reach: ReachAway}}},
+		{"idle-user", LineState{Number: "2001", Status: StatusIdle, Rich: Rich{Reach: ReachIdle}}},
+		{"custom-note", LineState{Number: "2001", Status: StatusIdle, Rich: Rich{Reach: ReachAvailable, Note: "Out for <lunch> & back"}}},
+		{"away-note-dnd", LineState{Number: "2001", Status: StatusIdle, DND: true, Rich: Rich{Reach: ReachAway, Note: "Out of office"}}},
+		{"rich-unknown-line", LineState{Number: "2001", Status: StatusUnknown, Rich: Rich{Meeting: true, Reach: ReachAway, Note: "x"}}},
+	} {
+		states = append(states, schemaCase{rc.name, rc.st, Options{Timestamp: until}})
+	}
 	for _, tc := range states {
 		for _, k := range bodyKinds {
 			t.Run(tc.name+"/"+k.ext, func(t *testing.T) {
@@ -92,6 +111,14 @@ func TestSchemaRejects(t *testing.T) {
 		"unknown activity":    strings.ReplaceAll(s, "<rpid:busy/>", "<rpid:ringing/>"),
 		"person without id":   strings.Replace(s, `<dm:person id="p-2001">`, "<dm:person>", 1),
 	}
+	away := string((&LineState{Entity: "sip:2001@h", Number: "2001", Status: StatusIdle,
+		Rich: Rich{Meeting: true, MeetingUntil: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), Reach: ReachIdle}}).AppendPIDF(nil, Options{}))
+	idle := string((&LineState{Entity: "sip:2001@h", Number: "2001", Status: StatusIdle, Rich: Rich{Reach: ReachIdle}}).AppendPIDF(nil, Options{}))
+	bad["until not a dateTime"] = strings.Replace(away, `until="2030-01-02T03:04:05Z"`, `until="at three"`, 1)
+	noted := string((&LineState{Entity: "sip:2001@h", Number: "2001", Status: StatusIdle, Rich: Rich{Reach: ReachAway, Note: "Lunch"}}).AppendPIDF(nil, Options{}))
+	personActs := noted[strings.LastIndex(noted, "<rpid:activities>"):strings.Index(noted, "<dm:note>")]
+	bad["person note before activities"] = strings.Replace(noted, personActs+"<dm:note>Lunch</dm:note>\n", "<dm:note>Lunch</dm:note>\n"+personActs, 1)
+	bad["user-input neither active nor idle"] = strings.Replace(idle, ">idle</rpid:user-input>", ">asleep</rpid:user-input>", 1)
 	for name, body := range bad {
 		if body == s {
 			t.Fatalf("%s: the mutation did not apply", name)
