@@ -246,3 +246,19 @@ loop:
 	}
 	return r, nil
 }
+
+// Visible returns s without the published status its watchers are not
+// shown (the phone wins, or the other rich source does), so two states
+// with equal Visible values produce the same bodies and a change that
+// stays hidden sends no NOTIFY.
+func (s LineState) Visible() LineState {
+	switch s.Shown() {
+	case SourceCalendar:
+		s.Rich = Rich{Meeting: true, MeetingUntil: s.Rich.MeetingUntil}
+	case SourceReachability:
+		s.Rich.Meeting, s.Rich.MeetingUntil = false, time.Time{}
+	default:
+		s.Rich = Rich{}
+	}
+	return s
+}

@@ -97,6 +97,15 @@ type SubscribeInfo struct {
 	RouteSet []string // from Record-Route, as the wiring wants to replay it
 	Remote   bool     // trunk watcher (show: watcher type remote)
 	Verdict  Verdict
+	// EngineID is the wiring's handle on the authorisation behind the
+	// subscription (the blf engine's subscription). The Table hands it
+	// back through TakeReleased once the subscription is terminated, so
+	// the wiring releases it exactly once.
+	EngineID uint64
+	// Wire is the wiring's per-dialog transport data (addresses,
+	// transport), kept with the subscription and returned in every
+	// Notify, so a NOTIFY never waits for the wiring to record it.
+	Wire any
 	// State is the presentity's current state. It seeds the Table when it
 	// holds no subscription on Presentity yet; otherwise the Table's own
 	// copy, kept by OnStateChange, is used. Call OnSubscribe and
@@ -143,6 +152,7 @@ type Notify struct {
 	Entity     string
 	Contact    string
 	RouteSet   []string
+	Wire       any // SubscribeInfo.Wire
 }
 
 // Info is a read-only view of a subscription for show commands.
@@ -165,6 +175,13 @@ type Info struct {
 	CSeq        uint32 // last NOTIFY CSeq
 	Version     uint32 // next dialog-info version
 	LineStatus  pidf.Status
+	EngineID    uint64
+	// Shown is the presence source watchers are shown and Summary that
+	// status in words ("On the phone", "In a meeting", "Away"),
+	// docs/sip-presence.md §Rich-presence; Rich is what is published.
+	Shown   pidf.Source
+	Summary string
+	Rich    pidf.Rich
 }
 
 type key struct {
@@ -175,8 +192,14 @@ type key struct {
 
 type presentity struct {
 	name  string
-	state pidf.LineState
+	state pidf.LineState  // line state (from Record/OnStateChange) with the composed Rich of pubs
 	subs  []*subscription // including terminating ones until removed
+	// lineKnown: state's line part came from Record or OnStateChange, not
+	// just a default. recorded is when, for pruning.
+	lineKnown bool
+	recorded  time.Time
+	dirty     bool // Record changed state; Flush sends it
+	pubs      map[string]*publication
 }
 
 type subscription struct {
@@ -189,6 +212,8 @@ type subscription struct {
 	contact     string
 	routeSet    []string
 	remote      bool
+	engineID    uint64
+	wire        any
 	pres        *presentity
 	created     time.Time
 	expiresAt   time.Time
@@ -217,6 +242,11 @@ type Table struct {
 	byKey  map[key]*subscription   // active subscriptions, for refresh matching
 	byID   map[SubID]*subscription // active and terminating
 	pres   map[string]*presentity
+	// released holds EngineIDs of terminated subscriptions until
+	// TakeReleased hands them to the wiring.
+	released []uint64
+	pubSeq   uint64 // orders publications for composition
+	nPubs    int    // publications held, all presentities
 }
 
 // NewTable returns an empty Table.
@@ -292,14 +322,19 @@ func (t *Table) OnSubscribe(req SubscribeInfo, now time.Time) Decision {
 		contact:     req.Contact,
 		routeSet:    slices.Clone(req.RouteSet),
 		remote:      req.Remote,
+		engineID:    req.EngineID,
+		wire:        req.Wire,
 		created:     now,
 		maxStrikes:  t.cfg.TimeoutStrikes,
 	}
 	s.fsm = (*subscription).stateIdle
 	p := t.pres[req.Presentity]
 	if p == nil {
-		p = &presentity{name: req.Presentity, state: cloneState(req.State)}
+		p = &presentity{name: req.Presentity}
 		t.pres[req.Presentity] = p
+	}
+	if !p.lineKnown {
+		t.setLine(p, req.State)
 	}
 	s.pres = p
 	p.subs = append(p.subs, s)
@@ -382,11 +417,76 @@ func (t *Table) OnStateChange(presentityKey string, st pidf.LineState, now time.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.pres[presentityKey]
-	if p == nil || p.state.Equal(st) {
+	if p == nil {
 		return nil
 	}
+	p.recorded = now
+	if !t.setLine(p, st) {
+		return nil
+	}
+	return t.notifyAll(p, nil, now)
+}
+
+// setLine records the line part of st (st.Rich is ignored: the Table
+// composes it from publications) and reports whether the state changed.
+func (t *Table) setLine(p *presentity, st pidf.LineState) bool {
+	st.Rich = p.state.Rich
+	p.lineKnown = true
+	if p.state.Equal(st) {
+		return false
+	}
+	old := p.state.Visible()
 	p.state = cloneState(st)
-	var out []Notify
+	return !old.Equal(st.Visible())
+}
+
+// Record stores a presentity's new line state without sending anything;
+// Flush sends what changed. It takes only the Table's leaf lock, so it
+// may be called from a callback that runs under another component's lock
+// (the blf engine's Deliver, docs/architecture.md §Lock-order). A
+// presentity without subscriptions is kept so that a subscription made
+// right after starts from it; Tick forgets it after a while.
+func (t *Table) Record(presentityKey string, st pidf.LineState, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pres[presentityKey]
+	if p == nil {
+		p = &presentity{name: presentityKey}
+		t.pres[presentityKey] = p
+	}
+	p.recorded = now
+	if t.setLine(p, st) {
+		p.dirty = true
+	}
+}
+
+// Flush returns the NOTIFYs for every presentity whose state Record
+// changed (one per subscription without a NOTIFY in flight, as in
+// OnStateChange), appended to out.
+func (t *Table) Flush(out []Notify, now time.Time) []Notify {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.pres {
+		if p.dirty {
+			p.dirty = false
+			out = t.notifyAll(p, out, now)
+		}
+	}
+	return out
+}
+
+// TakeReleased appends the EngineIDs of subscriptions terminated since
+// the last call to dst and forgets them.
+func (t *Table) TakeReleased(dst []uint64) []uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	dst = append(dst, t.released...)
+	t.released = t.released[:0]
+	return dst
+}
+
+// notifyAll feeds a state change to every live subscription of p.
+func (t *Table) notifyAll(p *presentity, out []Notify, now time.Time) []Notify {
 	for _, s := range p.subs {
 		if s.terminated {
 			continue
@@ -456,7 +556,7 @@ func (t *Table) Tick(now time.Time) []Notify {
 			}
 		}
 	}
-	return out
+	return t.tickPresentities(out, now)
 }
 
 // Terminate ends every subscription on a presentity, e.g. with
@@ -536,7 +636,8 @@ func (s *subscription) info() Info {
 		ContentType: s.contentType, Watcher: s.watcher, Presentity: s.pres.name, Entity: s.entity,
 		Contact: s.contact, Remote: s.remote, Created: s.created, ExpiresAt: s.expiresAt,
 		Granted: s.granted, Terminated: s.terminated, InFlight: s.inflight, CSeq: s.cseq,
-		Version: s.version, LineStatus: s.pres.state.Status,
+		Version: s.version, LineStatus: s.pres.state.Status, EngineID: s.engineID,
+		Shown: s.pres.state.Shown(), Summary: s.pres.state.Summary(), Rich: s.pres.state.Rich,
 	}
 }
 
@@ -558,6 +659,7 @@ func (t *Table) terminate(s *subscription, reason string, now time.Time) *Notify
 	s.terminated = true
 	s.reason = reason
 	delete(t.byKey, s.key)
+	t.release(s)
 	return t.doPtr(s, s.fsm(s, inTerminate), now)
 }
 
@@ -582,7 +684,16 @@ func (t *Table) doPtr(s *subscription, a action, now time.Time) *Notify {
 	return nil
 }
 
+// release queues s's EngineID for TakeReleased, once.
+func (t *Table) release(s *subscription) {
+	if s.engineID != 0 {
+		t.released = append(t.released, s.engineID)
+		s.engineID = 0
+	}
+}
+
 func (t *Table) remove(s *subscription) {
+	t.release(s)
 	delete(t.byID, s.id)
 	delete(t.byKey, s.key)
 	p := s.pres
@@ -592,9 +703,8 @@ func (t *Table) remove(s *subscription) {
 		p.subs[last] = nil
 		p.subs = p.subs[:last]
 	}
-	if len(p.subs) == 0 && t.pres[p.name] == p {
-		delete(t.pres, p.name)
-	}
+	// p itself stays until Tick prunes it (tickPresentities): a
+	// subscription starting right now may need its recorded state.
 	s.fsm = func(*subscription, input) action { return actNone }
 }
 
@@ -613,7 +723,7 @@ func (t *Table) build(s *subscription, now time.Time, final bool) Notify {
 	n := Notify{
 		Sub: s.id, Dialog: s.key.DialogID, CSeq: s.cseq, Event: s.event,
 		ContentType: s.contentType, Body: body, Version: v, Terminated: final,
-		Watcher: s.watcher, Entity: st.Entity, Contact: s.contact, RouteSet: s.routeSet,
+		Watcher: s.watcher, Entity: st.Entity, Contact: s.contact, RouteSet: s.routeSet, Wire: s.wire,
 	}
 	if final {
 		n.SubscriptionState = "terminated;reason=" + s.reason
