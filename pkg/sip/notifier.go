@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -16,41 +15,42 @@ import (
 )
 
 // notifier is the presence server for SIP watchers (RFC 6665 notifier,
-// packages presence and dialog): subs.Table keeps the RFC rules, the blf
-// engine decides authorisation and supplies lamp states, this file does the
+// packages presence and dialog) and the compositor of what users publish
+// (RFC 3903, publish.go): subs.Table keeps the RFC rules and the one copy
+// of each DN's presence and each subscription's wire data, the blf engine
+// decides authorisation and supplies lamp states, this file does the
 // wire.
 type notifier struct {
 	s     *Server
 	table *subs.Table
-	mbox  *blf.Mailbox
-
-	mu    sync.Mutex           // guards lamps and subs; a leaf: Deliver takes it, so it is never held while calling the engine or the network
-	lamps map[string]blf.State // presentity number -> latest lamp (from Deliver)
-	subs  map[subs.SubID]*watch
+	// wake is signalled (capacity 1) when Deliver recorded a lamp in the
+	// table; the drain loop then sends what changed.
+	wake chan struct{}
 }
 
-// watch is what the wire needs beyond subs.Table's view of a subscription.
+// watch is the wire data of one subscription, stored in subs.Table as
+// SubscribeInfo.Wire and handed back with every Notify. Immutable.
 type watch struct {
-	blfID     blf.SubID
-	number    string
 	local     sip.Uri // the presentity AoR: From of our NOTIFYs
 	remote    sip.Uri // the watcher: To of our NOTIFYs
 	transport string
 }
 
 func newNotifier(s *Server) *notifier {
-	n := &notifier{s: s, mbox: blf.NewMailbox(), lamps: map[string]blf.State{}, subs: map[subs.SubID]*watch{}}
+	n := &notifier{s: s, wake: make(chan struct{}, 1)}
 	n.table = subs.NewTable(subs.Config{FoldRinging: s.opts.FoldRinging, NotifyTimeout: s.opts.NotifyTimeout})
 	return n
 }
 
 // Deliver implements blf.Watcher; it runs under the engine lock and only
-// records and signals (blf package doc).
+// records (the table's lock is a leaf) and signals (blf package doc,
+// docs/architecture.md §Lock-order).
 func (n *notifier) Deliver(u blf.Update) {
-	n.mu.Lock()
-	n.lamps[u.Presentity] = u.State
-	n.mu.Unlock()
-	n.mbox.Deliver(u)
+	n.table.Record(u.Presentity, n.lineState(u.Presentity, u.State), time.Now())
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
 }
 
 // lineState maps a lamp to the body model. DND is a flag on an idle line
@@ -74,31 +74,26 @@ func (n *notifier) lineState(number string, st blf.State) pidf.LineState {
 
 func (n *notifier) drainLoop(ctx context.Context) {
 	defer n.s.wg.Done()
-	var buf []blf.Update
+	var buf []subs.Notify
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-n.mbox.C():
+		case <-n.wake:
 		}
-		buf = n.mbox.Drain(buf[:0])
-		now := time.Now()
-		for _, u := range buf {
-			n.mu.Lock()
-			st := n.lamps[u.Presentity]
-			n.mu.Unlock()
-			for _, nt := range n.table.OnStateChange(u.Presentity, n.lineState(u.Presentity, st), now) {
-				n.send(nt)
-			}
+		buf = n.table.Flush(buf[:0], time.Now())
+		for _, nt := range buf {
+			n.send(nt)
 		}
+		clear(buf) // drop the bodies until the next round
 	}
 }
 
 func (n *notifier) tick(now time.Time) {
 	for _, nt := range n.table.Tick(now) {
 		n.send(nt)
-		n.reap(nt.Sub)
 	}
+	n.release()
 }
 
 func verdictFor(err error) subs.Verdict {
@@ -163,9 +158,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		info.Verdict = subs.Allow
 		dec := n.table.OnSubscribe(info, now)
 		n.answer(req, tx, dec)
-		if dec.Sub != 0 && (dec.Expires == 0 || dec.Status != 200) {
-			n.reap(dec.Sub)
-		}
+		n.release()
 		return
 	}
 	if info.Contact == "" {
@@ -217,22 +210,21 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	info.Remote = kind == blf.KindSIPTrunk
 	local := sip.Uri{Scheme: "sip", User: number, Host: s.host()}
 	info.Entity = local.String()
-	n.mu.Lock()
-	info.State = n.lineState(number, n.lamps[number])
-	n.mu.Unlock()
+	// The engine recorded the current lamp in the table before Subscribe
+	// returned (Deliver); this unknown state is used only when its
+	// delivery comes later, and that delivery then sends the real state.
+	info.State = n.lineState(number, blf.StateUnknown)
+	info.Wire = &watch{local: local, remote: req.From().Address, transport: req.Transport()}
+	if err == nil {
+		info.EngineID = uint64(blfID)
+	}
 
 	dec := n.table.OnSubscribe(info, now)
-	if dec.Status == 200 {
-		n.mu.Lock()
-		n.subs[dec.Sub] = &watch{blfID: blfID, number: number, local: local, remote: req.From().Address, transport: req.Transport()}
-		n.mu.Unlock()
-	} else if err == nil {
+	if dec.Status != 200 && err == nil {
 		_ = s.opts.Presence.Unsubscribe(blfID)
 	}
 	n.answer(req, tx, dec)
-	if dec.Notify != nil && dec.Notify.Terminated {
-		n.reap(dec.Sub) // a fetch (Expires: 0)
-	}
+	n.release() // a fetch (Expires: 0) is over at once
 }
 
 // answer sends the response for dec, then its NOTIFY (RFC 6665 §4.2.1:
@@ -263,23 +255,13 @@ func (n *notifier) answer(req *sip.Request, tx sip.ServerTransaction, dec subs.D
 	}
 }
 
-// reap releases the engine subscription of a terminated subscription (so
-// it stops counting against max-subscription at once) and forgets the wire
-// data once the table has removed it.
-func (n *notifier) reap(id subs.SubID) {
-	info, ok := n.table.Get(id)
-	n.mu.Lock()
-	w := n.subs[id]
-	var blfID blf.SubID
-	if w != nil && (!ok || info.Terminated) {
-		blfID, w.blfID = w.blfID, 0
-		if !ok {
-			delete(n.subs, id)
-		}
-	}
-	n.mu.Unlock()
-	if blfID != 0 {
-		_ = n.s.opts.Presence.Unsubscribe(blfID)
+// release ends the engine subscriptions of terminated subscriptions, so
+// they stop counting against max-subscription at once. The table hands
+// each out once; no lock is held while calling the engine.
+func (n *notifier) release() {
+	var buf [8]uint64
+	for _, id := range n.table.TakeReleased(buf[:0]) {
+		_ = n.s.opts.Presence.Unsubscribe(blf.SubID(id))
 	}
 }
 
@@ -294,7 +276,7 @@ func (n *notifier) send(nt subs.Notify) {
 				m.NotifySent(status)
 			}
 			next := n.table.OnNotifyResponse(cur.Sub, cur.CSeq, status, time.Now())
-			n.reap(cur.Sub)
+			n.release()
 			cur = next
 		}
 	}()
@@ -302,27 +284,9 @@ func (n *notifier) send(nt subs.Notify) {
 
 // transact sends a NOTIFY and returns the final status (0: no answer).
 func (n *notifier) transact(nt *subs.Notify) int {
-	n.mu.Lock()
-	w := n.subs[nt.Sub]
-	var cp watch
-	if w != nil {
-		cp = *w
-	}
-	n.mu.Unlock()
-	if w == nil {
-		// The SUBSCRIBE answer has not recorded the wire data yet (a state
-		// change raced the 200): it will be, at once.
-		for i := 0; i < 50 && w == nil; i++ {
-			time.Sleep(2 * time.Millisecond)
-			n.mu.Lock()
-			if w = n.subs[nt.Sub]; w != nil {
-				cp = *w
-			}
-			n.mu.Unlock()
-		}
-		if w == nil {
-			return 481
-		}
+	cp, ok := nt.Wire.(*watch)
+	if !ok {
+		return 481 // not made by onSubscribe: nowhere to send it
 	}
 	var target sip.Uri
 	if err := sip.ParseUri(nt.Contact, &target); err != nil {
@@ -366,6 +330,7 @@ func (n *notifier) shutdown(ctx context.Context) {
 	for _, nt := range n.table.Shutdown(time.Now()) {
 		n.send(nt)
 	}
+	n.release()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for n.table.Len() > 0 || n.pending() > 0 {

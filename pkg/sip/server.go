@@ -187,6 +187,7 @@ func New(opts Options) (*Server, error) {
 
 	srv.OnRegister(s.counted(s.reg.onRegister))
 	srv.OnSubscribe(s.counted(s.pres.onSubscribe))
+	srv.OnPublish(s.counted(s.pres.onPublish))
 	srv.OnNotify(s.counted(s.up.onNotify))
 	srv.OnOptions(s.counted(s.onOptions))
 	srv.OnInvite(s.counted(s.onInvite))
@@ -441,7 +442,7 @@ func (s *Server) tickLoop(ctx context.Context) {
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY"))
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", subs.AllowEvents))
 	s.respond(tx, res)
 }

@@ -193,6 +193,7 @@ func (t *Table) recompose(p *presentity, out []Notify, now time.Time) []Notify {
 	if old.Equal(p.state.Visible()) {
 		return out // hidden behind the phone or the calendar: no NOTIFY
 	}
+	p.gen++
 	return t.notifyAll(p, out, now)
 }
 

@@ -184,3 +184,31 @@ func bodies(ns []Notify) []string {
 	}
 	return out
 }
+
+// TestRecordBeforeSubscribe: the engine records the lamp while the
+// SUBSCRIBE is being authorised; the first NOTIFY carries it and Flush
+// then sends no duplicate. A later change goes out once.
+func TestRecordBeforeSubscribe(t *testing.T) {
+	tb := NewTable(testConfig())
+	busy := idleState("2001")
+	busy.Status = pidf.StatusInUse
+	tb.Record("2001", busy, t0)
+	req := presenceSub("c1", "2001")
+	req.State = pidf.LineState{Number: "2001"} // what the wiring knows: nothing
+	d := tb.OnSubscribe(req, t0)
+	if n := mustNotify(t, d.Notify); !bytes.Contains(n.Body, []byte("on-the-phone")) {
+		t.Fatalf("first NOTIFY lacks the recorded state:\n%s", n.Body)
+	}
+	answerOK(tb, []Notify{*d.Notify}, t0)
+	if ns := tb.Flush(nil, t0); len(ns) != 0 {
+		t.Fatalf("Flush repeated the first NOTIFY: %q", bodies(ns))
+	}
+	tb.Record("2001", idleState("2001"), t0)
+	tb.Record("2001", idleState("2001"), t0)
+	if ns := tb.Flush(nil, t0); len(ns) != 1 {
+		t.Fatalf("idle: %d NOTIFYs, want 1", len(ns))
+	}
+	if ns := tb.Flush(nil, t0); len(ns) != 0 {
+		t.Fatalf("second Flush: %d NOTIFYs", len(ns))
+	}
+}

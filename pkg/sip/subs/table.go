@@ -199,6 +199,9 @@ type presentity struct {
 	lineKnown bool
 	recorded  time.Time
 	dirty     bool // Record changed state; Flush sends it
+	// gen counts visible changes of state; a subscription whose last
+	// NOTIFY carried gen already has nothing to be told.
+	gen uint64
 	pubs      map[string]*publication
 }
 
@@ -226,6 +229,7 @@ type subscription struct {
 	strikes    int
 	maxStrikes int
 
+	sentGen       uint64 // presentity gen of the last NOTIFY built
 	cseq          uint32 // last CSeq used
 	version       uint32 // next dialog-info version
 	inflight      bool
@@ -437,7 +441,11 @@ func (t *Table) setLine(p *presentity, st pidf.LineState) bool {
 	}
 	old := p.state.Visible()
 	p.state = cloneState(st)
-	return !old.Equal(st.Visible())
+	if old.Equal(st.Visible()) {
+		return false
+	}
+	p.gen++
+	return true
 }
 
 // Record stores a presentity's new line state without sending anything;
@@ -485,10 +493,12 @@ func (t *Table) TakeReleased(dst []uint64) []uint64 {
 	return dst
 }
 
-// notifyAll feeds a state change to every live subscription of p.
+// notifyAll feeds a state change to every live subscription of p that
+// has not been sent it yet (the first NOTIFY of a subscription made after
+// Record already carries the recorded state).
 func (t *Table) notifyAll(p *presentity, out []Notify, now time.Time) []Notify {
 	for _, s := range p.subs {
-		if s.terminated {
+		if s.terminated || s.sentGen == p.gen {
 			continue
 		}
 		if n, ok := t.do(s, s.fsm(s, inChange), now); ok {
@@ -713,6 +723,7 @@ func (t *Table) remove(s *subscription) {
 // RFC 4235 §4.1).
 func (t *Table) build(s *subscription, now time.Time, final bool) Notify {
 	s.cseq++
+	s.sentGen = s.pres.gen
 	v := s.version
 	s.version++
 	st := s.pres.state
