@@ -201,8 +201,8 @@ type presentity struct {
 	dirty     bool // Record changed state; Flush sends it
 	// gen counts visible changes of state; a subscription whose last
 	// NOTIFY carried gen already has nothing to be told.
-	gen uint64
-	pubs      map[string]*publication
+	gen  uint64
+	pubs map[string]*publication
 }
 
 type subscription struct {
