@@ -77,7 +77,7 @@ func (b cliBackend) Lines() ([]dn.LineStatus, error) { return b.d.Switch().Lines
 func (b cliBackend) Calls() ([]dn.CallStatus, error) { return b.d.Switch().Calls() }
 func (b cliBackend) PresenceGlobal() blf.GlobalInfo  { return b.d.Presence().Global() }
 func (b cliBackend) PresenceSubscriptions() []blf.SubscriptionInfo {
-	return b.d.Presence().Subscriptions()
+	return b.d.withPresenceStatus(b.d.Presence().Subscriptions())
 }
 
 func (b cliBackend) CallHistory() ([]cli.CallRecord, error) {
@@ -232,4 +232,19 @@ func (m metricsDebugger) Subscribe() (<-chan string, func()) {
 			close(stop)
 		})
 	}
+}
+
+// withPresenceStatus adds to SIP watchers' subscriptions the composed
+// status the SIP adapter tells them (docs/sip-presence.md
+// §Rich-presence); SCCP lamps show the line state only.
+func (d *Daemon) withPresenceStatus(subs []blf.SubscriptionInfo) []blf.SubscriptionInfo {
+	if d.sip == nil {
+		return subs
+	}
+	for i := range subs {
+		if k := subs[i].Kind; k == blf.KindSIPPhone || k == blf.KindSIPTrunk {
+			subs[i].Status = d.sip.PresenceStatus(subs[i].Presentity)
+		}
+	}
+	return subs
 }

@@ -56,6 +56,10 @@ type SubscriptionInfo struct {
 	WatcherType    string        // "local" | "remote"
 	PresentityType string        // "local" | "remote"
 	Type           string        // "Incoming Indication" | "Outgoing Request"
+	// Status is the composed presence status SIP watchers are shown
+	// (docs/sip-presence.md §Rich-presence), filled by the SIP adapter's
+	// owner; empty for SCCP watchers, whose lamps show State only.
+	Status string
 }
 
 func (e *Engine) info(s *sub) SubscriptionInfo {

@@ -448,6 +448,9 @@ func subRecord(c *execCtx, si blf.SubscriptionInfo, addr string) {
 	row("watcher type", si.WatcherType)
 	row("presentity type", si.PresentityType)
 	row("Watcher phone type", si.Kind)
+	if si.Status != "" {
+		row("Presence status", si.Status) // docs/sip-presence.md §Rich-presence
+	}
 	row("subscription type", si.Type)
 	row("retry limit", 0)
 	row("sibling subID", si.SibID)

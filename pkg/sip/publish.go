@@ -166,3 +166,16 @@ func ownerCredentials(cfg *config.Config, number string) map[string]string {
 	}
 	return out
 }
+
+// PresenceStatus is DN number's composed status as SIP watchers are told
+// it, in words with its source ("In a meeting (calendar)",
+// docs/sip-presence.md §Rich-presence), for `show presence subscription`
+// and the web board; "" when no SIP watcher or publication makes cmed
+// keep it.
+func (s *Server) PresenceStatus(number string) string {
+	st, ok := s.pres.table.State(number)
+	if !ok || !st.Open() {
+		return ""
+	}
+	return st.Summary() + " (" + st.Shown().String() + ")"
+}

@@ -157,6 +157,9 @@ func TestInteropPresenceBeyondThePhone(t *testing.T) {
 	if len(subs) != 1 || subs[0].Summary != "Away" || subs[0].Shown.String() != "reachability" {
 		t.Errorf("show data: %+v", subs)
 	}
+	if got := r.srv.PresenceStatus("2001"); got != "Away (reachability)" {
+		t.Errorf("PresenceStatus %q, want Away (reachability)", got)
+	}
 	// A stale entity-tag is refused with 412 (RFC 3903 §6 step 4); sipp
 	// expects 200, so it fails.
 	sf, _ := filepath.Abs(filepath.Join("testdata", "sipp", "publish_remove.xml"))

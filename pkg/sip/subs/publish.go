@@ -214,3 +214,14 @@ func (t *Table) tickPresentities(out []Notify, now time.Time) []Notify {
 // newETag makes an entity-tag: random, so tags are not guessable across
 // presentities or restarts.
 func newETag() string { return strings.ToLower(rand.Text()[:20]) }
+
+// State returns a presentity's composed state as its SIP watchers see it.
+func (t *Table) State(presentityKey string) (pidf.LineState, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pres[presentityKey]
+	if p == nil {
+		return pidf.LineState{}, false
+	}
+	return cloneState(p.state), true
+}
