@@ -54,7 +54,8 @@ func (t *Telephony) FACs() FACTable {
 	}
 	var out FACTable
 	custom := map[FACFeature]string{}
-	standard := false
+	// `fac standard` is modelled; `fac custom` lines are kept as typed.
+	standard := t.FACStandard
 	for _, line := range t.Extra {
 		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "fac" {
