@@ -54,10 +54,11 @@ func (w *writer) zero(n int) {
 }
 
 // fixed writes a char[n] field: NUL-terminated and NUL-padded (docs/sccp.md §Field-encodings).
-// Text longer than n-1 bytes is cut so the terminator always fits.
+// Text longer than n-1 bytes is cut so the terminator always fits, and cut
+// between characters, never inside one or inside a label code (docs/sccp.md §Charset).
 func (w *writer) fixed(s string, n int) {
 	if len(s) > n-1 {
-		s = s[:n-1]
+		s = cutText(s, n-1)
 	}
 	w.n += n
 	if !w.count {
