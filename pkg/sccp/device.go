@@ -148,9 +148,12 @@ func (s *session) CallState(line int, id dn.CallID, st dn.LineState) {
 	var ms []msg.Message
 	switch st {
 	case dn.LineDialing:
+		// CUCM opens the call plane with the speaker on whatever lifted it:
+		// NewCall, a line or speed-dial key, or OffHook (docs/sccp.md §Speaker).
 		cv.state = msg.CallOffHook
-		ms = append(ms, lamp(msg.LampOn), state(msg.CallOffHook), keys(msg.KeySetOffHook),
-			prompt(msg.LabelEnterNumber), &msg.ActivateCallPlane{Line: inst})
+		ms = append(ms, &msg.SetRinger{Mode: msg.RingOff, Duration: msg.RingNormal},
+			&msg.SetSpeakerMode{Mode: msg.ModeOn}, lamp(msg.LampOn), state(msg.CallOffHook),
+			keys(msg.KeySetOffHook), prompt(msg.LabelEnterNumber), &msg.ActivateCallPlane{Line: inst})
 	case dn.LineRingback:
 		cv.state = msg.CallRingOut
 		if d := s.dialing[id]; d != "" {
@@ -161,7 +164,10 @@ func (s *session) CallState(line int, id dn.CallID, st dn.LineState) {
 	case dn.LineConnected:
 		cv.state = msg.CallConnected
 		if prev == msg.CallRingIn {
-			ms = append(ms, &msg.SetRinger{Mode: msg.RingOff, Duration: msg.RingNormal}, lamp(msg.LampOn),
+			// Answered here: CUCM's order, speaker on after the ringer
+			// whether Answer, the line key or OffHook answered (docs/sccp.md §Speaker).
+			ms = append(ms, &msg.SetRinger{Mode: msg.RingOff, Duration: msg.RingNormal},
+				&msg.SetSpeakerMode{Mode: msg.ModeOn}, lamp(msg.LampOn),
 				state(msg.CallOffHook), &msg.ActivateCallPlane{Line: inst})
 		} else {
 			ms = append(ms, lamp(msg.LampOn))
@@ -277,9 +283,11 @@ func (s *session) Released(line int, id dn.CallID, cause dn.Cause) {
 	ms = append(ms, &msg.ClearPromptStatus{Line: inst, CallReference: ref},
 		&msg.CallStateMsg{State: msg.CallOnHook, Line: inst, CallReference: ref, PrecedenceLevel: 4})
 	if len(s.calls) == 0 {
+		// Idle again: CUCM refreshed the clock and turned the speaker off
+		// last (docs/sccp.md §Speaker).
 		ms = append(ms, &msg.SelectSoftKeys{SetIndex: msg.KeySetOnHook, ValidKeyMask: allKeys},
 			&msg.DisplayPromptStatus{Text: msg.Label(msg.LabelYourOptions)},
-			&msg.SetSpeakerMode{Mode: msg.ModeOff})
+			msg.NewDefineTimeDate(s.srv.Now()), &msg.SetSpeakerMode{Mode: msg.ModeOff})
 	}
 	s.mu.Unlock()
 	s.send(ms...)

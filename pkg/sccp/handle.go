@@ -185,9 +185,17 @@ func (s *session) speedDialStat(inst uint32) *msg.SpeedDialStatRes {
 }
 
 // featureStat answers FeatureStatReq: a BLF speed dial gets its lamp as
-// FeatureStatV2Res (docs/sccp.md §Native-BLF); any other index an empty FeatureStatRes,
-// never silence (a 7960 stalls otherwise, docs/sccp.md §Field-reports).
+// FeatureStatV2Res (docs/sccp.md §Native-BLF); a template feature button its
+// type, as CUCM answered a 7912's Hold (docs/sccp.md §Small-model-templates);
+// any other index an empty FeatureStatRes, never silence (a 7960 stalls
+// otherwise, docs/sccp.md §Field-reports).
 func (s *session) featureStat(inst uint32) {
+	s.mu.Lock()
+	var feature msg.ButtonType
+	if s.layout != nil {
+		feature, _ = s.layout.feature(inst)
+	}
+	s.mu.Unlock()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.wclosed {
@@ -199,7 +207,7 @@ func (s *session) featureStat(inst uint32) {
 		s.appendLocked(&msg.FeatureStatV2Res{Index: inst, Feature: msg.ButtonBLFSpeedDial, Status: uint32(l.status),
 			Label: l.label})
 	} else {
-		s.appendLocked(&msg.FeatureStatRes{Index: inst})
+		s.appendLocked(&msg.FeatureStatRes{Index: inst, Feature: feature})
 	}
 	s.kickLocked()
 }

@@ -84,8 +84,10 @@ type phoneSpec struct {
 	version uint32
 }
 
+// The 7960 with a BLF speed dial is at v11 (SCCP 8.x), where it gets native
+// BLF; a v5 7960 gets the fallback (TestBLFFallbackBelowV11).
 var officePhones = []phoneSpec{
-	{"000000000001", "7960", 5},
+	{"000000000001", "7960", 11},
 	{"000000000002", "7960", 11},
 	{"000000000003", "7961", 17},
 	{"000000000004", "7965", 22},

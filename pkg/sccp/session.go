@@ -57,6 +57,7 @@ type session struct {
 	wwg        sync.WaitGroup
 	wmodel     msg.Model
 	wversion   uint32
+	wcharset   msg.Charset // what the phone displays, from Register (docs/sccp.md §Charset)
 	lamps      []lampState // by speed-dial instance - 1; nil entries for plain speed dials
 	lampDirty  []uint32
 	listDirty  []uint32
@@ -288,6 +289,8 @@ func (s *session) appendLocked(m msg.Message) {
 		s.log.Debug("sccp: message withheld from model", "device", s.name, "model", s.wmodel.Name, "id", m.ID().String())
 		return
 	}
+	// Every text goes out in the phone's charset (docs/sccp.md §Charset).
+	m = msg.Localize(m, s.wcharset)
 	q := s.wq
 	if q == nil {
 		q = getWriteBuf()
@@ -507,7 +510,7 @@ func (s *session) onRegister(r *msg.Register) {
 	if ka <= 0 {
 		ka = cfg.Telephony.KeepaliveSeconds()
 	}
-	lay := buildLayout(e, model)
+	lay := buildLayout(e, model, version)
 	s.name = dn.DeviceName(e.MAC)
 
 	s.mu.Lock()
@@ -526,7 +529,7 @@ func (s *session) onRegister(r *msg.Register) {
 	s.mu.Unlock()
 
 	s.wmu.Lock()
-	s.wmodel, s.wversion = model, version
+	s.wmodel, s.wversion, s.wcharset = model, version, msg.CharsetOf(r)
 	s.lamps = make([]lampState, len(lay.Speeds))
 	for i, sp := range lay.Speeds {
 		label := sp.Label
@@ -621,13 +624,13 @@ func (s *session) watcherName(idx *cfgIndex, lay *layout) string {
 
 func (s *session) applyConfig(idx *cfgIndex) {
 	s.mu.Lock()
-	old, registered, model := s.ephone, s.registered, s.model
+	old, registered, model, version := s.ephone, s.registered, s.model, s.version
 	s.mu.Unlock()
 	if !registered || old == nil {
 		return
 	}
 	e := idx.ephone(s.name)
-	if e != nil && layoutEqual(buildLayout(old, model), buildLayout(e, model)) && e.Keepalive == old.Keepalive &&
+	if e != nil && layoutEqual(buildLayout(old, model, version), buildLayout(e, model, version)) && e.Keepalive == old.Keepalive &&
 		e.PresenceCallList == old.PresenceCallList {
 		s.mu.Lock()
 		s.ephone = e
@@ -638,7 +641,8 @@ func (s *session) applyConfig(idx *cfgIndex) {
 }
 
 func layoutEqual(a, b *layout) bool {
-	return slices.Equal(a.Buttons, b.Buttons) && slices.Equal(a.Lines, b.Lines) && slices.Equal(a.Speeds, b.Speeds)
+	return slices.Equal(a.Buttons, b.Buttons) && slices.Equal(a.Lines, b.Lines) && slices.Equal(a.Speeds, b.Speeds) &&
+		slices.Equal(a.Features, b.Features)
 }
 
 // info is the show data.

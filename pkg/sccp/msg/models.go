@@ -39,7 +39,26 @@ type Model struct {
 	Flags      ModelFlags
 	// NeverSend lists message ids the firmware does not know and resets on.
 	NeverSend []MessageID
+	// Template, when set, is the button template CUCM gives the model: its
+	// line and speed-dial slots are filled from the configuration, its other
+	// buttons (Hold, Select) are sent as they are (docs/sccp.md §Small-model-templates).
+	Template []Button
 }
+
+// NativeBLFMinVersion is the lowest negotiated version that gets BLF speed
+// dials as button type 0x15 with FeatureStatV2 0x146: v11, the SCCP 8.x
+// loads wazo-libsccp drives that way. Below it a BLF speed dial is a plain
+// speed dial without a lamp (docs/sccp.md §BLF-fallback).
+const NativeBLFMinVersion = 11
+
+// NativeBLF reports whether a phone of this model at negotiated version v
+// gets native BLF speed dials (docs/sccp.md §BLF-fallback).
+func (m Model) NativeBLF(v uint32) bool { return v >= NativeBLFMinVersion && m.Template == nil }
+
+// template7912 is what CUCM 4.1 sent a 7912 (CAP, ButtonTemplateRes): Line 1,
+// SpeedDial 1-4, Hold 1, Select 1 (docs/sccp.md §Small-model-templates).
+var template7912 = []Button{{1, ButtonLine}, {1, ButtonSpeedDial}, {2, ButtonSpeedDial}, {3, ButtonSpeedDial},
+	{4, ButtonSpeedDial}, {1, ButtonHold}, {1, ButtonSelect}}
 
 // Has reports whether all flags f are set.
 func (m Model) Has(f ModelFlags) bool { return m.Flags&f == f }
@@ -87,7 +106,7 @@ var Models = []Model{
 	{Name: "7936", DeviceType: 30019, Lines: 1, Buttons: 1, MaxVersion: 11},
 	{Name: "7937", DeviceType: 431, Lines: 1, Buttons: 1, MaxVersion: 11},
 	{Name: "7905", DeviceType: 20000, Lines: 1, Buttons: 1, MaxVersion: 11},
-	{Name: "7912", DeviceType: 30007, Lines: 1, Buttons: 1, MaxVersion: 11},
+	{Name: "7912", DeviceType: 30007, Lines: 1, Buttons: 7, MaxVersion: 11, Template: template7912},
 	{Name: "7902", DeviceType: 30008, Lines: 1, Buttons: 1, MaxVersion: 11, Flags: NoSoftKeys},
 	{Name: "7911", DeviceType: 307, Lines: 1, Buttons: 1, FirmwareVersion: 17, MaxVersion: 11, Flags: java, NeverSend: sccp11NeverSend},
 	{Name: "7906", DeviceType: 369, Lines: 1, Buttons: 1, FirmwareVersion: 17, MaxVersion: 11, Flags: java, NeverSend: sccp11NeverSend},

@@ -27,6 +27,9 @@ func (p *Phone) RegisterMessage() *msg.Register {
 		}
 		r.FirmwareLoadName = "SCCP" + p.model.Name + ".test"
 	}
+	if p.cfg.PhoneFeatures != 0 {
+		r.PhoneFeatures = p.cfg.PhoneFeatures
+	}
 	return r
 }
 
@@ -124,7 +127,9 @@ func (p *Phone) Provision(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, n := range instances(buttons, msg.ButtonFeature, msg.ButtonBLFSpeedDial, msg.ButtonMultiBlink, msg.ButtonDND) {
+	// A 7912 asked FeatureStatReq for its template's Hold button too (CUCM 4.1 capture).
+	for _, n := range instances(buttons, msg.ButtonFeature, msg.ButtonBLFSpeedDial, msg.ButtonMultiBlink, msg.ButtonDND,
+		msg.ButtonHold) {
 		if err := p.featureStat(ctx, n); err != nil {
 			return err
 		}

@@ -44,6 +44,10 @@ type Config struct {
 	Capabilities []msg.MediaCapability
 	// History is how many received messages are kept; default 1024.
 	History int
+	// PhoneFeatures overrides Register's phoneFeatures; 0 keeps the model's
+	// captured value (0x8560 for a 7960 on SCCP 8.x, without the UTF-8 bit;
+	// 0x8572 for the Java loads, with it; docs/sccp.md §Charset).
+	PhoneFeatures uint16
 }
 
 var macCounter atomic.Uint32
