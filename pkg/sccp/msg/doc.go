@@ -27,12 +27,16 @@
 //
 // The server answers Register with RegisterAck carrying the version both sides
 // then use, at most the phone's own (Register byte 40). Models records the cap
-// we use, Model.NegotiateVersion applies it:
+// we use, Model.NegotiateVersion applies it; docs/sccp.md §Version-cap says
+// why and compares it with what CME negotiates:
 //
 //   - 7940/7960 (and the other pre-Java sets): v11, the maximum their SCCP 8.x
 //     loads announce (docs/sccp.md §Phone-versions). v11 already has OffHook/OnHook with line
 //     and call reference, StopTone with a tone, and native BLF through
 //     FeatureStatV2 0x146 with button type 0x15 (wazo-libsccp, docs/sccp.md §Native-BLF).
+//     Older loads announce 3-5 and get their own version; they do not know
+//     0x15, so Model.NativeBLF sends their BLF speed dials as plain speed
+//     dials (docs/sccp.md §BLF-fallback).
 //   - 79x1/79x2/79x5/797x, 69xx, 89xx (Java loads announcing 15-22): also v11.
 //     docs/sccp.md §Checklist item 2 recommends it, following wazo-libsccp, the maintained
 //     driver that caps every newer phone at 11: one fixed, IPv4-only layout for
@@ -41,8 +45,14 @@
 //     loads are strict parsers — a message shorter than they expect or an id
 //     they do not know resets them (docs/sccp.md §Field-reports) — so staying on the
 //     layouts with the most field exposure (wazo, CUCM 4.1 capture) is the
-//     lower risk. What is given up: IPv6 media and the dynamic (0x14x)
-//     messages, which we do not need.
+//     lower risk. What is given up: IPv6 media and the dynamic forms of the
+//     static messages (CallInfo 0x14A, prompts 0x143-0x145, LineStat 0x147,
+//     ConfigStat 0x142), which we do not need.
+//
+// Dynamic (0x142-0x14A) messages are not all avoided: FeatureStatV2 0x146,
+// the native BLF lamp, is one, and cmed sends it at v11 as wazo-libsccp does
+// (docs/sccp.md §Native-BLF); the call-list BLF messages 0x152/0x153 are
+// sent as well. Everything else goes in the static form.
 //
 // The codec itself supports v3 through v22 (including the v17 address unions
 // and the 168-byte v21+ media messages a 7961G at v22 accepted, docs/sccp.md §Media-messages),

@@ -18,7 +18,7 @@ type Register struct {
 	ActiveStreams     uint32
 	ProtocolVersion   uint8 // the phone's maximum (byte 40)
 	Unknown41         uint8
-	PhoneFeatures     uint16 // bits disputed; do not base decisions on them (docs/sccp.md §Register-layout)
+	PhoneFeatures     uint16 // bits disputed except PhoneFeatureUTF8, the only one read (docs/sccp.md §Register-layout, §Charset)
 	MaxConferences    uint32
 	ActiveConferences uint32
 	MAC               [12]byte // 6 binary bytes + 6 zero on a 7941
