@@ -107,6 +107,8 @@ func (c *Config) Clone() *Config {
 	for i := range n.TranslationProfiles {
 		n.TranslationProfiles[i].Extra = slices.Clone(n.TranslationProfiles[i].Extra)
 	}
+	n.ApplicationDialRules = slices.Clone(c.ApplicationDialRules)
+	n.DirectoryLookupRules = slices.Clone(c.DirectoryLookupRules)
 	n.Source = c.Source.clone()
 	return &n
 }

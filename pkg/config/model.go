@@ -51,6 +51,12 @@ type Config struct {
 	// section's Extra instead. See parse.go for the rules.
 	Unmodelled []Block
 
+	// ApplicationDialRules and DirectoryLookupRules are cmed's
+	// `application-dial-rule` and `directory-lookup-rule` (cmedext.go),
+	// sorted by tag.
+	ApplicationDialRules []DialRule
+	DirectoryLookupRules []DialRule
+
 	// Source records where Parse found each section and command, so that
 	// Validate can name config lines. It is bookkeeping, not configuration:
 	// compare configs with cmpopts.IgnoreFields(Config{}, "Source"). A
@@ -375,6 +381,7 @@ type Ephone struct {
 	// NoDNDFeatureRing is `no dnd feature-ring`. CME's default is
 	// `dnd feature-ring` enabled: see docs/cme-cli.md §Ephone and docs/cme-behaviour.md §DND.
 	NoDNDFeatureRing bool
+	DNDMode          DNDMode // cmed's `dnd-mode` (cmedext.go)
 	Extra            []string
 }
 
@@ -448,6 +455,7 @@ type VoiceRegisterPool struct {
 	PresenceCallList bool
 	DTMFRelay        []string
 	DND              bool
+	DNDMode          DNDMode // cmed's `dnd-mode` (cmedext.go)
 	Description      string
 	Extra            []string
 }

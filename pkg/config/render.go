@@ -110,6 +110,7 @@ func (r *renderer) render(c *Config) {
 			r.extra(" ", p.Extra)
 		})
 	}
+	renderDialRules(r, c)
 	if g := c.VoiceRegisterGlobal; g != nil {
 		r.section("voice register global", func() {
 			r.line("voice register global")
@@ -177,6 +178,7 @@ func (r *renderer) render(c *Config) {
 			}
 			r.phone(p.SpeedDials, p.BLFSpeedDials, p.PresenceCallList)
 			r.flag(" dnd", p.DND)
+			r.str(" dnd-mode", string(p.DNDMode))
 			r.str(" description", p.Description)
 			r.extra(" ", p.Extra)
 		})
@@ -411,6 +413,7 @@ func (r *renderer) render(c *Config) {
 			}
 			r.flag(" privacy-button", p.PrivacyButton)
 			r.flag(" no dnd feature-ring", p.NoDNDFeatureRing)
+			r.str(" dnd-mode", string(p.DNDMode))
 			if len(p.Buttons) > 0 {
 				r.line(" button  %s", formatButtons(p.Buttons))
 			}
