@@ -2,6 +2,8 @@ package dialplan
 
 import (
 	"strings"
+
+	"github.com/cmed-project/cmed/pkg/config"
 )
 
 // Application dialing rules and directory lookup rules
@@ -19,6 +21,17 @@ type DialRule struct {
 	NumDigits  int    // the number has this many digits (0 any)
 	Remove     int    // leading digits to strip
 	Prefix     string // digits to put in front after stripping
+}
+
+// RulesFrom converts configured rules (`application-dial-rule`,
+// `directory-lookup-rule`), which are kept in tag order: the order they
+// are tried in.
+func RulesFrom(rs []config.DialRule) []DialRule {
+	out := make([]DialRule, len(rs))
+	for i, r := range rs {
+		out[i] = DialRule{BeginsWith: r.BeginsWith, NumDigits: r.NumDigits, Remove: r.Remove, Prefix: r.Prefix}
+	}
+	return out
 }
 
 // Matches reports whether the rule applies to number.

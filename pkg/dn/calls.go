@@ -53,21 +53,35 @@ func (s *Switch) attach(d *device) {
 	s.ringOn(d.id.Name)
 }
 
-// alert says whether and how an offered call alerts on appearance a. A
-// phone in DND rejects the call (it is not presented, "call reject" in
-// docs/cme-behaviour.md §DND), except on `f` buttons of an ephone with `dnd
-// feature-ring` (the default), where it is presented with the ringer off
-// and can be answered ("ringer off").
+// alert says whether and how an offered call alerts on appearance a
+// (docs/cme-behaviour.md §DND for a phone in DND):
+//
+//   - CME DND (no `dnd-mode`) on an SCCP phone: the call is presented
+//     without ringing and can be answered; on an `f` button of an ephone
+//     with `dnd feature-ring` it still rings with the feature ring.
+//   - CME DND on a SIP pool: the phone refuses the call itself.
+//   - `dnd-mode call-reject` and `soft-phone`: not presented.
+//   - `dnd-mode ringer-off`: presented without ringing.
 func (s *Switch) alert(a appearance) (Alert, bool) {
 	d := s.devs[a.device]
 	if d == nil || a.monitor {
 		return 0, false
 	}
 	if d.dnd {
-		if a.mode == config.ButtonFeature && s.devConf[a.device].dndFeatureRing {
+		dc := s.devConf[a.device]
+		switch dc.dndMode {
+		case config.DNDModeCallReject, config.DNDModeSoftPhone:
+			return 0, false
+		case config.DNDModeRingerOff:
 			return AlertSilent, true
 		}
-		return 0, false
+		if s.protocolOf(d) != SCCP {
+			return 0, false
+		}
+		if a.mode == config.ButtonFeature && dc.dndFeatureRing {
+			return AlertFeature, true
+		}
+		return AlertSilent, true
 	}
 	switch a.mode {
 	case config.ButtonFeature:
@@ -340,9 +354,8 @@ func (s *Switch) candidates(number string) []*dnConf {
 //     chain that loops back rings the DN where the loop closed.
 //   - a DN that can alert somewhere is offered the call.
 //   - a DN that cannot: busy (no free call slot) forwards to its CFB
-//     target; DND on every appearance ("call reject") to CFB, else CFNA
-//     (docs/cme-behaviour.md §DND: all sharers DND forward); no registered phone to CFNA,
-//     else CFB. Without a target, huntstop (the ephone-dn default) ends
+//     target; DND on every appearance to the target dndTarget picks
+//     (docs/cme-behaviour.md §DND); no registered phone to CFNA, else CFB. Without a target, huntstop (the ephone-dn default) ends
 //     the hunt, `no huntstop` tries the next DN.
 //
 // It reports the cause of the last failure when nothing alerts.
@@ -374,7 +387,7 @@ func (s *Switch) route(c *call, number string) (Cause, bool) {
 		case len(s.legs[d.key]) >= d.calls:
 			cause, target = CauseBusy, d.cfb
 		case len(ringable) == 0:
-			cause, target = CauseDND, cmp.Or(d.cfb, d.cfna)
+			cause, target = CauseDND, s.dndTarget(d)
 		default:
 			s.offer(c, d, ringable)
 			return 0, true
@@ -487,8 +500,10 @@ func (s *Switch) armRing(b *leg) {
 }
 
 // unanswered ends an offer nobody took: on to the DN's CFNA target if it
-// has one (docs/cme-behaviour.md §DND), else the call ends
-// with cause.
+// has one (docs/cme-behaviour.md §DND), else the call ends with cause;
+// except that an offer only ringer-off DND phones were shown is rejected
+// and its caller hears busy (docs/cme-behaviour.md §DND, ringer off
+// without a CFNA target).
 func (s *Switch) unanswered(c *call, cause Cause) {
 	b := c.b
 	dc := s.dnConf[b.dn]
@@ -498,8 +513,54 @@ func (s *Switch) unanswered(c *call, cause Cause) {
 		if _, ok := s.forward(c, dc, dc.cfna); ok {
 			return
 		}
+	} else if cause == CauseNoAnswer && s.ringerOffOnly(b) {
+		s.dropLeg(b, CauseDND, "")
+		c.b = nil
+		if a := c.a; a != nil && a.trunk == nil && a.state == LineRingback {
+			s.fail(a, InCalleeBusy, ToneBusy, CauseDND)
+			return
+		}
+		s.releaseCall(c, CauseDND, "")
+		return
 	}
 	s.releaseCall(c, cause, "")
+}
+
+// ringerOffOnly reports whether every appearance offer b alerted on is a
+// phone in `dnd-mode ringer-off` DND.
+func (s *Switch) ringerOffOnly(b *leg) bool {
+	if len(b.alerted) == 0 {
+		return false
+	}
+	for _, a := range b.alerted {
+		d := s.devs[a.device]
+		if d == nil || !d.dnd || s.devConf[a.device].dndMode != config.DNDModeRingerOff {
+			return false
+		}
+	}
+	return true
+}
+
+// dndTarget is where a call goes when every registered appearance of DN d
+// refused it for DND (docs/cme-behaviour.md §DND): call reject on any of
+// them, the CFB target; soft-phone DND on all of them, the CFNA target;
+// otherwise (a SIP phone refusing the call itself, as busy) CFB, else
+// CFNA. "" means the caller hears busy.
+func (s *Switch) dndTarget(d *dnConf) string {
+	soft := true
+	for _, a := range s.registeredApps(d.key) {
+		switch s.devConf[a.device].dndMode {
+		case config.DNDModeCallReject:
+			return d.cfb
+		case config.DNDModeSoftPhone:
+		default:
+			soft = false
+		}
+	}
+	if soft {
+		return d.cfna
+	}
+	return cmp.Or(d.cfb, d.cfna)
 }
 
 // rejectRank orders the refusals of a shared line's appearances: the
@@ -811,6 +872,9 @@ func (s *Switch) dropLeg(l *leg, cause Cause, skip string) {
 	if c.b == l {
 		c.b = nil
 	}
+	if !l.outbound {
+		s.endCallDND(l.cid)
+	}
 }
 
 // recordLeg writes the call records of a leg leaving its call (see
@@ -863,27 +927,106 @@ func (s *Switch) recordLeg(l *leg) {
 // user: ephones and pools with the same non-empty `username` are one user,
 // so DND set on one applies to all of them and clearing it clears all
 // (docs/cme-behaviour.md §DND: Cisco Unified Presence passes DND between
-// a user's devices).
+// a user's devices). In a `dnd-mode`, clearing also clears the phones that
+// share a line with the user's phones (the seed's "even if the endpoint is
+// shared by other users").
+//
+// CME DND on an SCCP phone (docs/cme-behaviour.md §DND): switched on
+// while a call rings, it applies to that call only and ends with it; while
+// a call rings on a phone already in DND, the softkey cannot change it
+// (ErrBadState).
 func (s *Switch) setDND(id DeviceID, on bool) error {
 	d, err := s.lookup(id)
 	if err != nil {
 		return err
 	}
-	names := []string{d.id.Name}
-	if u := s.devConf[d.id.Name].username; u != "" {
-		for _, n := range sortedKeys(s.devConf) {
-			if n != d.id.Name && s.devConf[n].username == u {
-				names = append(names, n)
+	name := d.id.Name
+	dc := s.devConf[name]
+	var oneCall CallID
+	if s.cmeDND(d) {
+		if ringing := s.ringingLegs(name, 0); len(ringing) > 0 {
+			if d.dnd {
+				return ErrBadState
+			}
+			if on {
+				oneCall = ringing[0].cid
 			}
 		}
+	}
+	names := s.userDevices(name)
+	if !on && dc.dndMode != config.DNDModeCME {
+		names = append(names, s.sharedEndpoints(names)...)
 	}
 	for _, n := range names {
 		s.dndState[n] = on
 		if dv := s.devs[n]; dv != nil {
+			dv.dndCall = 0
+			if n == name {
+				dv.dndCall = oneCall
+			}
 			s.applyDND(dv, on)
 		}
 	}
 	return nil
+}
+
+// cmeDND reports whether d is an SCCP phone with CME's DND (no `dnd-mode`).
+func (s *Switch) cmeDND(d *device) bool {
+	return s.devConf[d.id.Name].dndMode == config.DNDModeCME && s.protocolOf(d) == SCCP
+}
+
+// userDevices is name and every other configured device with its
+// non-empty `username`, in name order after name.
+func (s *Switch) userDevices(name string) []string {
+	names := []string{name}
+	if u := s.devConf[name].username; u != "" {
+		for _, n := range sortedKeys(s.devConf) {
+			if n != name && s.devConf[n].username == u {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
+}
+
+// sharedEndpoints are the devices not in names that carry a line (DN) of
+// one of them, in name order.
+func (s *Switch) sharedEndpoints(names []string) []string {
+	lines := map[DNKey]bool{}
+	for _, n := range names {
+		for _, a := range s.devConf[n].apps {
+			if !a.monitor {
+				lines[a.dn] = true
+			}
+		}
+	}
+	var out []string
+	for _, n := range sortedKeys(s.devConf) {
+		if slices.Contains(names, n) {
+			continue
+		}
+		if slices.ContainsFunc(s.devConf[n].apps, func(a appearance) bool { return !a.monitor && lines[a.dn] }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// endCallDND ends the one-call DND of the phones whose DND softkey was
+// pressed while call id rang on them, once the call left them
+// (docs/cme-behaviour.md §DND).
+func (s *Switch) endCallDND(id CallID) {
+	for _, n := range sortedKeys(s.devs) {
+		if d := s.devs[n]; d.dndCall == id {
+			d.dndCall = 0
+			for _, u := range s.userDevices(n) {
+				s.dndState[u] = false
+				if dv := s.devs[u]; dv != nil {
+					s.applyDND(dv, false)
+				}
+			}
+		}
+	}
 }
 
 func (s *Switch) applyDND(d *device, on bool) {
@@ -898,15 +1041,19 @@ func (s *Switch) applyDND(d *device, on bool) {
 		s.ringOn(name)
 		return
 	}
-	// DND while a call rings applies to that call (docs/cme-behaviour.md §DND): a
-	// ringer-off appearance keeps it, silently; a call-reject one drops it,
-	// and a call left alerting nowhere goes to CFNA or ends.
+	// DND while a call rings applies to that call (docs/cme-behaviour.md
+	// §DND): CME DND sends it to the DN's CFNA target if it has one, else
+	// keeps it without ringing; a ringer-off appearance keeps it silently;
+	// a call-reject one drops it. A call left alerting nowhere goes to
+	// CFNA or ends.
+	cme := s.cmeDND(d)
 	for _, b := range s.ringingLegs(name, 0) {
+		toCFNA := cme && s.dnConf[b.dn] != nil && s.dnConf[b.dn].cfna != ""
 		for _, r := range slices.Clone(b.ringing) {
 			if r.device != name {
 				continue
 			}
-			if al, ok := s.alert(r); ok {
+			if al, ok := s.alert(r); ok && !toCFNA {
 				s.ringApp(b, r, al)
 				continue
 			}

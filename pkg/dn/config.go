@@ -77,6 +77,10 @@ type deviceConf struct {
 	// dndFeatureRing is `dnd feature-ring` (ephone default on): in DND,
 	// `f` buttons still present calls with the ringer off.
 	dndFeatureRing bool
+	// dndMode is cmed's `dnd-mode`: CME's DND when empty, else the
+	// CallManager-style call reject, ringer off or soft-phone DND
+	// (docs/cme-behaviour.md §DND).
+	dndMode config.DNDMode
 }
 
 // buildTables derives the DN and device tables from a snapshot.
@@ -111,7 +115,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 	devs := make(map[string]*deviceConf)
 	for _, e := range cfg.Ephones {
 		dc := &deviceConf{name: DeviceName(e.MAC), kind: "ephone", tag: e.Tag, model: e.Type, protocol: SCCP,
-			username: e.Username, dndFeatureRing: !e.NoDNDFeatureRing}
+			username: e.Username, dndFeatureRing: !e.NoDNDFeatureRing, dndMode: e.DNDMode}
 		for _, b := range e.Buttons {
 			mon := b.Mode == config.ButtonMonitor || b.Mode == config.ButtonWatch
 			for _, t := range b.DNs {
@@ -133,7 +137,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 			name = DeviceName(p.MAC)
 		}
 		dc := &deviceConf{name: name, kind: "pool", tag: p.Tag, model: p.Type, protocol: SIP, dnd: p.DND,
-			username: p.Username}
+			username: p.Username, dndMode: p.DNDMode}
 		for _, n := range p.Numbers {
 			k := DNKey{VoiceRegisterDN, n.DN}
 			if dns[k] == nil {

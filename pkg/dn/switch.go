@@ -47,6 +47,8 @@ type Switch struct {
 	consults    map[*leg]struct{}  // legs that had xferOf set and are not dropped yet
 	peers       map[int]*config.DialPeer
 	xlate       *dialplan.Translator
+	appRules    []dialplan.DialRule // application dialing rules (docs/cme-behaviour.md §Dialing-rules)
+	lookupRules []dialplan.DialRule // directory lookup rules
 	records     []CallRecord
 
 	dirtyDN  map[DNKey]struct{}
@@ -66,6 +68,9 @@ type device struct {
 	info DeviceInfo
 	sink Device
 	dnd  bool
+	// dndCall is the call a CME DND softkey press while it rang applies
+	// to: DND ends with that call (docs/cme-behaviour.md §DND). 0: none.
+	dndCall CallID
 }
 
 // nopHandle stands in for a MediaServer stream that failed to start, so
@@ -397,6 +402,19 @@ func (s *Switch) SetCallForwardAll(id DeviceID, line int, number string) error {
 func (s *Switch) CallForwardAll(k DNKey) (string, error) {
 	var out string
 	err := s.do(func() error { out = s.cfa[k]; return nil })
+	return out, err
+}
+
+// DialableNumber turns a number taken from a call list or a directory
+// into the digits to dial with the application dialing rules
+// (docs/cme-behaviour.md §Dialing-rules): letters become keypad digits,
+// punctuation goes, and the first matching rule strips and prefixes.
+func (s *Switch) DialableNumber(number string) (string, error) {
+	var out string
+	err := s.do(func() error {
+		out = dialplan.ApplyDialRules(s.appRules, number)
+		return nil
+	})
 	return out, err
 }
 

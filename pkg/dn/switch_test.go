@@ -367,8 +367,14 @@ func TestCallerCancels(t *testing.T) {
 	})
 }
 
+// TestDND: call-reject DND (`dnd-mode call-reject`, docs/cme-behaviour.md
+// §DND) on every ephone.
 func TestDND(t *testing.T) {
-	run(t, testConfig(), func(h *harness) {
+	cfg := testConfig()
+	for i := range cfg.Ephones {
+		cfg.Ephones[i].DNDMode = config.DNDModeCallReject
+	}
+	run(t, cfg, func(h *harness) {
 		h.register(1, 2, 3, 4)
 		h.must(h.sw.SetDND(h.id[2], true))
 		h.wantLast(2, "DND", func(e dntest.Effect) bool { return e.On })

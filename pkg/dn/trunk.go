@@ -40,6 +40,22 @@ func (s *Switch) applyTrunkConfig(cfg *config.Config) {
 		s.peers[dp.Tag] = dp
 	}
 	s.xlate, _ = dialplan.NewTranslator(cfg) // bad rules are reported by config validation
+	s.appRules = dialplan.RulesFrom(cfg.ApplicationDialRules)
+	s.lookupRules = dialplan.RulesFrom(cfg.DirectoryLookupRules)
+}
+
+// lookupCaller is the caller ID a trunk call shows: the directory lookup
+// rules' result when it is a local number, so that call lists, and the
+// call-list BLF of their entries, name the internal DN
+// (docs/cme-behaviour.md §Dialing-rules); else the number as received.
+func (s *Switch) lookupCaller(number string) string {
+	if len(s.lookupRules) == 0 || number == "" {
+		return number
+	}
+	if key := dialplan.DirectoryLookup(s.lookupRules, number); key != number && len(s.candidates(key)) > 0 {
+		return key
+	}
+	return number
 }
 
 // usablePeer is a dial-peer the core can send a call to.
@@ -321,14 +337,15 @@ func (s *Switch) trunkIncoming(in InboundCall) (CallID, error) {
 }
 
 // displayCalling is the calling party an offer on DN d shows: for a call
-// from a trunk, after the DN's `translation-profile incoming`.
+// from a trunk, after the DN's `translation-profile incoming` and the
+// directory lookup rules.
 func (s *Switch) displayCalling(c *call, d *dnConf) Party {
 	a := c.a
 	if a == nil || a.trunk == nil || !a.trunk.inbound {
 		return c.calling
 	}
 	p := a.trunk.party
-	p.Number = s.translate(d.xin, dialplan.Calling, p.Number)
+	p.Number = s.lookupCaller(s.translate(d.xin, dialplan.Calling, p.Number))
 	return p
 }
 

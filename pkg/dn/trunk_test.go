@@ -471,7 +471,10 @@ func TestTrunkIncomingRejected(t *testing.T) {
 		{"unregistered", "1004", false, dn.CauseUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			runTrunk(t, trunkConfig(nil), func(h *trunkHarness) {
+			// DND rejects in call-reject mode (docs/cme-behaviour.md §DND);
+			// CME's DND shows the call instead.
+			mod := func(_ map[int]*config.EphoneDN, c *config.Config) { c.Ephones[0].DNDMode = config.DNDModeCallReject }
+			runTrunk(t, trunkConfig(mod), func(h *trunkHarness) {
 				h.register(1)
 				if tt.dnd {
 					h.must(h.sw.SetDND(h.id[1], true))
