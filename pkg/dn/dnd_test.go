@@ -1,6 +1,7 @@
 package dn_test
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"testing"
@@ -408,4 +409,41 @@ func TestCallRecords(t *testing.T) {
 			t.Errorf("placed on 1 after abandoned dialing: %d, want 3", n)
 		}
 	})
+}
+
+// TestDNDClearSharedEndpoints: in a `dnd-mode` (the seed's Cisco Unified
+// Presence model), a user clearing DND clears it on every device of the
+// user and on the phones that share a line with them, even when they
+// belong to another user; setting it reaches only the user's own devices.
+// CME's DND leaves other users' phones alone (docs/cme-behaviour.md §DND).
+func TestDNDClearSharedEndpoints(t *testing.T) {
+	for _, mode := range []config.DNDMode{config.DNDModeCallReject, config.DNDModeCME} {
+		t.Run(string(cmp.Or(mode, "cme")), func(t *testing.T) {
+			cfg := featConfig(func(_ map[int]*config.EphoneDN, c *config.Config) {
+				c.Ephones[0].Username, c.Ephones[2].Username = "alice", "alice" // ephones 1 and 3
+				c.Ephones[3].Username = "bob"                                   // ephone 4 shares 1003
+				c.Ephones[4].Username = "carol"                                 // ephone 5 shares nothing
+				for _, i := range []int{0, 2, 3, 4} {
+					c.Ephones[i].DNDMode = mode
+				}
+			})
+			run(t, cfg, func(h *harness) {
+				h.register(1, 3, 4, 5)
+				h.must(h.sw.SetDND(h.id[4], true)) // bob
+				h.must(h.sw.SetDND(h.id[5], true)) // carol
+				h.must(h.sw.SetDND(h.id[1], true)) // alice
+				synctest.Wait()
+				h.wantLast(3, "DND", func(e dntest.Effect) bool { return e.On })
+				h.must(h.sw.SetDND(h.id[3], false)) // alice clears on her other phone
+				synctest.Wait()
+				h.wantLast(1, "DND", func(e dntest.Effect) bool { return !e.On })
+				h.wantLast(3, "DND", func(e dntest.Effect) bool { return !e.On })
+				h.wantLast(5, "DND", func(e dntest.Effect) bool { return e.On })
+				bob, _ := h.dev[4].Last("DND")
+				if wantOn := mode == config.DNDModeCME; bob.On != wantOn {
+					t.Errorf("bob's phone sharing alice's line: DND %v, want %v", bob.On, wantOn)
+				}
+			})
+		})
+	}
 }
