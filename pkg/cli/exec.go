@@ -58,7 +58,7 @@ var execHelp = []string{
 	"presence", "Presence (BLF) information", "subscription", "Subscription records",
 	"details", "Detailed records", "presentity", "Records for one presentity", "subid", "One record by subscription ID",
 	"dial-peer", "Dial plan mapping table for voice", "call", "Call information", "active", "Active calls",
-	"brief", "Brief output",
+	"brief", "Brief output", "dial-rules", "Application dialing and directory lookup rules (cmed extension)",
 	"debug", "Debugging functions (see also 'undebug')", "undebug", "Disable debugging functions (see also 'debug')",
 	"debugging", "State of each debugging option",
 	"length", "Set number of lines on a screen", "width", "Set width of the display terminal",
@@ -135,6 +135,7 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 	priv.MustAdd("show presence subscription [summary|details|presentity WORD|subid <1-2147483647>]", ex(cmdShowPresenceSub),
 		"WORD=Presentity number", "<1-2147483647>=Subscription ID")
 	priv.MustAdd("show dial-peer voice summary", ex(cmdShowDialPeerSummary))
+	priv.MustAdd("show dial-rules", ex(cmdShowDialRules))
 	priv.MustAdd("show call active voice brief", ex(cmdShowCallActive))
 	priv.MustAdd("show call history voice [brief]", ex(cmdShowCallHistory))
 	priv.MustAdd("show debugging", ex(cmdShowDebugging))

@@ -443,8 +443,18 @@ func (s *session) onKeypad(k msg.KeypadKey, inst, ref uint32) {
 	s.dial(string(c), inst)
 }
 
+// onEnbloc dials a whole number: what phones send when the user dials
+// from a call list or a directory, so it goes through the application
+// dialing rules when the core has them (docs/cme-behaviour.md
+// §Dialing-rules).
 func (s *session) onEnbloc(number string, inst uint32) {
-	if n := trimNumber(number); n != "" {
+	n := trimNumber(number)
+	if r, ok := s.srv.Switch.(DialRuler); ok && n != "" {
+		if d, err := r.DialableNumber(n); err == nil {
+			n = d
+		}
+	}
+	if n != "" {
 		s.dial(n, inst)
 	}
 }

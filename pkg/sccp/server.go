@@ -52,6 +52,12 @@ type Transferrer interface {
 	CompleteTransfer(id dn.DeviceID, held, consult dn.CallID) error
 }
 
+// DialRuler is implemented by a Switch with application dialing rules:
+// numbers dialled whole (from call lists and directories) go through them.
+type DialRuler interface {
+	DialableNumber(number string) (string, error)
+}
+
 // Presence is the part of *blf.Engine a session uses.
 type Presence interface {
 	Subscribe(req blf.SubscribeRequest) (blf.SubID, error)
