@@ -37,8 +37,10 @@
 //     noan N timeout T` and SetCallForwardAll (CfwdALL softkey), bounded
 //     by Options.MaxForwardHops and a visited set; hunting over DNs with
 //     the same number unless `huntstop`. See Switch.route.
-//   - DND (docs/cme-behaviour.md §DND): call reject by default, ringer-off on `f`
-//     buttons with `dnd feature-ring`; per user (`username`) across phones.
+//   - DND (docs/cme-behaviour.md §DND): CME's by default (no ring, the call
+//     is shown and answerable; `dnd feature-ring` keeps the feature ring on
+//     `f` buttons), or `dnd-mode` call-reject / ringer-off / soft-phone;
+//     per user (`username`) across phones.
 //   - Call records (missed/placed/received) to Options.Records.
 //   - Trunk calls over `dial-peer voice N voip` through an Options.Trunk
 //     (the SIP adapter): outbound with dial-peer hunting, inbound routed
