@@ -19,9 +19,9 @@ import (
 // that turns 408902xxxxx into the 5-digit extension
 // (docs/cme-behaviour.md §Dialing-rules).
 const dialRulesRouter = `hostname dialrules
-directory-lookup-rule 1 begins-with 408902 num-digits 10 remove 5
-application-dial-rule 1 num-digits 7 prefix 9
-application-dial-rule 2 begins-with 408902 num-digits 10 remove 5
+dial-rule directory-lookup 1 begins-with 408902 num-digits 10 remove 5
+dial-rule application 1 num-digits 7 prefix 9
+dial-rule application 2 begins-with 408902 num-digits 10 remove 5
 voice service voip
  allow-connections sip to sip
  sip

@@ -13,7 +13,7 @@ import (
 //   - `dnd-mode {call-reject|ringer-off|soft-phone}` under `ephone` and
 //     `voice register pool`: the CallManager-style DND of the seed table
 //     instead of CME's (docs/cme-behaviour.md §DND).
-//   - `application-dial-rule N ...` and `directory-lookup-rule N ...` in
+//   - `dial-rule application N ...` and `dial-rule directory-lookup N ...` in
 //     global configuration: application dialing rules and directory
 //     lookup rules (docs/cme-behaviour.md §Dialing-rules).
 
@@ -82,8 +82,9 @@ func addCmedExtensions(g *[numModes]*cmdtree.Tree) {
 	}))
 
 	gl := g[ModeGlobal]
-	gl.Describe("application-dial-rule", "Application dialing rule for numbers dialled from call lists and directories (cmed extension)",
-		"directory-lookup-rule", "Directory lookup rule for incoming caller numbers (cmed extension)",
+	gl.Describe("dial-rule", "Application dialing and directory lookup rules (cmed extension)",
+		"application", "Rule for numbers dialled from call lists and directories",
+		"directory-lookup", "Rule for incoming caller numbers",
 		"begins-with", "Leading digits the number starts with", "num-digits", "Number of digits the number has",
 		"remove", "Leading digits to remove", "prefix", "Digits to put in front")
 	const rule = " <1-100> ! [begins-with WORD] [num-digits <1-32>] [remove <1-32>] [prefix WORD]"
@@ -116,8 +117,8 @@ func addCmedExtensions(g *[numModes]*cmdtree.Tree) {
 			return nil
 		}), "<1-100>=Rule tag (rules are tried in tag order)", "WORD=Digits")
 	}
-	addRule("application-dial-rule", func(c *Config) *[]DialRule { return &c.ApplicationDialRules })
-	addRule("directory-lookup-rule", func(c *Config) *[]DialRule { return &c.DirectoryLookupRules })
+	addRule("dial-rule application", func(c *Config) *[]DialRule { return &c.ApplicationDialRules })
+	addRule("dial-rule directory-lookup", func(c *Config) *[]DialRule { return &c.DirectoryLookupRules })
 }
 
 // isDialDigits accepts "" and dial digits with an optional leading '+'.
@@ -134,10 +135,10 @@ func isDialDigits(s string) bool {
 func renderDialRules(r *renderer, c *Config) {
 	r.section("dial-rule", func() {
 		for _, d := range c.ApplicationDialRules {
-			r.line("application-dial-rule %s", d)
+			r.line("dial-rule application %s", d)
 		}
 		for _, d := range c.DirectoryLookupRules {
-			r.line("directory-lookup-rule %s", d)
+			r.line("dial-rule directory-lookup %s", d)
 		}
 	})
 }

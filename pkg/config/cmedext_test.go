@@ -14,10 +14,10 @@ import (
 func TestCmedExtensions(t *testing.T) {
 	e := NewEditor(nil)
 	mustExec(t, e,
-		"application-dial-rule 2 begins-with 1 num-digits 11 remove 1",
-		"application-dial-rule 1 num-digits 7 prefix 9",
-		"directory-lookup-rule 1 begins-with 408902 num-digits 10 remove 5",
-		"directory-lookup-rule 5 begins-with +1 prefix 0",
+		"dial-rule application 2 begins-with 1 num-digits 11 remove 1",
+		"dial-rule application 1 num-digits 7 prefix 9",
+		"dial-rule directory-lookup 1 begins-with 408902 num-digits 10 remove 5",
+		"dial-rule directory-lookup 5 begins-with +1 prefix 0",
 		"ephone 1", "mac-address 0011.2233.4401", "dnd-mode ringer-off",
 		"voice register pool 1", "dnd-mode soft-phone")
 	c := e.Config()
@@ -34,10 +34,10 @@ func TestCmedExtensions(t *testing.T) {
 	}
 	out := Render(c)
 	for _, l := range []string{
-		"application-dial-rule 1 num-digits 7 prefix 9\n",
-		"application-dial-rule 2 begins-with 1 num-digits 11 remove 1\n",
-		"directory-lookup-rule 1 begins-with 408902 num-digits 10 remove 5\n",
-		"directory-lookup-rule 5 begins-with +1 prefix 0\n",
+		"dial-rule application 1 num-digits 7 prefix 9\n",
+		"dial-rule application 2 begins-with 1 num-digits 11 remove 1\n",
+		"dial-rule directory-lookup 1 begins-with 408902 num-digits 10 remove 5\n",
+		"dial-rule directory-lookup 5 begins-with +1 prefix 0\n",
 		" dnd-mode ringer-off\n", " dnd-mode soft-phone\n",
 	} {
 		if !strings.Contains(out, l) {
@@ -53,13 +53,13 @@ func TestCmedExtensions(t *testing.T) {
 	}
 
 	// no forms remove; a bad digit string is refused.
-	mustExec(t, e, "ephone 1", "no dnd-mode", "no directory-lookup-rule 5", "no application-dial-rule 1",
-		"no application-dial-rule 2")
+	mustExec(t, e, "ephone 1", "no dnd-mode", "no dial-rule directory-lookup 5", "no dial-rule application 1",
+		"no dial-rule application 2")
 	c = e.Config()
 	if c.Ephones[0].DNDMode != DNDModeCME || len(c.DirectoryLookupRules) != 1 || c.ApplicationDialRules != nil {
 		t.Errorf("after no: mode %q dir %v app %v", c.Ephones[0].DNDMode, c.DirectoryLookupRules, c.ApplicationDialRules)
 	}
-	if err := e.Exec("application-dial-rule 3 prefix 9x"); err == nil {
+	if err := e.Exec("dial-rule application 3 prefix 9x"); err == nil {
 		t.Errorf("prefix 9x accepted")
 	}
 	if err := e.Exec("ephone 1"); err != nil {

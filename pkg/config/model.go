@@ -52,7 +52,7 @@ type Config struct {
 	Unmodelled []Block
 
 	// ApplicationDialRules and DirectoryLookupRules are cmed's
-	// `application-dial-rule` and `directory-lookup-rule` (cmedext.go),
+	// `dial-rule application` and `dial-rule directory-lookup` (cmedext.go),
 	// sorted by tag.
 	ApplicationDialRules []DialRule
 	DirectoryLookupRules []DialRule

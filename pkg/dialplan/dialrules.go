@@ -23,8 +23,8 @@ type DialRule struct {
 	Prefix     string // digits to put in front after stripping
 }
 
-// RulesFrom converts configured rules (`application-dial-rule`,
-// `directory-lookup-rule`), which are kept in tag order: the order they
+// RulesFrom converts configured rules (`dial-rule application`,
+// `dial-rule directory-lookup`), which are kept in tag order: the order they
 // are tried in.
 func RulesFrom(rs []config.DialRule) []DialRule {
 	out := make([]DialRule, len(rs))
