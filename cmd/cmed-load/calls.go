@@ -66,7 +66,7 @@ func callPairs(ctx context.Context, o options, f *Fleet, rep *report, share floa
 			}
 		}
 	}()
-	var mu sync.Mutex
+	var mu sync.Mutex // guards setup and answer; a leaf
 	var setup, answer []time.Duration
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value

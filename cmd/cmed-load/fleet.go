@@ -233,7 +233,7 @@ func (f *Fleet) Close() {
 // to the moment the watcher's FeatureStatV2 was decoded.
 type lampTracker struct {
 	office Office
-	mu     sync.Mutex
+	mu     sync.Mutex          // guards cur and the counters below; a leaf
 	cur    map[int]*lineChange // by owner phone
 	lat    []time.Duration
 	stray  int // updates that match no change in flight

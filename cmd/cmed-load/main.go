@@ -568,7 +568,7 @@ func runMixed(ctx context.Context, o options) error {
 }
 
 type stringsBuilder struct {
-	mu sync.Mutex
+	mu sync.Mutex // guards b; a leaf
 	b  []byte
 }
 
