@@ -65,8 +65,11 @@ type Daemon struct {
 	// `show startup-config` when nothing was saved yet.
 	startupSource string
 
-	mu        sync.Mutex // guards listeners; a leaf: nothing is called under it
+	mu        sync.Mutex // guards listeners and down; a leaf: nothing is called under it
 	listeners map[string]net.Addr
+	down      map[string]error // services whose serve loop failed (docs/security.md §Health)
+	// sipHealth is d.sip for /healthz, which may run before startSIP.
+	sipHealth atomic.Pointer[sip.Server]
 
 	phoneFiles phoneFiles
 	cli        *cliState
@@ -331,6 +334,13 @@ func (d *Daemon) goServe(name string, serve func() error) {
 		defer d.wg.Done()
 		if err := serve(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
 			d.log.Error("service failed", "service", name, "err", err)
+			d.mu.Lock()
+			if d.down == nil {
+				d.down = map[string]error{}
+			}
+			d.down[name] = err
+			d.mu.Unlock()
+			d.metrics.ListenerEvent(name, "down")
 			select {
 			case d.errs <- fmt.Errorf("%s: %w", name, err):
 			default:

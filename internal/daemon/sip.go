@@ -27,6 +27,10 @@ func (s sipMetrics) Registration(ok bool) {
 }
 func (s sipMetrics) RegistrationRefused(reason string) { s.m.RegistrationRefused("sip", reason) }
 func (s sipMetrics) ResponseSent(status int)           { s.m.SIPResponse(status) }
+func (s sipMetrics) ListenerEvent(listener, event string) {
+	s.m.ListenerEvent(listener, event)
+}
+func (s sipMetrics) ListenerUp(listener string, up bool) { s.m.ListenerUp(listener, up) }
 
 // flashDir is the router's flash: the state directory (docs/peering.md),
 // or the database's directory when only the database and socket paths
@@ -113,6 +117,7 @@ func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.sip = srv
+	d.sipHealth.Store(srv)
 	d.trunk.Set(srv)
 	d.upstream.mu.Lock()
 	d.upstream.target = srv

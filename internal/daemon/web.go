@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/cli"
 	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/sip"
 	"github.com/cmed-project/cmed/pkg/web"
 )
 
@@ -32,6 +34,7 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 		Verify:        d.verifyWebUser,
 		OnAuthFailure: func(string, string) { d.metrics.AuthFailure("http") },
 		Metrics:       d.metrics.Handler(),
+		Health:        d.health,
 		Hostname:      func() string { return d.Running().HostnameOrDefault() },
 		Logger:        d.log.With("service", "http"),
 	})
@@ -68,4 +71,36 @@ func (d *Daemon) verifyUser(user, pass string) bool {
 		}
 	}
 	return false
+}
+
+// health is /healthz: every listener the daemon opened, up unless its
+// serve loop failed; SIP reports each transport itself, as it serves a
+// failed one again (docs/security.md §Health).
+func (d *Daemon) health() []web.HealthCheck {
+	var sipStates []sip.ListenerStatus
+	if srv := d.sipHealth.Load(); srv != nil {
+		sipStates = srv.Listeners()
+	}
+	d.mu.Lock()
+	var out []web.HealthCheck
+	for name := range d.listeners {
+		c := web.HealthCheck{Name: name, OK: true}
+		service := name
+		if strings.HasPrefix(name, "sip-") {
+			service = "sip"
+		}
+		if err := d.down[service]; err != nil {
+			c.OK, c.Detail = false, err.Error()
+		}
+		out = append(out, c)
+	}
+	d.mu.Unlock()
+	for _, st := range sipStates {
+		for i := range out {
+			if out[i].Name == st.Name && !st.Up {
+				out[i].OK, out[i].Detail = false, st.Err
+			}
+		}
+	}
+	return out
 }

@@ -48,6 +48,11 @@ type Metrics struct {
 	tftpDone     prometheus.Counter
 	tftpErrors   *prometheus.CounterVec
 
+	listenerEvents *prometheus.CounterVec
+	listenerUp     *prometheus.GaugeVec
+	sipDropped     *prometheus.CounterVec
+	authReasons    *prometheus.CounterVec
+
 	mu       sync.Mutex // guards snapshot; a leaf: Collect calls it after unlocking
 	snapshot SnapshotFunc
 }
@@ -112,6 +117,22 @@ func New(opts Options) *Metrics {
 			Namespace: Namespace, Subsystem: "tftp", Name: "errors_total",
 			Help: "TFTP requests refused or transfers abandoned, by reason.",
 		}, []string{"reason"}),
+		listenerEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "listener_events_total",
+			Help: "Listener events (accept errors, refused and idle-closed connections, listener down), by listener and event.",
+		}, []string{"listener", "event"}),
+		listenerUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "listener_up",
+			Help: "1 while a listener serves, 0 while it is down.",
+		}, []string{"listener"}),
+		sipDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "sip", Name: "messages_dropped_total",
+			Help: "SIP messages received or sent that were dropped, by reason.",
+		}, []string{"reason"}),
+		authReasons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "auth_rejections_total",
+			Help: "Authentication attempts refused, by protocol and reason (bad-password, unknown-user, replay, throttled, locked-out, ...).",
+		}, []string{"protocol", "reason"}),
 	}
 	version := opts.Version
 	if version == "" {
@@ -131,7 +152,7 @@ func New(opts Options) *Metrics {
 		m.sipResponses.WithLabelValues(c)
 	}
 	m.reg.MustRegister(m.notifies, m.lampUpdates, m.lampLatency, m.calls, m.authFailures, m.registers,
-		m.regRefused, m.sipResponses, m.tftpDone, m.tftpErrors, buildInfo, &snapshotCollector{m: m})
+		m.regRefused, m.sipResponses, m.tftpDone, m.tftpErrors, m.listenerEvents, m.listenerUp, m.sipDropped, m.authReasons, buildInfo, &snapshotCollector{m: m})
 	if !opts.NoRuntimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -184,6 +205,41 @@ func (m *Metrics) CallStarted() {
 func (m *Metrics) AuthFailure(proto string) {
 	if m != nil {
 		m.authFailures.WithLabelValues(proto).Inc()
+	}
+}
+
+// AuthRejected counts a refused authentication for proto with its
+// reason ("bad-password", "unknown-user", "replay", ...).
+func (m *Metrics) AuthRejected(proto, reason string) {
+	if m != nil {
+		m.authReasons.WithLabelValues(proto, reason).Inc()
+	}
+}
+
+// ListenerEvent counts an event on a listener (docs/security.md
+// §Listeners).
+func (m *Metrics) ListenerEvent(listener, event string) {
+	if m != nil {
+		m.listenerEvents.WithLabelValues(listener, event).Inc()
+	}
+}
+
+// ListenerUp sets whether a listener serves.
+func (m *Metrics) ListenerUp(listener string, up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.listenerUp.WithLabelValues(listener).Set(v)
+	}
+}
+
+// SIPDropped counts a SIP message dropped, by reason ("unparsable",
+// "too-large", ...).
+func (m *Metrics) SIPDropped(reason string) {
+	if m != nil {
+		m.sipDropped.WithLabelValues(reason).Inc()
 	}
 }
 

@@ -98,9 +98,7 @@ type Server struct {
 	// OnAcceptError, if set, sees temporary accept errors.
 	OnAcceptError func(error)
 
-	mu       sync.Mutex // guards total and perSource; never held while calling out
-	total    int
-	perIP    map[netip.Addr]int
+	slots    slots
 	handlers sync.WaitGroup
 }
 
@@ -110,7 +108,7 @@ type Server struct {
 func (s *Server) Serve(ctx context.Context, l net.Listener, handle func(ctx context.Context, c net.Conn)) error {
 	err := AcceptLoop(ctx, l, s.Logger, s.Name, s.OnAcceptError, func(c net.Conn) {
 		ip := RemoteIP(c)
-		if reason := s.admit(ip); reason != "" {
+		if reason := s.slots.admit(s.Limits, ip); reason != "" {
 			c.Close()
 			if s.Logger != nil {
 				s.Logger.Warn(s.Name+": connection refused", "remote", c.RemoteAddr().String(), "reason", reason)
@@ -123,7 +121,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, handle func(ctx cont
 		s.handlers.Add(1)
 		go func() {
 			defer s.handlers.Done()
-			defer s.release(ip)
+			defer s.slots.release(ip)
 			defer c.Close()
 			// Close the connection when the daemon stops, so handlers
 			// blocked in a read return.
@@ -134,33 +132,6 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, handle func(ctx cont
 	})
 	s.handlers.Wait()
 	return err
-}
-
-// admit takes a slot for ip, or says why not.
-func (s *Server) admit(ip netip.Addr) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.Limits.Total > 0 && s.total >= s.Limits.Total {
-		return "total"
-	}
-	if s.Limits.PerSource > 0 && s.perIP[ip] >= s.Limits.PerSource {
-		return "per-source"
-	}
-	if s.perIP == nil {
-		s.perIP = map[netip.Addr]int{}
-	}
-	s.total++
-	s.perIP[ip]++
-	return ""
-}
-
-func (s *Server) release(ip netip.Addr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.total--
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
 }
 
 // RemoteIP is the peer's address without port; unix sockets and pipes

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -21,6 +22,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/netx"
 	"github.com/cmed-project/cmed/pkg/sip/subs"
 )
 
@@ -102,6 +104,32 @@ type Options struct {
 	// NotifyTimeout: a NOTIFY unanswered this long counts as timed out
 	// (subs.Config.NotifyTimeout); default 32 s (Timer F).
 	NotifyTimeout time.Duration
+	// TCPLimits caps SIP/TCP connections in total and per source address
+	// (default DefaultTCPLimits); TCPIdleTimeout closes a connection
+	// without traffic for that long (default DefaultTCPIdleTimeout).
+	TCPLimits      netx.Limits
+	TCPIdleTimeout time.Duration
+}
+
+// DefaultTCPLimits bound SIP/TCP connections: a phone keeps one
+// connection, a trunk peer a few, so 32 from one address is generous while
+// 1024 in all stays well under a default descriptor limit.
+var DefaultTCPLimits = netx.Limits{Total: 1024, PerSource: 32}
+
+// DefaultTCPIdleTimeout closes SIP/TCP connections idle this long. Phones
+// re-REGISTER (and so speak on their connection) well within it
+// (docs/security.md §Listeners).
+const DefaultTCPIdleTimeout = 5 * time.Minute
+
+// TransportMetrics is optionally implemented by Options.Metrics: listener
+// health and transport-level events.
+type TransportMetrics interface {
+	// ListenerEvent counts an event on a listener: "accept-error",
+	// "accept-fd-exhausted", "refused-total", "refused-per-source",
+	// "idle-closed", "down".
+	ListenerEvent(listener, event string)
+	// ListenerUp reports whether a listener is serving.
+	ListenerUp(listener string, up bool)
 }
 
 // Server is cmed's SIP side: registrar, presence server (notifier) and
@@ -135,6 +163,9 @@ type Server struct {
 	pres *notifier
 	up   *upstream
 
+	lisMu sync.Mutex                // guards lis; a leaf
+	lis   map[string]ListenerStatus // by listener name
+
 	wg sync.WaitGroup
 }
 
@@ -154,6 +185,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.NotifyTimeout <= 0 {
 		opts.NotifyTimeout = 32 * time.Second
+	}
+	if opts.TCPLimits == (netx.Limits{}) {
+		opts.TCPLimits = DefaultTCPLimits
+	}
+	if opts.TCPIdleTimeout <= 0 {
+		opts.TCPIdleTimeout = DefaultTCPIdleTimeout
 	}
 	if opts.UpstreamPort == 0 {
 		opts.UpstreamPort = config.DefaultSIPPort
@@ -225,6 +262,12 @@ func (t countingTx) Respond(res *sip.Response) error {
 // Serve runs the server on udp and tcp (either may be nil) until ctx ends.
 // Call Shutdown first for a graceful stop (terminated NOTIFYs, upstream
 // unsubscribes): they need Serve's transports.
+//
+// A listener never dies while ctx lives: TCP accepts through netx.Guard
+// (caps, idle timeout, backoff on EMFILE), and a transport whose serve
+// loop still ends is served again after a backoff, reported down
+// (Listeners, Options.OnListener) at ERROR until it recovers. One
+// transport failing never closes the other.
 func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener) error {
 	if udp == nil && tcp == nil {
 		return errors.New("sip: no listener")
@@ -251,12 +294,22 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.dsc = sipgo.NewDialogServerCache(s.client, contact)
 	s.dcc = sipgo.NewDialogClientCache(s.client, contact)
 
-	errc := make(chan error, 2)
+	var serving sync.WaitGroup
 	if udp != nil {
-		go func() { errc <- s.srv.ServeUDP(udp) }()
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			s.keepServing(ctx, "sip-udp", func() error { return s.srv.ServeUDP(udp) }, func() bool { return packetConnOpen(udp) })
+		}()
 	}
+	var guard *netx.Guarded
 	if tcp != nil {
-		go func() { errc <- s.srv.ServeTCP(tcp) }()
+		guard = s.guardTCP(tcp)
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			s.keepServing(ctx, "sip-tcp", func() error { return s.srv.ServeTCP(guard) }, nil)
+		}()
 	}
 	s.wg.Add(3)
 	go s.tickLoop(ctx)
@@ -264,24 +317,131 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	go s.up.loop(ctx)
 	close(s.started)
 
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
+	<-ctx.Done()
 	if udp != nil {
 		udp.Close()
 	}
-	if tcp != nil {
-		tcp.Close()
+	if guard != nil {
+		guard.Close()
 	}
 	s.ua.Close()
+	serving.Wait()
 	s.wg.Wait()
 	s.reg.unregisterAll()
-	if err != nil && !errors.Is(err, net.ErrClosed) && ctx.Err() == nil {
-		return err
-	}
 	return nil
+}
+
+// guardTCP wraps the TCP listener so sipgo's accept loop, which ends at
+// the first error, never sees a temporary one, and so one host cannot
+// hold every descriptor with idle connections.
+func (s *Server) guardTCP(l net.Listener) *netx.Guarded {
+	tm, _ := s.opts.Metrics.(TransportMetrics)
+	event := func(ev string) {
+		if tm != nil {
+			tm.ListenerEvent("sip-tcp", ev)
+		}
+	}
+	return netx.Guard(l, netx.GuardOptions{
+		Name: "sip-tcp", Logger: s.log, Limits: s.opts.TCPLimits, IdleTimeout: s.opts.TCPIdleTimeout,
+		OnReject:      func(reason string) { event("refused-" + reason) },
+		OnAcceptError: func(err error) { event(acceptErrorEvent(err)) },
+		OnIdle:        func() { event("idle-closed") },
+	})
+}
+
+// acceptErrorEvent names an accept error for metrics: descriptor
+// exhaustion gets its own label, as it is what an attack causes.
+func acceptErrorEvent(err error) string {
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return "accept-fd-exhausted"
+	}
+	return "accept-error"
+}
+
+// keepServing runs serve until ctx ends, serving again after a backoff
+// whenever it returns early. open, if set, tells whether the socket is
+// still usable; a closed one is reported down once and left alone.
+func (s *Server) keepServing(ctx context.Context, name string, serve func() error, open func() bool) {
+	s.setListener(name, true, nil)
+	delay := time.Duration(0)
+	for {
+		err := serve()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("serve loop ended")
+		}
+		if delay == 0 {
+			s.log.Error(name+": listener stopped while the daemon runs; serving it again", "err", err)
+		}
+		s.setListener(name, false, err)
+		if tm, ok := s.opts.Metrics.(TransportMetrics); ok {
+			tm.ListenerEvent(name, "down")
+		}
+		delay = min(max(2*delay, 10*time.Millisecond), time.Second)
+		if open != nil && !open() {
+			s.log.Error(name + ": socket closed; listener stays down")
+			<-ctx.Done()
+			return
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		s.setListener(name, true, nil)
+	}
+}
+
+// packetConnOpen tells a closed socket from a live one without reading.
+func packetConnOpen(c net.PacketConn) bool {
+	return c.SetReadDeadline(time.Time{}) == nil
+}
+
+// ListenerStatus is the state of one of Serve's listeners.
+type ListenerStatus struct {
+	Name  string // "sip-udp", "sip-tcp"
+	Up    bool
+	Err   string    // why it is down
+	Since time.Time // when Up last changed
+}
+
+// Listeners reports the state of each listener Serve runs.
+func (s *Server) Listeners() []ListenerStatus {
+	s.lisMu.Lock()
+	defer s.lisMu.Unlock()
+	out := make([]ListenerStatus, 0, len(s.lis))
+	for _, n := range []string{"sip-udp", "sip-tcp"} {
+		if st, ok := s.lis[n]; ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func (s *Server) setListener(name string, up bool, err error) {
+	st := ListenerStatus{Name: name, Up: up, Since: time.Now()}
+	if err != nil {
+		st.Err = err.Error()
+	}
+	s.lisMu.Lock()
+	if s.lis == nil {
+		s.lis = map[string]ListenerStatus{}
+	}
+	prev, had := s.lis[name]
+	changed := !had || prev.Up != up
+	if changed {
+		s.lis[name] = st
+	}
+	s.lisMu.Unlock()
+	if changed {
+		if tm, ok := s.opts.Metrics.(TransportMetrics); ok {
+			tm.ListenerUp(name, up)
+		}
+	}
 }
 
 // Shutdown sends terminated NOTIFYs (reason deactivated, so watchers

@@ -28,12 +28,16 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,8 +77,11 @@ type Options struct {
 	// Metrics.AuthFailure("http")). May be nil.
 	OnAuthFailure func(user, remote string)
 
-	Metrics     http.Handler // served on /metrics; nil: 404
-	EnablePprof bool         // serve /debug/pprof/
+	Metrics http.Handler // served on /metrics; nil: 404
+	// Health lists the daemon's listeners and whether each serves; served
+	// on /healthz (docs/security.md §Health). nil: 404.
+	Health      func() []HealthCheck
+	EnablePprof bool // serve /debug/pprof/
 
 	Hostname func() string // board title; nil: "Router"
 	Logger   *slog.Logger  // nil: slog.Default()
@@ -141,6 +148,9 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /api/state", s.apiState)
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.Health != nil {
+		mux.HandleFunc("GET /healthz", s.healthz)
 	}
 	if opts.EnablePprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -341,4 +351,32 @@ func (s *Server) apiState(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(st)
+}
+
+// HealthCheck is the state of one listener for /healthz.
+type HealthCheck struct {
+	Name   string // "sip-udp", "sccp", ...
+	OK     bool
+	Detail string // why not OK
+}
+
+// healthz answers 200 when every listener serves and 503 when any does
+// not, one line per listener either way (docs/security.md §Health).
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	checks := s.opts.Health()
+	sort.Slice(checks, func(i, j int) bool { return checks[i].Name < checks[j].Name })
+	var b strings.Builder
+	status := http.StatusOK
+	for _, c := range checks {
+		if c.OK {
+			fmt.Fprintf(&b, "%s up\n", c.Name)
+			continue
+		}
+		status = http.StatusServiceUnavailable
+		fmt.Fprintf(&b, "%s down: %s\n", c.Name, c.Detail)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	io.WriteString(w, b.String())
 }

@@ -477,3 +477,30 @@ func TestPprofAndMetricsRoutes(t *testing.T) {
 		t.Errorf("remote pprof without login: %d", rec.Code)
 	}
 }
+
+func TestHealthzReportsEachListener(t *testing.T) {
+	var mu sync.Mutex
+	checks := []web.HealthCheck{{Name: "sip-udp", OK: true}, {Name: "sip-tcp", OK: true}}
+	e := newEnv(t, web.Options{Health: func() []web.HealthCheck {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]web.HealthCheck(nil), checks...)
+	}})
+	rec := get(e.web.Handler(), "127.0.0.1:1", "/healthz")
+	if rec.Code != 200 || rec.Body.String() != "sip-tcp up\nsip-udp up\n" {
+		t.Fatalf("all up: %d %q", rec.Code, rec.Body.String())
+	}
+	mu.Lock()
+	checks[1] = web.HealthCheck{Name: "sip-tcp", Detail: "accept: too many open files"}
+	mu.Unlock()
+	rec = get(e.web.Handler(), "127.0.0.1:1", "/healthz")
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "sip-tcp down: accept: too many open files") {
+		t.Fatalf("one down: %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := get(e.web.Handler(), "198.51.100.1:1", "/healthz"); rec.Code != 401 {
+		t.Errorf("remote /healthz without login: %d, want 401 (same rule as the board)", rec.Code)
+	}
+	if rec := get(newEnv(t, web.Options{}).web.Handler(), "127.0.0.1:1", "/healthz"); rec.Code != 404 {
+		t.Errorf("no Health: %d, want 404", rec.Code)
+	}
+}
