@@ -253,6 +253,9 @@ func cmdShowVoiceRegister(c *execCtx, m *cmdtree.Match) error {
 				}
 				host, port, _ := strings.Cut(d.Info.Addr, ":")
 				c.printf("  contact IP address: %s port %s\n", host, cmp.Or(port, "5060"))
+				if m := d.Info.Extra["moved-from"]; m != "" {
+					c.printf("  contact moved here from %s\n", m)
+				}
 			}
 			// CME lists the VoIP dial-peers it created for the pool's
 			// registered lines (docs/cme-cli.md §Automatic-dial-peers).

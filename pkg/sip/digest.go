@@ -10,8 +10,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -45,6 +47,8 @@ var (
 	ErrBadAlgorithm  = errors.New("sip: unsupported digest algorithm")
 	ErrBadResponse   = errors.New("sip: digest response mismatch")
 	ErrUnknownUser   = errors.New("sip: unknown user")
+	ErrNoQOP         = errors.New("sip: qop=auth required")
+	ErrReplay        = errors.New("sip: nonce count replayed")
 )
 
 // maxAuthHeader bounds what ParseAuthorization looks at.
@@ -163,19 +167,34 @@ func DigestResponse(c DigestCredentials, method, password string) string {
 // without asking the user.
 const NonceLifetime = 5 * time.Minute
 
-// Digest issues and verifies stateless nonces: base64(time || HMAC(secret,
-// time||realm)). Nothing is stored per challenge, so a flood of
-// unauthenticated requests costs no memory. Replays within the lifetime are
-// not detected (no nc tracking); SIP digest offers no more than that anyway
-// without per-client state.
+// Digest issues and verifies nonces: base64(time || HMAC(secret,
+// time||realm||source)). Issuing stores nothing, so a flood of
+// unauthenticated requests costs no memory; a nonce is only good from the
+// address it was issued to (docs/security.md §Digest). qop=auth is
+// required, and once credentials verify, the nonce's highest nonce-count
+// is kept until the nonce expires: a request whose nc is not higher is a
+// replay (RFC 2617 §3.2.2 "nonce-count").
 type Digest struct {
 	secret [32]byte
 	now    func() time.Time
+
+	mu   sync.Mutex         // guards seen; a leaf
+	seen map[string]ncEntry // highest nc per verified nonce
 }
+
+type ncEntry struct {
+	nc      uint32
+	expires time.Time
+}
+
+// maxTrackedNonces bounds the nonce-count table. Only nonces that carried
+// valid credentials enter it, so it grows with honest clients, not with
+// an attacker's guesses.
+const maxTrackedNonces = 100_000
 
 // NewDigest returns a Digest with a random secret. now may be nil.
 func NewDigest(now func() time.Time) *Digest {
-	d := &Digest{now: now}
+	d := &Digest{now: now, seen: map[string]ncEntry{}}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -183,43 +202,48 @@ func NewDigest(now func() time.Time) *Digest {
 	return d
 }
 
-func (d *Digest) mac(ts []byte, realm string) []byte {
+func (d *Digest) mac(ts []byte, realm string, src netip.Addr) []byte {
 	m := hmac.New(sha256.New, d.secret[:])
 	m.Write(ts)
 	m.Write([]byte(realm))
+	m.Write([]byte{0})
+	a := src.Unmap().As16()
+	m.Write(a[:])
 	return m.Sum(nil)[:16]
 }
 
-// Nonce mints a nonce for realm.
-func (d *Digest) Nonce(realm string) string {
+// Nonce mints a nonce for realm, good only for requests from src.
+func (d *Digest) Nonce(realm string, src netip.Addr) string {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(d.now().UnixNano()))
-	return base64.RawURLEncoding.EncodeToString(append(ts[:], d.mac(ts[:], realm)...))
+	return base64.RawURLEncoding.EncodeToString(append(ts[:], d.mac(ts[:], realm, src)...))
 }
 
-// checkNonce verifies that nonce is ours for realm and still fresh.
-func (d *Digest) checkNonce(nonce, realm string) error {
+// checkNonce verifies that nonce is ours for realm and src and still
+// fresh; it returns when it was issued.
+func (d *Digest) checkNonce(nonce, realm string, src netip.Addr) (time.Time, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(nonce)
 	if err != nil || len(raw) != 24 {
-		return ErrBadNonce
+		return time.Time{}, ErrBadNonce
 	}
-	if !hmac.Equal(raw[8:], d.mac(raw[:8], realm)) {
-		return ErrBadNonce
+	if !hmac.Equal(raw[8:], d.mac(raw[:8], realm, src)) {
+		return time.Time{}, ErrBadNonce
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))
 	if age := d.now().Sub(issued); age > NonceLifetime || age < -time.Minute {
-		return ErrStaleNonce
+		return time.Time{}, ErrStaleNonce
 	}
-	return nil
+	return issued, nil
 }
 
-// Challenge is the WWW-Authenticate value for a 401 (RFC 3261 §22.2).
-func (d *Digest) Challenge(realm string, stale bool) string {
+// Challenge is the WWW-Authenticate value for a 401 (RFC 3261 §22.2) to a
+// request from src.
+func (d *Digest) Challenge(realm string, src netip.Addr, stale bool) string {
 	var b strings.Builder
 	b.WriteString(`Digest realm="`)
 	b.WriteString(realm)
 	b.WriteString(`", nonce="`)
-	b.WriteString(d.Nonce(realm))
+	b.WriteString(d.Nonce(realm, src))
 	b.WriteString(`", algorithm=MD5, qop="auth"`)
 	if stale {
 		b.WriteString(", stale=true")
@@ -227,22 +251,29 @@ func (d *Digest) Challenge(realm string, stale bool) string {
 	return b.String()
 }
 
-// Verify checks credentials for method against realm; lookup returns the
-// user's password. The digest is computed over c.URI, the uri the client
-// put in the header (RFC 2617 §3.2.2.5 asks servers to check it names the
-// request; peers like sipp send the remote address instead, so cmed accepts
-// the header's uri as the reference, as Kamailio does).
-func (d *Digest) Verify(c DigestCredentials, method, realm string, lookup func(user string) (string, bool)) error {
+// Verify checks credentials for method against realm from a request whose
+// source address is src; lookup returns the user's password. The digest
+// is computed over c.URI, the uri the client put in the header (RFC 2617
+// §3.2.2.5 asks servers to check it names the request; peers like sipp
+// send the remote address instead, so cmed accepts the header's uri as the
+// reference, as Kamailio does).
+func (d *Digest) Verify(c DigestCredentials, method, realm string, src netip.Addr, lookup func(user string) (string, bool)) error {
 	if c.Realm != realm {
 		return ErrBadRealm
 	}
 	if c.Algorithm != "" && !strings.EqualFold(c.Algorithm, "MD5") {
 		return ErrBadAlgorithm
 	}
-	if c.QOP != "" && (!strings.EqualFold(c.QOP, "auth") || c.CNonce == "" || !validNC(c.NC)) {
+	if c.QOP == "" {
+		// Without qop there is no nonce-count, so nothing tells a replay
+		// from a retry: refuse the RFC 2069 form (docs/security.md §Digest).
+		return ErrNoQOP
+	}
+	if !strings.EqualFold(c.QOP, "auth") || c.CNonce == "" || !validNC(c.NC) {
 		return ErrDigestSyntax
 	}
-	if err := d.checkNonce(c.Nonce, realm); err != nil {
+	issued, err := d.checkNonce(c.Nonce, realm, src)
+	if err != nil {
 		return err
 	}
 	pw, ok := lookup(c.Username)
@@ -253,6 +284,31 @@ func (d *Digest) Verify(c DigestCredentials, method, realm string, lookup func(u
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
 		return ErrBadResponse
 	}
+	nc, _ := strconv.ParseUint(c.NC, 16, 32)
+	return d.useCount(c.Nonce, uint32(nc), issued.Add(NonceLifetime))
+}
+
+// useCount records nc for nonce, refusing one not above the last seen.
+func (d *Digest) useCount(nonce string, nc uint32, expires time.Time) error {
+	now := d.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.seen[nonce]; ok && now.Before(e.expires) && nc <= e.nc {
+		return ErrReplay
+	}
+	if len(d.seen) >= maxTrackedNonces {
+		for k, e := range d.seen {
+			if !now.Before(e.expires) {
+				delete(d.seen, k)
+			}
+		}
+		if len(d.seen) >= maxTrackedNonces {
+			// Full of live nonces: ask for a new one rather than forget
+			// counts, which would let a replay through.
+			return ErrStaleNonce
+		}
+	}
+	d.seen[nonce] = ncEntry{nc: nc, expires: expires}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -50,10 +51,10 @@ func TestDigestVerifyUsesHeaderURI(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	d := NewDigest(func() time.Time { return now })
 	lookup := func(u string) (string, bool) { return "trunkpass", u == "trunk" }
-	c := DigestCredentials{Username: "trunk", Realm: "blf.test", Nonce: d.Nonce("blf.test"), URI: "sip:127.0.0.1:5071",
+	c := DigestCredentials{Username: "trunk", Realm: "blf.test", Nonce: d.Nonce("blf.test", phoneIP), URI: "sip:127.0.0.1:5071",
 		QOP: "auth", NC: "00000001", CNonce: "abcd"}
 	good := sign(c, "SUBSCRIBE", "trunkpass")
-	if err := d.Verify(good, "SUBSCRIBE", "blf.test", lookup); err != nil {
+	if err := d.Verify(good, "SUBSCRIBE", "blf.test", phoneIP, lookup); err != nil {
 		t.Fatalf("valid credentials: %v", err)
 	}
 
@@ -61,17 +62,19 @@ func TestDigestVerifyUsesHeaderURI(t *testing.T) {
 	overRURI.URI = "sip:2001@127.0.0.1:5071"
 	overRURI = sign(overRURI, "SUBSCRIBE", "trunkpass")
 	overRURI.URI = c.URI // header names one uri, digest computed over another
-	if err := d.Verify(overRURI, "SUBSCRIBE", "blf.test", lookup); !errors.Is(err, ErrBadResponse) {
+	if err := d.Verify(overRURI, "SUBSCRIBE", "blf.test", phoneIP, lookup); !errors.Is(err, ErrBadResponse) {
 		t.Errorf("digest over another uri: %v, want ErrBadResponse", err)
 	}
 
-	// RFC 2069 form (no qop) is accepted too.
+	// RFC 2069 form (no qop) has no nonce-count to detect a replay with:
+	// refused (docs/security.md §Digest).
 	noQOP := c
 	noQOP.QOP, noQOP.NC, noQOP.CNonce = "", "", ""
-	if err := d.Verify(sign(noQOP, "REGISTER", "trunkpass"), "REGISTER", "blf.test", lookup); err != nil {
-		t.Errorf("no-qop credentials: %v", err)
+	if err := d.Verify(sign(noQOP, "REGISTER", "trunkpass"), "REGISTER", "blf.test", phoneIP, lookup); !errors.Is(err, ErrNoQOP) {
+		t.Errorf("no-qop credentials: %v, want ErrNoQOP", err)
 	}
 
+	c.NC = "00000002" // the good credentials above used nc 1
 	cases := []struct {
 		name string
 		mod  func(*DigestCredentials)
@@ -94,7 +97,7 @@ func TestDigestVerifyUsesHeaderURI(t *testing.T) {
 		if cc.Response == "" {
 			cc = sign(cc, "SUBSCRIBE", "trunkpass")
 		}
-		if err := d.Verify(cc, "SUBSCRIBE", "blf.test", lookup); !errors.Is(err, tc.want) {
+		if err := d.Verify(cc, "SUBSCRIBE", "blf.test", phoneIP, lookup); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
@@ -102,20 +105,22 @@ func TestDigestVerifyUsesHeaderURI(t *testing.T) {
 	// A nonce from another Digest (another router, or before a restart).
 	other := NewDigest(func() time.Time { return now })
 	fc := c
-	fc.Nonce = other.Nonce("blf.test")
-	if err := d.Verify(sign(fc, "SUBSCRIBE", "trunkpass"), "SUBSCRIBE", "blf.test", lookup); !errors.Is(err, ErrBadNonce) {
+	fc.Nonce = other.Nonce("blf.test", phoneIP)
+	if err := d.Verify(sign(fc, "SUBSCRIBE", "trunkpass"), "SUBSCRIBE", "blf.test", phoneIP, lookup); !errors.Is(err, ErrBadNonce) {
 		t.Errorf("foreign nonce: %v", err)
 	}
 	// The same nonce past its lifetime is stale.
+	good.NC = "000000ff"
+	good = sign(good, "SUBSCRIBE", "trunkpass")
 	now = now.Add(NonceLifetime + time.Second)
-	if err := d.Verify(good, "SUBSCRIBE", "blf.test", lookup); !errors.Is(err, ErrStaleNonce) {
+	if err := d.Verify(good, "SUBSCRIBE", "blf.test", phoneIP, lookup); !errors.Is(err, ErrStaleNonce) {
 		t.Errorf("old nonce: %v, want ErrStaleNonce", err)
 	}
 }
 
 func TestChallengeParses(t *testing.T) {
 	d := NewDigest(nil)
-	ch := d.Challenge("cmed", true)
+	ch := d.Challenge("cmed", phoneIP, true)
 	// The challenge uses the same grammar as credentials, minus response.
 	c, err := ParseAuthorization(ch + `, username="u", uri="sip:x", response="r"`)
 	if err != nil || c.Realm != "cmed" || c.Nonce == "" || !strings.Contains(ch, "stale=true") {
@@ -167,4 +172,36 @@ func FuzzParseCredentials(f *testing.F) {
 			}
 		}
 	})
+}
+
+var phoneIP = netip.MustParseAddr("192.0.2.10")
+
+// A nonce is good from the address it was issued to only, and each
+// nonce-count once (docs/security.md §Digest).
+func TestDigestReplayAndSourceBinding(t *testing.T) {
+	d := NewDigest(nil)
+	lookup := func(u string) (string, bool) { return "pw", u == "1001" }
+	c := DigestCredentials{Username: "1001", Realm: "cmed", Nonce: d.Nonce("cmed", phoneIP), URI: "sip:cmed",
+		QOP: "auth", NC: "00000001", CNonce: "c1"}
+	first := sign(c, "REGISTER", "pw")
+	if err := d.Verify(first, "REGISTER", "cmed", phoneIP, lookup); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := d.Verify(first, "REGISTER", "cmed", phoneIP, lookup); !errors.Is(err, ErrReplay) {
+		t.Errorf("same nc again: %v, want ErrReplay", err)
+	}
+	attacker := netip.MustParseAddr("198.51.100.7")
+	c.NC = "00000002"
+	second := sign(c, "REGISTER", "pw")
+	if err := d.Verify(second, "REGISTER", "cmed", attacker, lookup); !errors.Is(err, ErrBadNonce) {
+		t.Errorf("fresh nc from another address: %v, want ErrBadNonce", err)
+	}
+	if err := d.Verify(second, "REGISTER", "cmed", phoneIP, lookup); err != nil {
+		t.Errorf("next nc from the phone: %v", err)
+	}
+	// An IPv4-mapped IPv6 source is the same address.
+	c.NC = "00000003"
+	if err := d.Verify(sign(c, "REGISTER", "pw"), "REGISTER", "cmed", netip.AddrFrom16(phoneIP.As16()), lookup); err != nil {
+		t.Errorf("v4-mapped source: %v", err)
+	}
 }

@@ -38,6 +38,10 @@ type Binding struct {
 	CSeq       uint32
 	Registered time.Time
 	Expires    time.Time
+	// MovedFrom is the source address a REGISTER took this pool's contact
+	// away from, when one did (docs/security.md §Digest), at MovedAt.
+	MovedFrom string
+	MovedAt   time.Time
 }
 
 // phone is one registered pool: a dn.Device while it has bindings.
@@ -218,21 +222,44 @@ func (r *registrar) reply(req *sip.Request, tx sip.ServerTransaction, pool int, 
 func (r *registrar) add(pool *config.VoiceRegisterPool, b *Binding) error {
 	r.mu.Lock()
 	p := r.phones[pool.Tag]
+	moved := ""
 	if p != nil && p.name == b.Device {
-		if old := p.bindings[b.Number]; old != nil {
-			b.Registered = old.Registered
+		for _, old := range p.bindings {
+			if hostOf(old.Source) != hostOf(b.Source) {
+				moved = old.Source
+			} else if old.MovedFrom != "" {
+				b.MovedFrom, b.MovedAt = old.MovedFrom, old.MovedAt
+			}
 		}
-		p.bindings[b.Number] = b
-		r.mu.Unlock()
-		return nil
+		if moved == "" {
+			if old := p.bindings[b.Number]; old != nil {
+				b.Registered = old.Registered
+			}
+			p.bindings[b.Number] = b
+			r.mu.Unlock()
+			return nil
+		}
 	}
 	r.mu.Unlock()
-	if p != nil { // the pool's MAC changed under a live registration
+	if moved != "" {
+		// A REGISTER moved a live pool to another address: legitimate
+		// for a phone that got a new address, the mark of a hijack
+		// otherwise. Logged, kept on the binding for `show voice
+		// register pool`, and the device is registered anew so the
+		// line core sees the new address (docs/security.md §Digest).
+		b.MovedFrom, b.MovedAt = moved, b.Registered
+		r.s.log.Warn("sip: REGISTER moved a pool's contact to a new address", "pool", pool.Tag,
+			"number", b.Number, "from", moved, "to", b.Source, "contact", b.Contact)
+	}
+	if p != nil { // the pool's MAC or address changed under a live registration
 		r.drop(pool.Tag)
 	}
 	sink := newPhoneDevice(r, pool.Tag)
-	info := dn.DeviceInfo{Name: b.Device, Protocol: dn.SIP, Model: pool.Type, Addr: b.Source,
-		Extra: map[string]string{"contact": b.Contact, "transport": b.Transport, "user-agent": b.UserAgent}}
+	extra := map[string]string{"contact": b.Contact, "transport": b.Transport, "user-agent": b.UserAgent}
+	if b.MovedFrom != "" {
+		extra["moved-from"] = b.MovedFrom + " at " + b.MovedAt.UTC().Format(time.RFC3339)
+	}
+	info := dn.DeviceInfo{Name: b.Device, Protocol: dn.SIP, Model: pool.Type, Addr: b.Source, Extra: extra}
 	id, err := r.s.opts.Switch.RegisterDevice(info, sink)
 	if err != nil {
 		return err

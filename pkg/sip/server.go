@@ -624,10 +624,46 @@ func (s *Server) authFailure(method string) {
 	}
 }
 
+// AuthMetrics is optionally implemented by Options.Metrics: refused
+// authentications with their reason.
+type AuthMetrics interface {
+	AuthRejected(method, reason string)
+}
+
+func (s *Server) authRejected(method, reason string) {
+	if m, ok := s.opts.Metrics.(AuthMetrics); ok {
+		m.AuthRejected(method, reason)
+	}
+}
+
+// authReason names a digest failure for metrics.
+func authReason(err error) string {
+	switch {
+	case errors.Is(err, ErrBadResponse):
+		return "bad-password"
+	case errors.Is(err, ErrUnknownUser):
+		return "unknown-user"
+	case errors.Is(err, ErrBadNonce):
+		return "bad-nonce"
+	case errors.Is(err, ErrNoQOP):
+		return "no-qop"
+	}
+	return "bad-credentials"
+}
+
+// sourceIP is the address a request came from, without port.
+func sourceIP(req *sip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // challenge answers 401 with a fresh nonce (RFC 3261 §22.2).
 func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, stale bool) {
 	res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
-	res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.Challenge(s.realm(), stale)))
+	res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.Challenge(s.realm(), sourceIP(req), stale)))
 	s.respond(tx, res)
 }
 
@@ -642,15 +678,24 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, lookup
 	}
 	c, err := ParseAuthorization(h.Value())
 	if err == nil {
-		err = s.digest.Verify(c, string(req.Method), s.realm(), lookup)
+		err = s.digest.Verify(c, string(req.Method), s.realm(), sourceIP(req), lookup)
 	}
 	switch {
 	case err == nil:
 		return c.Username, true
 	case errors.Is(err, ErrStaleNonce):
 		s.challenge(req, tx, true)
+	case errors.Is(err, ErrReplay):
+		// The password was right but the nonce-count was used: a
+		// replay, or a client reusing a nonce. Refused either way; the
+		// stale challenge lets an honest client retry at once
+		// (docs/security.md §Digest).
+		s.authRejected(string(req.Method), "replay")
+		s.log.Warn("sip: digest replay refused", "method", req.Method, "from", req.Source(), "user", c.Username)
+		s.challenge(req, tx, true)
 	default:
 		s.authFailure(string(req.Method))
+		s.authRejected(string(req.Method), authReason(err))
 		s.log.Info("sip: digest authentication failed", "method", req.Method, "from", req.Source(), "user", c.Username, "err", err)
 		s.challenge(req, tx, false)
 	}
