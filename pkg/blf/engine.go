@@ -44,6 +44,7 @@ type Engine struct {
 	subs         map[SubID]*sub
 	lastID       SubID
 	counted      int
+	countedTrunk int // of counted, the KindSIPTrunk ones (ExternalShare)
 	refused      [numReasons]uint64
 	deliveries   uint64
 
@@ -415,6 +416,9 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 	if counted && e.counted >= e.max {
 		return 0, e.refuse(ReasonMaxSubscriptions)
 	}
+	if req.Kind == KindSIPTrunk && e.countedTrunk >= ExternalShare(e.max) {
+		return 0, e.refuse(ReasonMaxSubscriptions)
+	}
 	p := e.presentities[key]
 	if p == nil {
 		p = &presentity{key: key, number: req.Presentity, device: req.Device}
@@ -437,6 +441,9 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 	p.subs = append(p.subs, s)
 	e.subs[s.id] = s
 	if counted {
+		if req.Kind == KindSIPTrunk {
+			e.countedTrunk++
+		}
 		e.counted++
 	}
 	// Full state at once, even when unknown.
@@ -462,6 +469,9 @@ func (e *Engine) Unsubscribe(id SubID) error {
 	}
 	delete(e.subs, id)
 	if s.counted {
+		if s.req.Kind == KindSIPTrunk {
+			e.countedTrunk--
+		}
 		e.counted--
 	}
 	p := s.p
@@ -494,3 +504,9 @@ func (e *Engine) State(key string) State {
 	}
 	return e.compute(p)
 }
+
+// ExternalShare is how many of max-subscription subscriptions trunk
+// watchers may hold: three quarters, so a flood of external SUBSCRIBEs
+// always leaves the last quarter for local phones' BLF
+// (docs/sip-presence.md §Limits).
+func ExternalShare(max int) int { return max - max/4 }

@@ -341,6 +341,11 @@ func cmdShowPresenceGlobal(c *execCtx, _ *cmdtree.Match) error {
 	row("Presence sccp blfsd retry interval", itoa(g.RetryInterval))
 	row("Presence sccp blfsd retry limit", itoa(g.RetryLimit))
 	row("Presence router mode", cmp.Or(g.RouterMode, "CME mode"))
+	if cfg := c.s.b.Running(); g.AllowExternalWatchers && (cfg.VoiceRegisterGlobal == nil || !cfg.VoiceRegisterGlobal.AuthenticatePresence) {
+		// docs/security.md §Presence-exposure
+		c.printf("Warning: external watchers are not authenticated (no authenticate presence);\n")
+		c.printf("         only trusted peers may subscribe.\n")
+	}
 	return nil
 }
 

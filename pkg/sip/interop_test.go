@@ -156,7 +156,7 @@ func registerEphone(t *testing.T, r *rig, mac string) (dn.DeviceID, *dntest.Devi
 
 func TestInteropSubscribeDialog(t *testing.T) {
 	needTool(t, "sipp")
-	r := newRig(t, notifierConfig(""), nil)
+	r := newRig(t, notifierConfig(""), trustLoopback)
 	registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
@@ -178,7 +178,7 @@ func TestInteropSubscribeDialog(t *testing.T) {
 
 func TestInteropSubscribePresence(t *testing.T) {
 	needTool(t, "sipp")
-	r := newRig(t, notifierConfig(""), nil)
+	r := newRig(t, notifierConfig(""), trustLoopback)
 	registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
@@ -220,7 +220,7 @@ func TestInteropSubscribePresenceDigest(t *testing.T) {
 
 func TestInteropProbes(t *testing.T) {
 	needTool(t, "sipp")
-	r := newRig(t, notifierConfig(""), nil)
+	r := newRig(t, notifierConfig(""), trustLoopback)
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), usersCSV)
 	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_bad_event.xml"), "-inf", users,
@@ -240,7 +240,7 @@ func TestInteropProbes(t *testing.T) {
 // carries the confirmed state.
 func TestInteropOffHookNotify(t *testing.T) {
 	needTool(t, "sipp")
-	r := newRig(t, notifierConfig(""), nil)
+	r := newRig(t, notifierConfig(""), trustLoopback)
 	id, _ := registerEphone(t, r, "0011.2233.4401")
 	dir := t.TempDir()
 	users := writeFile(t, filepath.Join(dir, "users.csv"), "SEQUENTIAL\nw1001;2001\n")

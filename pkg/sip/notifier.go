@@ -194,6 +194,13 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		watcherName = user + "@" + hostOf(req.Source())
+	} else if !s.trustedSource(req) && !hostItself(req) {
+		// A trunk watcher that neither authenticated nor comes from a
+		// trusted peer gets the same 403 for every number, before the
+		// number is looked at: no enumeration, and no share of
+		// max-subscription (docs/security.md §Presence-exposure).
+		s.forbid(req, tx)
+		return
 	}
 	expires := time.Duration(info.Expires) * time.Second
 	if !info.HasExpires {

@@ -154,6 +154,8 @@ type Server struct {
 
 	creds atomic.Pointer[map[string]string] // trunk presence credentials
 
+	presenceOpen atomic.Bool // the snapshot in force has watcher all without authenticate presence
+
 	dsc *sipgo.DialogServerCache // dialogs of calls phones place
 	dcc *sipgo.DialogClientCache // dialogs of calls cmed places to phones
 
@@ -219,6 +221,7 @@ func New(opts Options) (*Server, error) {
 	s.reg = newRegistrar(s)
 	s.pres = newNotifier(s)
 	s.up = newUpstream(s)
+	s.warnOpenPresence(opts.Config)
 	s.cur.Store(opts.Config)
 	s.loadCredentials(opts.Config)
 
@@ -466,10 +469,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // bindings of pools that left the configuration are dropped, and upstream
 // subscriptions follow a changed `server`.
 func (s *Server) Apply(cfg *config.Config) {
+	s.warnOpenPresence(cfg)
 	s.cur.Store(cfg)
 	s.loadCredentials(cfg)
 	s.reg.apply(cfg)
 	s.up.wake()
+}
+
+// warnOpenPresence logs, at the load that opens it, a presence open to
+// unauthenticated trunk watchers: only trusted peers can then subscribe
+// (docs/security.md §Presence-exposure). Later loads that keep it open
+// stay quiet, so a configuration session is not flooded.
+func (s *Server) warnOpenPresence(cfg *config.Config) {
+	open := cfg != nil && cfg.Presence != nil && cfg.Presence.WatcherAll &&
+		(cfg.VoiceRegisterGlobal == nil || !cfg.VoiceRegisterGlobal.AuthenticatePresence)
+	if s.presenceOpen.Swap(open) || !open {
+		return
+	}
+	s.log.Warn("sip: presence `watcher all` without `authenticate presence`: external watchers are not authenticated; only trusted peers may subscribe")
 }
 
 // Addr returns the bound UDP and TCP addresses (zero when not serving).

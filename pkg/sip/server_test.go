@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -210,7 +211,7 @@ func TestLocalPhoneWatcher(t *testing.T) {
 // with a terminated NOTIFY.
 func TestTrunkPolicy(t *testing.T) {
 	cfg := strings.Replace(registrarConfig, " authenticate presence\n", "", 1)
-	r := newRig(t, strings.Replace(cfg, " watcher all\n", "", 1), nil)
+	r := newRig(t, strings.Replace(cfg, " watcher all\n", "", 1), trustLoopback)
 	u := newRawUA(t, r.addr())
 	sub := func(number, callID string, cseq int, extra ...string) int {
 		h := append([]string{"Contact: <sip:w@" + u.addr() + ">", "Event: dialog"}, extra...)
@@ -251,30 +252,81 @@ func TestTrunkPolicy(t *testing.T) {
 	eventually(t, 2*time.Second, "cleanup", func() bool { return len(r.eng.Subscriptions()) == 0 && len(r.srv.Subscriptions()) == 0 })
 }
 
-// TestMaxSubscription: past `max-subscription` (100, counted with SCCP
-// watchers) a SUBSCRIBE gets 503 with Retry-After.
+// trustLoopback trusts the test's trunk peer at 127.0.0.1 (an unauthenticated
+// trunk watcher must come from a trusted peer, docs/security.md
+// §Presence-exposure); 127.0.0.2 stays untrusted.
+func trustLoopback(o *Options) {
+	o.TrustedPeers = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+}
+
+// TestMaxSubscription: trunk watchers get at most three quarters of
+// `max-subscription` (100, counted with SCCP watchers), so 200 external
+// SUBSCRIBEs leave local BLF working; past the share, and past the cap, a
+// SUBSCRIBE gets 503 with Retry-After (docs/sip-presence.md §Limits).
 func TestMaxSubscription(t *testing.T) {
-	r := newRig(t, strings.Replace(registrarConfig, " authenticate presence\n", "", 1), nil)
+	r := newRig(t, strings.Replace(registrarConfig, " authenticate presence\n", "", 1), trustLoopback)
 	u := newRawUA(t, r.addr())
 	// One SCCP watcher counts too.
 	if _, err := r.eng.Subscribe(blf.SubscribeRequest{Watcher: blf.NewMailbox(), Kind: blf.KindSCCPSpeedDial, Presentity: "2001"}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 99; i++ {
+	granted := 0
+	for i := 1; i <= 200; i++ {
 		u.send("SUBSCRIBE", "sip:2001@127.0.0.1:"+r.port(), fmt.Sprintf("<sip:w@127.0.0.1>;tag=m%d", i), "<sip:2001@127.0.0.1>",
 			fmt.Sprintf("max-%d", i), i, "Contact: <sip:w@"+u.addr()+">", "Event: dialog")
-		if res := u.response("SUBSCRIBE", i); res.StatusCode != 200 {
+		switch res := u.response("SUBSCRIBE", i); res.StatusCode {
+		case 200:
+			granted++
+		case 503:
+			if hdr(res, "Retry-After") == "" {
+				t.Fatalf("subscription %d: 503 without Retry-After", i)
+			}
+		default:
 			t.Fatalf("subscription %d: %d", i, res.StatusCode)
 		}
 	}
-	u.send("SUBSCRIBE", "sip:2001@127.0.0.1:"+r.port(), "<sip:w@127.0.0.1>;tag=m100", "<sip:2001@127.0.0.1>",
-		"max-100", 100, "Contact: <sip:w@"+u.addr()+">", "Event: dialog")
-	res := u.response("SUBSCRIBE", 100)
-	if res.StatusCode != 503 || hdr(res, "Retry-After") == "" {
-		t.Fatalf("101st subscription: %d Retry-After %q", res.StatusCode, hdr(res, "Retry-After"))
+	if granted != 75 {
+		t.Fatalf("external subscriptions granted: %d, want 75 (three quarters of 100)", granted)
+	}
+	// Local phones still get their lamps, up to the cap itself.
+	for i := 2; i <= 25; i++ {
+		if _, err := r.eng.Subscribe(blf.SubscribeRequest{Watcher: blf.NewMailbox(), Kind: blf.KindSCCPSpeedDial, Presentity: "2001"}); err != nil {
+			t.Fatalf("local BLF %d after the external flood: %v", i, err)
+		}
 	}
 	if g := r.eng.Global(); g.Subscriptions != 100 {
 		t.Errorf("engine counts %d", g.Subscriptions)
+	}
+	if _, err := r.eng.Subscribe(blf.SubscribeRequest{Watcher: blf.NewMailbox(), Kind: blf.KindSCCPSpeedDial, Presentity: "2001"}); err == nil {
+		t.Errorf("local BLF past max-subscription accepted")
+	}
+}
+
+// An untrusted, unauthenticated SUBSCRIBE cannot tell an existing DN from
+// a missing one (docs/security.md §Presence-exposure).
+func TestUntrustedSubscribeCannotEnumerate(t *testing.T) {
+	r := newRig(t, strings.Replace(registrarConfig, " authenticate presence\n", "", 1), trustLoopback)
+	u := newRawUAAt(t, "127.0.0.2", r.addr())
+	answer := func(number string, cseq int) string {
+		u.send("SUBSCRIBE", "sip:"+number+"@127.0.0.1:"+r.port(), "<sip:w@127.0.0.2>;tag=e", "<sip:"+number+"@127.0.0.1>",
+			fmt.Sprintf("enum-%d", cseq), cseq, "Contact: <sip:w@"+u.addr()+">", "Event: dialog", "Expires: 600")
+		res := u.response("SUBSCRIBE", cseq)
+		var hs []string
+		for _, h := range res.Headers() {
+			switch strings.ToLower(h.Name()) {
+			case "via", "from", "to", "call-id", "cseq", "content-length":
+			default:
+				hs = append(hs, h.Name()+": "+h.Value())
+			}
+		}
+		return fmt.Sprintf("%d %s %v", res.StatusCode, res.Reason, hs)
+	}
+	exists, missing := answer("2001", 1), answer("5555", 2)
+	if exists != missing || !strings.HasPrefix(exists, "403 ") {
+		t.Fatalf("existing DN: %s\nmissing DN:  %s\nwant the same 403", exists, missing)
+	}
+	if len(r.eng.Subscriptions()) != 0 {
+		t.Errorf("an untrusted SUBSCRIBE took a subscription: %+v", r.eng.Subscriptions())
 	}
 }
 

@@ -172,3 +172,12 @@ func poolByUsername(cfg *config.Config, user string) *config.VoiceRegisterPool {
 	}
 	return nil
 }
+
+// hostItself reports a request from 127.0.0.1 or ::1: a process on the
+// router's own host (a switchboard, a load generator), which can read the
+// configuration anyway. Presence treats it as a trusted peer
+// (docs/security.md §Presence-exposure); other loopback addresses are not.
+func hostItself(req *sip.Request) bool {
+	a := sourceIP(req)
+	return a == netip.IPv6Loopback() || a == netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
