@@ -31,6 +31,8 @@ func (s sipMetrics) ListenerEvent(listener, event string) {
 	s.m.ListenerEvent(listener, event)
 }
 func (s sipMetrics) ListenerUp(listener string, up bool) { s.m.ListenerUp(listener, up) }
+func (s sipMetrics) SIPDropped(reason string)            { s.m.SIPDropped(reason) }
+func (s sipMetrics) AuthRejected(method, reason string)  { s.m.AuthRejected("sip", reason) }
 
 // flashDir is the router's flash: the state directory (docs/peering.md),
 // or the database's directory when only the database and socket paths

@@ -204,7 +204,23 @@ func New(opts Options) (*Server, error) {
 	// per response without a To-tag): without it every tag is a getrandom
 	// syscall. Process-wide and idempotent.
 	sipgo.Init()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("cmed"))
+	udpSizeOnce.Do(func() {
+		// sipgo reads datagrams into a 32 KiB buffer and refuses to send
+		// one over 1300 bytes (UDPMTUSize-200), which drops the answer to
+		// any request over ~1300 bytes with a debug line. A UDP SIP
+		// message may be up to 65,535 bytes (RFC 3261 §18.1.1 only asks
+		// a client to prefer TCP for large requests; a response goes back
+		// the way the request came, RFC 3261 §18.2.2). Process-wide, set
+		// once before any transport runs.
+		sip.TransportBufferReadSize = 65535
+		sip.UDPMTUSize = 65535 + 200
+	})
+	// Everything sipgo and this server log goes through the limiter:
+	// values cut short, warnings rate-limited (docs/security.md §Logging).
+	opts.Logger = slog.New(newLimitHandler(opts.Logger.Handler(), dropCounter(opts.Metrics)))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("cmed"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(opts.Logger)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(opts.Logger)))
 	if err != nil {
 		return nil, err
 	}
@@ -631,7 +647,39 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) respond(tx sip.ServerTransaction, res *sip.Response) {
 	if err := tx.Respond(res); err != nil {
-		s.log.Debug("sip: respond failed", "err", err)
+		// A response that cannot be sent is a silent failure for the
+		// peer: counted and logged (rate-limited, docs/security.md
+		// §Logging).
+		if m, ok := s.opts.Metrics.(DropMetrics); ok {
+			m.SIPDropped("send-failed")
+		}
+		s.log.Warn("sip: response not sent", "status", res.StatusCode, "to", res.Destination(), "err", err)
+	}
+}
+
+// udpSizeOnce sets sipgo's UDP size limits (New).
+var udpSizeOnce sync.Once
+
+// DropMetrics is optionally implemented by Options.Metrics: SIP messages
+// dropped, by reason ("unparsable", "send-failed").
+type DropMetrics interface {
+	SIPDropped(reason string)
+}
+
+// dropCounter maps the log lines of sipgo that mean a dropped message to
+// DropMetrics; sipgo has no other hook for them.
+func dropCounter(m Metrics) func(string) {
+	dm, ok := m.(DropMetrics)
+	if !ok {
+		return nil
+	}
+	return func(msg string) {
+		switch msg {
+		case "failed to parse":
+			dm.SIPDropped("unparsable")
+		case "Read filter error":
+			dm.SIPDropped("filtered")
+		}
 	}
 }
 
