@@ -86,6 +86,10 @@ func TestGuardCapsAndIdle(t *testing.T) {
 	if _, err := clients[2].Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("third connection from one source: read %v, want EOF (refused)", err)
 	}
+	// OnReject runs just after the refused connection is closed.
+	for deadline := time.Now().Add(5 * time.Second); rejected.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if rejected.Load() != 1 || g.Open() != 2 {
 		t.Fatalf("rejected=%d open=%d, want 1 and 2", rejected.Load(), g.Open())
 	}
