@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -224,14 +223,36 @@ func (d *Daemon) flashFiles() tftp.Handler {
 			return nil, 0, err
 		}
 		cfg := d.Running()
-		if cfg == nil || d.opts.StateDir == "" || !slices.Contains(cfg.Services.TFTPFiles, clean) {
+		if cfg == nil || d.opts.StateDir == "" {
 			return nil, 0, tftp.ErrNotFound
 		}
-		b, err := os.ReadFile(filepath.Join(d.opts.StateDir, clean))
+		file, ok := publishedFlashFile(cfg.Services, clean)
+		if !ok {
+			return nil, 0, tftp.ErrNotFound
+		}
+		b, err := os.ReadFile(filepath.Join(d.opts.StateDir, file))
 		if err != nil {
 			d.log.Warn("tftp: published flash file is missing", "file", "flash:"+clean, "err", err)
 			return nil, 0, tftp.ErrNotFound
 		}
 		return bytes.NewReader(b), int64(len(b)), nil
 	})
+}
+
+// publishedFlashFile maps the name a phone asks for to the flash file a
+// `tftp-server flash:FILE [alias NAME]` line publishes: a file with an
+// alias is served under the alias only, as IOS does.
+func publishedFlashFile(s config.Services, name string) (string, bool) {
+	for _, f := range s.TFTPFiles {
+		served := f
+		for _, a := range s.TFTPAliases {
+			if a.File == f {
+				served = a.Alias
+			}
+		}
+		if served == name {
+			return f, true
+		}
+	}
+	return "", false
 }

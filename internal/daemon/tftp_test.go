@@ -345,7 +345,19 @@ func TestTFTPServesPublishedFlashFiles(t *testing.T) {
 	if _, err := fetch(a.String(), "secret.txt", 512); err == nil {
 		t.Error("an unpublished file in flash was served")
 	}
+	// With an alias, phones ask for the alias and the file's own name is
+	// no longer served.
+	inst.CLI(t, "configure terminal", "tftp-server flash:P00308010200.bin alias SCCP-7960.bin", "end")
+	if got, err := fetch(a.String(), "SCCP-7960.bin", 512); err != nil || !bytes.Equal(got, fw) {
+		t.Fatalf("aliased file: %v (%d bytes)", err, len(got))
+	}
+	if _, err := fetch(a.String(), "P00308010200.bin", 512); err == nil {
+		t.Error("an aliased file was still served under its flash name")
+	}
 	inst.CLI(t, "configure terminal", "no tftp-server flash:P00308010200.bin", "end")
+	if _, err := fetch(a.String(), "SCCP-7960.bin", 512); err == nil {
+		t.Error("alias still served after `no tftp-server flash:`")
+	}
 	if _, err := fetch(a.String(), "P00308010200.bin", 512); err == nil {
 		t.Error("file still served after `no tftp-server flash:`")
 	}
