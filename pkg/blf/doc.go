@@ -32,7 +32,12 @@
 // (Watcher.Deliver, Upstream.Watch and Upstream.Unwatch) are queued under
 // the lock and made once it is released (Engine.unlock), so a watcher or
 // the upstream adapter may take its own locks, and may even call back into
-// the Engine, without a lock-order cycle. The only code run under
+// the Engine, without a lock-order cycle. Watcher.Deliver calls are made by
+// whichever goroutine unlocks (one at a time, in order); Upstream calls by
+// a short-lived goroutine of the engine's own (Engine.upMu, a leaf, guards
+// its queue), so the upstream is never re-entered on the stack of its own
+// SetExternalState: Watch and Unwatch happen just after the Subscribe or
+// Unsubscribe that decided them, in the order decided. The only code run under
 // Engine.mu that is not the engine's is the debug logger's handler, a leaf.
 // Mailbox.mu guards one mailbox and is a leaf: nothing is called under it.
 //

@@ -56,6 +56,15 @@ type Engine struct {
 	upOps    []upOp
 	spare    []delivery // outbox's previous backing array, reused
 	flushing bool
+
+	// upMu guards upQ and upRunning; a leaf. Upstream calls are made by
+	// their own short-lived goroutine (runUpstream), never by the goroutine
+	// that unlocked: SetExternalState comes from the upstream itself, and a
+	// caller that (against the rule) still held its own lock must not be
+	// handed a Watch back into it on its own stack.
+	upMu      sync.Mutex
+	upQ       []upOp
+	upRunning bool
 }
 
 // delivery is one Watcher.Deliver to make: state st for subscription s.
@@ -104,12 +113,8 @@ func (e *Engine) unlock() {
 		batch, ops := e.outbox, e.upOps
 		e.outbox, e.spare, e.upOps = e.spare[:0], nil, nil
 		e.mu.Unlock()
-		for _, op := range ops {
-			if op.watch {
-				e.up.Watch(op.number)
-			} else {
-				e.up.Unwatch(op.number)
-			}
+		if len(ops) > 0 {
+			e.queueUpstream(ops)
 		}
 		for _, d := range batch {
 			s := d.s
@@ -121,6 +126,42 @@ func (e *Engine) unlock() {
 	}
 	e.flushing = false
 	e.mu.Unlock()
+}
+
+// queueUpstream hands ops to the upstream goroutine, starting it if none
+// runs. One runs at a time and takes ops in queue order, so the upstream
+// sees Watch and Unwatch of a number in the order they were decided.
+func (e *Engine) queueUpstream(ops []upOp) {
+	e.upMu.Lock()
+	e.upQ = append(e.upQ, ops...)
+	start := !e.upRunning
+	e.upRunning = true
+	e.upMu.Unlock()
+	if start {
+		go e.runUpstream()
+	}
+}
+
+// runUpstream makes the queued Upstream calls and ends when none is left.
+func (e *Engine) runUpstream() {
+	for {
+		e.upMu.Lock()
+		ops := e.upQ
+		e.upQ = nil
+		if len(ops) == 0 {
+			e.upRunning = false
+			e.upMu.Unlock()
+			return
+		}
+		e.upMu.Unlock()
+		for _, op := range ops {
+			if op.watch {
+				e.up.Watch(op.number)
+			} else {
+				e.up.Unwatch(op.number)
+			}
+		}
+	}
 }
 
 // New returns an Engine for cfg. up may be nil (no external presentities).

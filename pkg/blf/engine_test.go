@@ -2,7 +2,9 @@ package blf_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
@@ -197,10 +199,30 @@ func TestMaxSubscriptions(t *testing.T) {
 	}
 }
 
-type upstream struct{ watched map[string]int }
+// upstream records Watch/Unwatch, which the engine makes from its own
+// goroutine after the Subscribe or Unsubscribe that decided them.
+type upstream struct {
+	mu      sync.Mutex // guards watched; a leaf
+	watched map[string]int
+}
 
-func (u *upstream) Watch(n string)   { u.watched[n]++ }
-func (u *upstream) Unwatch(n string) { u.watched[n]-- }
+func (u *upstream) Watch(n string)   { u.mu.Lock(); u.watched[n]++; u.mu.Unlock() }
+func (u *upstream) Unwatch(n string) { u.mu.Lock(); u.watched[n]--; u.mu.Unlock() }
+
+// settles waits a bounded while for number's watch count to become want.
+func (u *upstream) settles(number string, want int) bool {
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		u.mu.Lock()
+		got := u.watched[number]
+		u.mu.Unlock()
+		if got == want {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}
 
 func TestExternalPresentity(t *testing.T) {
 	cfg := baseConfig()
@@ -210,8 +232,8 @@ func TestExternalPresentity(t *testing.T) {
 	m := blf.NewMailbox()
 	a, _ := e.Subscribe(blf.SubscribeRequest{Watcher: m, WatcherName: "1001@10.0.0.1", Kind: blf.KindSCCPSpeedDial, Presentity: "7001"})
 	b, _ := e.Subscribe(blf.SubscribeRequest{Watcher: m, WatcherName: "1002@10.0.0.1", Kind: blf.KindSCCPSpeedDial, Presentity: "7001"})
-	if up.watched["7001"] != 1 {
-		t.Fatalf("upstream watched %d times", up.watched["7001"])
+	if !up.settles("7001", 1) {
+		t.Fatalf("upstream not watched exactly once")
 	}
 	e.SetExternalState("7001", blf.StateInUse)
 	if s := last(t, m, b); s != blf.StateInUse {
@@ -223,7 +245,7 @@ func TestExternalPresentity(t *testing.T) {
 	}
 	_ = e.Unsubscribe(a)
 	_ = e.Unsubscribe(b)
-	if up.watched["7001"] != 0 {
+	if !up.settles("7001", 0) {
 		t.Errorf("upstream not released")
 	}
 }
