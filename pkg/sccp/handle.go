@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/dn"
@@ -59,7 +60,10 @@ func (s *session) handle(m msg.Message) {
 		s.send(SoftKeyTemplate())
 	case *msg.SoftKeySetReq:
 		// CUCM follows with the idle key set and prompt unasked (docs/sccp.md §Registration-sequence step 6).
-		s.send(SoftKeySets(), &msg.SelectSoftKeys{SetIndex: msg.KeySetOnHook, ValidKeyMask: 0xFFFFFFFF},
+		s.mu.Lock()
+		ks := s.keySets
+		s.mu.Unlock()
+		s.send(ks.res(), &msg.SelectSoftKeys{SetIndex: msg.KeySetOnHook, ValidKeyMask: 0xFFFFFFFF},
 			&msg.DisplayPromptStatus{Text: msg.Label(msg.LabelYourOptions)})
 	case *msg.LineStatReq:
 		s.send(s.lineStat(m.Line))
@@ -538,6 +542,15 @@ func (s *session) redial() {
 
 // onSoftKey maps our softkey events (layout.go) to the core.
 func (s *session) onSoftKey(ev, inst, ref uint32) {
+	s.mu.Lock()
+	blocked := slices.Contains(s.blockedKeys, ev)
+	s.mu.Unlock()
+	if blocked {
+		// `features blocked` takes the feature away, not only its key
+		// (docs/cme-cli.md §Softkeys).
+		s.send(&msg.StartTone{Tone: msg.ToneBeepBonk})
+		return
+	}
 	id := s.deviceID()
 	sw := s.srv.Switch
 	cv, haveRef := s.callByRef(ref)

@@ -89,6 +89,8 @@ type session struct {
 	resetSent    bool
 	xferHeld     dn.CallID // transfer in progress: the held call
 	xferConsult  dn.CallID // and the consultation call
+	keySets      keySets   // this phone's SoftKeySetRes (softkeys.go)
+	blockedKeys  []uint32  // softkey events `features blocked` takes away
 }
 
 // regFacts are the Register fields kept for show and VersionReq.
@@ -511,6 +513,7 @@ func (s *session) onRegister(r *msg.Register) {
 		ka = cfg.Telephony.KeepaliveSeconds()
 	}
 	lay := buildLayout(e, model, version)
+	ks, blocked := softKeysFor(cfg, e)
 	s.name = dn.DeviceName(e.MAC)
 
 	s.mu.Lock()
@@ -518,6 +521,7 @@ func (s *session) onRegister(r *msg.Register) {
 	s.reg = regFacts{DeviceType: r.DeviceType, StationIP: r.StationIP, MaxStreams: r.MaxStreams,
 		FirmwareLoadName: r.FirmwareLoadName}
 	s.layout, s.keepaliveSec, s.regAt = lay, ka, s.srv.Now()
+	s.keySets, s.blockedKeys = ks, blocked
 	for _, b := range lay.Lines {
 		if d := idx.dn(b.DN); d != nil && d.CallForward.All != "" {
 			if s.forward == nil {
@@ -624,14 +628,17 @@ func (s *session) watcherName(idx *cfgIndex, lay *layout) string {
 
 func (s *session) applyConfig(idx *cfgIndex) {
 	s.mu.Lock()
-	old, registered, model, version := s.ephone, s.registered, s.model, s.version
+	old, registered, model, version, oldKeys, oldBlocked := s.ephone, s.registered, s.model, s.version, s.keySets, s.blockedKeys
 	s.mu.Unlock()
 	if !registered || old == nil {
 		return
 	}
 	e := idx.ephone(s.name)
+	// A changed softkey template takes a reset: the phone asks for its sets
+	// only while registering (docs/sccp.md §Registration-sequence).
+	newKeys, newBlocked := softKeysFor(idx.cfg, e)
 	if e != nil && layoutEqual(buildLayout(old, model, version), buildLayout(e, model, version)) && e.Keepalive == old.Keepalive &&
-		e.PresenceCallList == old.PresenceCallList {
+		e.PresenceCallList == old.PresenceCallList && keySetsEqual(&oldKeys, &newKeys) && slices.Equal(oldBlocked, newBlocked) {
 		s.mu.Lock()
 		s.ephone = e
 		s.mu.Unlock()
