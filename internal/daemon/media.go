@@ -61,6 +61,26 @@ func (m mediaAdapter) StartTone(dest netip.AddrPort, p dn.MediaParams, t dn.Tone
 	return stopper{s}, nil
 }
 
+// StartMixer implements dn.ConferenceMixer: the software bridge serves
+// ad hoc conferences, `conference hardware` included (docs/cme-behaviour.md §Conference).
+func (m mediaAdapter) StartMixer(p dn.MediaParams, n int) (dn.Mixer, error) {
+	codecs := make([]media.Codec, n)
+	for i := range codecs {
+		codecs[i] = codecOf(p)
+	}
+	ms, err := m.srv.AttachMixer(codecs)
+	if err != nil {
+		return nil, err
+	}
+	return mixer{ms}, nil
+}
+
+// mixer adapts a media.MixerSession to dn.Mixer; Stop closes off the switch
+// goroutine, as stopper does.
+type mixer struct{ *media.MixerSession }
+
+func (m mixer) Stop() { go m.MixerSession.Close() }
+
 // stopper closes a media session off the switch goroutine: Close waits for
 // the sender goroutine, and the core must never wait.
 type stopper struct{ s media.Session }

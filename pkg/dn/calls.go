@@ -692,6 +692,9 @@ func (s *Switch) onHook(id DeviceID, line int) (*leg, error) {
 	}
 	for _, l := range s.boundLegs(d.id.Name, line) {
 		if l.state != LineHold {
+			if s.confHangup(l) {
+				return l, nil
+			}
 			s.releaseCall(l.call, CauseNormal, "")
 			return l, nil
 		}

@@ -31,6 +31,9 @@ func (s *Switch) mediaReady(id DeviceID, line int, callID CallID, addr netip.Add
 //   - a leg whose peer holds the call hears music on hold at its receive
 //     address (the holder's own media is closed).
 func (s *Switch) syncMedia(c *call) {
+	if s.confMedia(c) {
+		return
+	}
 	if s.calls[c.id] != c {
 		return
 	}

@@ -50,6 +50,7 @@ type Switch struct {
 	appRules    []dialplan.DialRule // application dialing rules (docs/cme-behaviour.md §Dialing-rules)
 	lookupRules []dialplan.DialRule // directory lookup rules
 	records     []CallRecord
+	conf        confState // ad hoc conferences (conference.go)
 
 	dirtyDN  map[DNKey]struct{}
 	dirtyDev map[string]struct{}

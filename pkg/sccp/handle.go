@@ -629,6 +629,19 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 		s.mu.Lock()
 		s.xferHeld, s.xferConsult = x.Held.ID, x.Consult.ID
 		s.mu.Unlock()
+	case evConfrn:
+		c, ok := sw.(Conferencer)
+		if !ok {
+			s.send(&msg.StartTone{Tone: msg.ToneBeepBonk})
+			return
+		}
+		var call dn.CallID
+		if haveRef {
+			call = cv.id
+		} else if x, ok := s.findCall(msg.CallConnected); ok {
+			call, line = x.id, x.line
+		}
+		s.coreErr("conference", refErr(c.Conference(id, line, call)))
 	case evCFwdAll:
 		s.cfwdAll(inst)
 	case evBackSpace:
