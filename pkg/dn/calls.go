@@ -149,7 +149,11 @@ func (s *Switch) detach(d *device, cause Cause) {
 				l.ringing = removeApps(l.ringing, name)
 				s.markLeg(l)
 				if len(l.ringing) == 0 {
-					s.releaseCall(c, CauseUnavailable, "")
+					if c.hunt != nil && c.b == l {
+						s.huntAdvance(c, CauseUnavailable)
+					} else {
+						s.releaseCall(c, CauseUnavailable, "")
+					}
 				}
 			}
 		}
@@ -236,7 +240,14 @@ func (s *Switch) addDigits(id DeviceID, line int, digits string) (*leg, error) {
 	if l.digits == "" {
 		s.emit(l.dev, effect{kind: effTone, line: l.line, id: l.cid, tone: ToneNone})
 	}
+	if l.pickup != 0 {
+		s.pickupDigits(l, digits) // the group or extension of a pickup (pickup.go)
+		return l, nil
+	}
 	l.digits += digits
+	if s.facDigits(l) {
+		return l, nil
+	}
 	m := s.plan.Lookup(l.digits)
 	switch m.Result {
 	case dialplan.Partial, dialplan.Ambiguous:
@@ -360,12 +371,18 @@ func (s *Switch) candidates(number string) []*dnConf {
 //
 // It reports the cause of the last failure when nothing alerts.
 func (s *Switch) route(c *call, number string) (Cause, bool) {
+	if g := s.huntPilot(number); g != nil {
+		return s.startHunt(c, g)
+	}
 	cands := s.candidates(number)
 	cause := CauseUnassigned
 	for _, d := range cands {
 		if slices.Contains(c.visited, d.key) {
 			cause = CauseLoop
 			continue
+		}
+		if d.park != nil {
+			return s.parkRoute(c, d)
 		}
 		if t := s.cfa[d.key]; t != "" {
 			if fc, ok := s.forward(c, d, t); ok || fc != CauseLoop {
@@ -477,7 +494,9 @@ func (s *Switch) callerAlerting(a *leg) {
 // timeout when it has a no-answer target, else `timeouts ringing`.
 func (s *Switch) armRing(b *leg) {
 	d := s.ringTimeout
-	if dc := s.dnConf[b.dn]; dc != nil && dc.cfna != "" && dc.cfnaTimeout > 0 {
+	if c := b.call; c.hunt != nil && c.b == b {
+		d = s.huntTimeout(c) // the group's timeout, not the member's CFNA
+	} else if dc := s.dnConf[b.dn]; dc != nil && dc.cfna != "" && dc.cfnaTimeout > 0 {
 		d = dc.cfnaTimeout
 	}
 	callID, gen := b.call.id, b.gen
@@ -505,6 +524,10 @@ func (s *Switch) armRing(b *leg) {
 // and its caller hears busy (docs/cme-behaviour.md §DND, ringer off
 // without a CFNA target).
 func (s *Switch) unanswered(c *call, cause Cause) {
+	if c.hunt != nil {
+		s.huntAdvance(c, cause)
+		return
+	}
 	b := c.b
 	dc := s.dnConf[b.dn]
 	if dc != nil && dc.cfna != "" {
@@ -612,6 +635,10 @@ func (s *Switch) reject(id DeviceID, line int, callID CallID, cause Cause, every
 // (busy, declined) or CFNA target, else the caller fails like a call to a
 // busy number (place).
 func (s *Switch) rejected(c *call, cause Cause) {
+	if c.hunt != nil {
+		s.huntAdvance(c, cause)
+		return
+	}
 	b := c.b
 	dc := s.dnConf[b.dn]
 	s.dropLeg(b, cause, "")
@@ -671,6 +698,7 @@ func (s *Switch) answerLeg(b *leg, dev string, line int) error {
 	b.dev, b.line = dev, line
 	b.answered = s.now()
 	s.markLeg(b)
+	s.huntAnswered(b.call)
 	s.emit(dev, effect{kind: effCallInfo, line: line, info: s.info(b, line)})
 	s.emit(dev, effect{kind: effCallState, line: line, id: id, st: LineConnected})
 	s.setRemotes(b)
@@ -810,6 +838,10 @@ func (s *Switch) releaseCall(c *call, cause Cause, skip string) {
 		c.echoH.Stop()
 		c.echoH = nil
 	}
+	if c.hunt != nil {
+		s.huntCounters(c.hunt.key).Abandoned++
+		s.endHunt(c)
+	}
 	delete(s.calls, c.id)
 	// A consultation call that outlives its held call stays a plain call.
 	// Only the consultation legs are looked at, not every call: this runs
@@ -868,7 +900,11 @@ func (s *Switch) dropLeg(l *leg, cause Cause, skip string) {
 	s.legs[l.dn] = slices.DeleteFunc(s.legs[l.dn], func(x *leg) bool { return x == l })
 	if len(s.legs[l.dn]) == 0 {
 		delete(s.legs, l.dn)
+		if l.trunk == nil {
+			s.idleSince[l.dn] = s.now()
+		}
 	}
+	l.parked = nil
 	if c.a == l {
 		c.a = nil
 	}
@@ -1171,6 +1207,7 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 	}
 	s.cfg = cfg
 	s.dnConf, s.devConf = newDN, newDev
+	s.applyHuntConfig(cfg)
 	s.dnApps = make(map[DNKey][]appearance)
 	for _, name := range sortedKeys(newDev) {
 		for _, a := range newDev[name].apps {
@@ -1182,6 +1219,14 @@ func (s *Switch) applyConfig(cfg *config.Config) {
 	var extra []dialplan.Entry
 	if s.echo != "" {
 		extra = append(extra, dialplan.Entry{Pattern: s.echo, Kind: dialplan.TargetService})
+	}
+	for _, k := range sortedDNKeys(s.hunts) {
+		// A pilot is dialled like a DN; route hands it to the group.
+		for _, n := range []string{s.hunts[k].pilot, s.hunts[k].secondary} {
+			if dialplan.Dialable(n) {
+				extra = append(extra, dialplan.Entry{Pattern: n, Kind: dialplan.TargetDN, Tag: k.Tag})
+			}
+		}
 	}
 	s.plan, _ = dialplan.FromConfig(cfg, extra...)
 	s.applyTrunkConfig(cfg)

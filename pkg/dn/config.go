@@ -63,6 +63,12 @@ type dnConf struct {
 	// xin and xout are `translation-profile incoming|outgoing`, applied
 	// to trunk calls (see trunk.go).
 	xin, xout string
+
+	// park is the `park-slot` configuration of a call-park slot
+	// (docs/cme-behaviour.md §Call-park); nil for an ordinary DN.
+	park *config.ParkSlot
+	// pickup is the DN's `pickup-group` (own, else its template's).
+	pickup string
 }
 
 type deviceConf struct {
@@ -90,6 +96,7 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 		d := &cfg.EphoneDNs[i]
 		k := DNKey{EphoneDN, d.Tag}
 		cf := d.CallForward
+		pickup := d.PickupGroup
 		if d.Template != 0 {
 			for _, t := range cfg.EphoneDNTemplates {
 				if t.Tag == d.Template { // the DN's own setting wins (docs/cme-cli.md §Ephone-dn)
@@ -98,12 +105,14 @@ func buildTables(cfg *config.Config) (map[DNKey]*dnConf, map[string]*deviceConf)
 					if cf.NoAnswer == "" {
 						cf.NoAnswer, cf.NoAnswerTimeout = t.CallForward.NoAnswer, t.CallForward.NoAnswerTimeout
 					}
+					pickup = cmp.Or(pickup, t.PickupGroup)
 				}
 			}
 		}
 		dns[k] = &dnConf{key: k, number: d.Number, secondary: d.Secondary, name: d.Name, label: d.Label,
 			calls: d.Mode.Calls(), allowWatch: cfg.EphoneDNAllowWatch(d), huntstop: !d.NoHuntstop,
-			preference: d.Preference, xin: d.TranslationProfileIn, xout: d.TranslationProfileOut}
+			preference: d.Preference, xin: d.TranslationProfileIn, xout: d.TranslationProfileOut,
+			park: d.ParkSlot, pickup: pickup}
 		dns[k].setForward(cf)
 	}
 	for _, d := range cfg.VoiceRegisterDNs {

@@ -15,9 +15,10 @@ import (
 
 // TestNoStuckLampsProperty drives random sequences of calls, answers,
 // hang-ups, hold/resume, transfers (consultative, blind, cancelled),
-// forwarding changes, DND toggles and trunk calls (out through dial-peers
+// forwarding changes, DND toggles, trunk calls (out through dial-peers
 // and in from a fake trunk that progresses, answers, fails and hangs up
-// at random), then hangs everything up and lets every timer run out. At
+// at random), calls to a hunt-group pilot, HLog, call park (softkey, FAC,
+// retrieval, recall) and call pickup (local, group, directed, BLF), then hangs everything up and lets every timer run out. At
 // quiescence no phone may show anything: every ring, call state and media
 // channel a phone was given must have been ended (docs/sccp.md §Field-reports stuck
 // lamps), no call may remain, every DN must be idle, no MOH or echo stream
@@ -28,7 +29,7 @@ func TestNoStuckLampsProperty(t *testing.T) {
 		seeds = 8
 	}
 	numbers := []string{"1001", "1002", "1003", "1004", "1005", "1006", "2001", "*43", "1099", "9",
-		"95551234#", "51234", "7123#"}
+		"95551234#", "51234", "7123#", "5000", "1008", "**3", "**420#", "**6"}
 	causes := []dn.Cause{dn.CauseBusy, dn.CauseUnassigned, dn.CauseUnavailable, dn.CauseNoAnswer}
 	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -40,6 +41,16 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				d[7].Number = "1006"
 				c.Ephones[5].Buttons[0].Mode = config.ButtonFeature
 				c.Ephones[0].Username, c.VoiceRegisterPools[0].Username = "u1", "u1"
+				// Hunt group, park slot, pickup groups (docs/cme-behaviour.md
+				// §Hunt-groups, §Call-park, §Call-pickup).
+				c.EphoneHunts = []config.HuntGroup{{Tag: 1, Kind: []string{"sequential", "peer", "longest-idle"}[seed%3],
+					Pilot: "5000", List: []string{"1001", "1003", "1004"}, Final: "1006", Timeout: []int{5}}}
+				d[8].ParkSlot = &config.ParkSlot{Timeout: 20, Limit: 2, Recall: seed%2 == 0}
+				d[8].Mode = config.SingleLine
+				c.Ephones = c.Ephones[:7]
+				d[1].PickupGroup, d[3].PickupGroup, d[4].PickupGroup = "10", "10", "20"
+				d[5].PickupGroup = "20"
+				c.Telephony.FACStandard, c.Telephony.DirectedPickup = true, true
 				if seed%2 == 1 {
 					c.Telephony.TransferSystem = "blind"
 				}
@@ -69,7 +80,7 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				for range 150 {
 					tag := pick()
 					id := h.id[tag]
-					switch r.IntN(17) {
+					switch r.IntN(21) {
 					case 0, 1:
 						_, _ = h.sw.OffHook(id, 0)
 						_, _ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
@@ -107,6 +118,15 @@ func TestNoStuckLampsProperty(t *testing.T) {
 						}
 						_, _ = tr.Incoming(h.sw, dn.InboundCall{Calling: dn.Party{Number: "0612345"},
 							Called: called, Remote: tr.RemoteAddr()})
+					case 17:
+						_, _ = h.sw.Park(id, 0, 0, []string{"", "1008", "1099"}[r.IntN(3)])
+					case 18:
+						kind := []dn.PickupKind{dn.PickupLocal, dn.PickupGroup, dn.PickupDirected}[r.IntN(3)]
+						_, _ = h.sw.Pickup(id, 0, kind, []string{"", "10", "20", "1002", "1005"}[r.IntN(5)])
+					case 19:
+						_, _ = h.sw.PickupBLF(id, numbers[r.IntN(8)])
+					case 20:
+						_ = h.sw.SetHuntLogout(id, r.IntN(2) == 0)
 					case 15, 16:
 						live := tr.Live()
 						if len(live) == 0 {
@@ -171,8 +191,14 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				if live := tr.Live(); len(live) != 0 {
 					t.Errorf("trunk calls left open: %v\n%s", live, tr.Dump())
 				}
-				for tag := 1; tag <= 7; tag++ {
-					h.wantPresence(tag, dn.PresenceIdle)
+				for tag := 1; tag <= 8; tag++ {
+					h.wantPresence(tag, dn.PresenceIdle) // 8: the park slot
+				}
+				for _, tag := range tags {
+					_ = h.sw.SetHuntLogout(h.id[tag], false)
+				}
+				if p := h.presence(dn.EphoneHunt, 1); p != dn.PresenceIdle {
+					t.Errorf("hunt pilot presence %v at quiescence, want idle", p)
 				}
 			})
 		})

@@ -52,6 +52,16 @@ type Switch struct {
 	records     []CallRecord
 	conf        confState // ad hoc conferences (conference.go)
 
+	// Hunt groups (hunt.go), call park (park.go).
+	hunts     map[DNKey]*huntConf
+	hunting   map[DNKey]int // calls hunting per group
+	huntLast  map[DNKey]int // list index of the member that rang last (peer)
+	huntStats map[DNKey]*huntCounters
+	huntOut   map[string]bool     // phones logged out with HLog, by device name
+	idleSince map[DNKey]time.Time // when a DN last went idle (longest-idle)
+	// huntOfMember lists the groups a number is a member of.
+	huntOfMember map[string][]DNKey
+
 	dirtyDN  map[DNKey]struct{}
 	dirtyDev map[string]struct{}
 	pubDN    map[DNKey]LineEvent
@@ -110,6 +120,12 @@ type leg struct {
 	xferOf    *call // consult leg: the held call a transfer will move
 	xferBlind bool  // consult leg: transfer as soon as the number is complete
 
+	// parked is set on a call-park slot's leg (park.go).
+	parked *parkState
+	// pickup is set on a dialing leg that collects the number of a
+	// pickup (pickup.go).
+	pickup pickupKind
+
 	// trunk is set on the far side of a trunk call (no DN, no device;
 	// cid is the trunk call id, rx the far end's RTP address).
 	trunk *trunkSide
@@ -130,6 +146,7 @@ type call struct {
 	echo        bool    // the echo test answered it
 	echoAddr    netip.AddrPort
 	echoH       MediaHandle
+	hunt        *huntCall // the call is hunting through a group (hunt.go)
 }
 
 // trunkSide is the state of a trunk leg (see Trunk).
@@ -178,6 +195,11 @@ func NewWithOptions(cfg *config.Config, o Options) *Switch {
 		dirtyCalls: make(map[*call]struct{}),
 		trunks:     make(map[CallID]*leg),
 		consults:   make(map[*leg]struct{}),
+		hunting:    make(map[DNKey]int),
+		huntLast:   make(map[DNKey]int),
+		huntStats:  make(map[DNKey]*huntCounters),
+		huntOut:    make(map[string]bool),
+		idleSince:  make(map[DNKey]time.Time),
 	}
 	switch s.echo {
 	case "":
@@ -522,6 +544,7 @@ const (
 	effTrunkHangup
 	effStopTransmit
 	effCallFailed
+	effParkReminder
 )
 
 type effect struct {
@@ -597,6 +620,10 @@ func (s *Switch) flush() {
 			}
 		case effCallForward:
 			e.sink.CallForward(e.line, e.num)
+		case effParkReminder:
+			if r, ok := e.sink.(ParkReminder); ok {
+				r.ParkReminder(e.num)
+			}
 		case effTrunkDial:
 			s.trunk.Dial(e.tc)
 		case effTrunkUpdate:
@@ -661,6 +688,9 @@ func (s *Switch) markAll() {
 	for k := range s.pubDN {
 		s.markDN(k)
 	}
+	for k := range s.hunts {
+		s.markDN(k)
+	}
 	for n := range s.devConf {
 		s.dirtyDev[n] = struct{}{}
 	}
@@ -671,6 +701,16 @@ func (s *Switch) markAll() {
 
 func (s *Switch) publish() {
 	if len(s.dirtyDN) > 0 {
+		// A pilot's state follows its members' (huntPresence).
+		if len(s.huntOfMember) > 0 {
+			for k := range s.dirtyDN {
+				if c := s.dnConf[k]; c != nil {
+					for _, g := range s.huntOfMember[c.number] {
+						s.dirtyDN[g] = struct{}{}
+					}
+				}
+			}
+		}
 		keys := make([]DNKey, 0, len(s.dirtyDN))
 		for k := range s.dirtyDN {
 			keys = append(keys, k)
@@ -749,6 +789,14 @@ func (s *Switch) protocolOf(d *device) Protocol {
 // so that an octo-line with one call up and one alerting shows alerting
 // (docs/sccp.md §Field-reports).
 func (s *Switch) dnPresence(k DNKey) Presence {
+	if c := s.dnConf[k]; c != nil && c.park != nil {
+		// A park slot is on no phone: in use while a call is parked
+		// there (docs/cme-behaviour.md §Call-park).
+		if len(s.legs[k]) > 0 {
+			return PresenceInUse
+		}
+		return PresenceIdle
+	}
 	registered, allDND := false, true
 	for _, a := range s.dnApps[k] {
 		d := s.devs[a.device]
@@ -784,6 +832,9 @@ func (s *Switch) dnPresence(k DNKey) Presence {
 }
 
 func (s *Switch) lineEvent(k DNKey) LineEvent {
+	if isHuntKey(k) {
+		return s.huntLineEvent(k)
+	}
 	c := s.dnConf[k]
 	if c == nil {
 		old := s.pubDN[k]

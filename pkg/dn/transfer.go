@@ -156,6 +156,16 @@ func (s *Switch) blindLeg(h *leg, number string) {
 	c.hops, c.visited = 0, nil
 	c.calling = s.legParty(a)
 	c.redirecting = s.party(h.dn)
+	if slot, ok := facPark(s.cfg.Telephony, number); ok {
+		// Transfer to the park FAC: park at the slot, or the first free
+		// one (docs/cme-behaviour.md §Call-park, SIP phones).
+		if sd := s.freeSlot(slot); sd != nil && party(a) {
+			s.parkInto(c, sd, c.redirecting.Number, s.phoneOf(c.redirecting.Number))
+		} else {
+			s.releaseCall(c, CauseBusy, "")
+		}
+		return
+	}
 	if s.forwardOut(c, number) {
 		return
 	}

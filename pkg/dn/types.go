@@ -14,6 +14,10 @@ type DNKind uint8
 const (
 	EphoneDN        DNKind = iota + 1 // ephone-dn TAG (SCCP button)
 	VoiceRegisterDN                   // voice register dn TAG (SIP pool number)
+	// EphoneHunt and VoiceHuntGroup key the pilot presentity of a hunt
+	// group (docs/cme-behaviour.md §Hunt-groups): Tag is the group tag.
+	EphoneHunt
+	VoiceHuntGroup
 )
 
 // DNKey identifies a DN across config snapshots.
@@ -23,8 +27,13 @@ type DNKey struct {
 }
 
 func (k DNKey) String() string {
-	if k.Kind == VoiceRegisterDN {
+	switch k.Kind {
+	case VoiceRegisterDN:
 		return fmt.Sprintf("voice register dn %d", k.Tag)
+	case EphoneHunt:
+		return fmt.Sprintf("ephone-hunt %d", k.Tag)
+	case VoiceHuntGroup:
+		return fmt.Sprintf("voice hunt-group %d", k.Tag)
 	}
 	return fmt.Sprintf("ephone-dn %d", k.Tag)
 }
