@@ -75,7 +75,11 @@ func (b cliBackend) SaveRunning() error              { return b.d.SaveRunning() 
 func (b cliBackend) StartupText() (string, error)    { return b.d.StartupText() }
 func (b cliBackend) Lines() ([]dn.LineStatus, error) { return b.d.Switch().Lines() }
 func (b cliBackend) Calls() ([]dn.CallStatus, error) { return b.d.Switch().Calls() }
-func (b cliBackend) PresenceGlobal() blf.GlobalInfo  { return b.d.Presence().Global() }
+
+// Hunts and ParkSlots implement cli.Features.
+func (b cliBackend) Hunts() ([]dn.HuntStatus, error)         { return b.d.Switch().Hunts() }
+func (b cliBackend) ParkSlots() ([]dn.ParkSlotStatus, error) { return b.d.Switch().ParkSlots() }
+func (b cliBackend) PresenceGlobal() blf.GlobalInfo          { return b.d.Presence().Global() }
 func (b cliBackend) PresenceSubscriptions() []blf.SubscriptionInfo {
 	return b.d.withPresenceStatus(b.d.Presence().Subscriptions())
 }

@@ -51,7 +51,8 @@ var execHelp = []string{
 	"running-config", "Current operating configuration", "startup-config", "Contents of startup configuration",
 	"version", "System hardware and software status", "clock", "Display the system clock",
 	"users", "Display information about terminal lines", "history", "Display the session command history",
-	"ephone", "Show ephone status", "ephone-dn", "Show ephone-dn status", "summary", "Summary",
+	"ephone", "Show ephone status", "ephone-dn", "Show ephone-dn status", "ephone-hunt", "Show ephone hunt groups",
+	"hunt-group", "Voice hunt groups", "summary", "Summary",
 	"registered", "Registered ephones", "unregistered", "Unregistered ephones",
 	"voice", "Voice information", "register", "Voice register (SIP phones) information",
 	"all", "All", "global", "Global configuration", "pool", "Pool information", "dn", "DN information",
@@ -123,7 +124,10 @@ func buildExecTrees() (*cmdtree.Tree, *cmdtree.Tree) {
 	priv.MustAdd("show startup-config", ex(cmdShowStartup))
 	priv.MustAdd("show ephone [summary|registered [summary]|unregistered|dnd|offhook|<1-1000>|mac-address H.H.H]", ex(cmdShowEphone),
 		"<1-1000>=ephone tag", "H.H.H=MAC address of the ephone")
-	priv.MustAdd("show ephone-dn [summary|<1-10000>]", ex(cmdShowEphoneDN), "<1-10000>=ephone-dn tag")
+	priv.MustAdd("show ephone-dn [summary|park|<1-10000>]", ex(cmdShowEphoneDN), "<1-10000>=ephone-dn tag",
+		"park=Call-park slots and parked calls")
+	priv.MustAdd("show ephone-hunt [<1-100>]", ex(cmdShowEphoneHunt), "<1-100>=ephone-hunt tag")
+	priv.MustAdd("show voice hunt-group [<1-100>]", ex(cmdShowVoiceHuntGroup), "<1-100>=voice hunt-group tag")
 	priv.MustAdd("show voice register {all|global|pool [<1-1000>|all]|dn [<1-10000>]}", ex(cmdShowVoiceRegister),
 		"<1-1000>=Pool tag", "<1-10000>=DN tag")
 	priv.MustAdd("show voice register statistics [global|pool <1-1000>]", ex(cmdShowVoiceRegisterStatistics),

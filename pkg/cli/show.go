@@ -140,6 +140,9 @@ func dnSummaryState(l dn.LineStatus) string {
 }
 
 func cmdShowEphoneDN(c *execCtx, m *cmdtree.Match) error {
+	if m.Has("park") {
+		return cmdShowParkSlots(c)
+	}
 	lines, err := c.s.b.Lines()
 	if err != nil {
 		return fmt.Errorf("%% %v", err)

@@ -515,6 +515,9 @@ func (s *session) onStimulus(st msg.ButtonType, inst, ref uint32) {
 			s.send(&msg.StartTone{Tone: msg.ToneBeepBonk}) // CS: BeepBonk without a number
 			return
 		}
+		if st == msg.ButtonBLFSpeedDial && s.blfPickup(sp.Number) {
+			return // directed pickup of the call ringing there (features.go)
+		}
 		s.dial(sp.Number, 0)
 	case msg.ButtonRedial:
 		s.redial()
@@ -646,6 +649,14 @@ func (s *session) onSoftKey(ev, inst, ref uint32) {
 		s.cfwdAll(inst)
 	case evBackSpace:
 		// Digits already went to the core; nothing to take back.
+	default:
+		if featureKey(ev) {
+			var call dn.CallID
+			if haveRef {
+				call = cv.id
+			}
+			s.onFeatureKey(ev, line, call)
+		}
 	}
 }
 
