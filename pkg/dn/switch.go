@@ -841,8 +841,27 @@ func (s *Switch) lineEvent(k DNKey) LineEvent {
 		return LineEvent{Key: k, Number: old.Number, Secondary: old.Secondary, Name: old.Name,
 			Presence: PresenceUnregistered, Removed: true}
 	}
-	return LineEvent{Key: k, Number: c.number, Secondary: c.secondary, Name: c.name,
+	ev := LineEvent{Key: k, Number: c.number, Secondary: c.secondary, Name: c.name,
 		AllowWatch: c.allowWatch, Presence: s.dnPresence(k)}
+	ev.Held = ev.Presence == PresenceInUse && s.dnHeld(k)
+	return ev
+}
+
+// dnHeld reports whether DN k has a call and every one of its calls that
+// is not ringing is on hold by this side: a line with one call held and
+// another being talked on is in use, not held.
+func (s *Switch) dnHeld(k DNKey) bool {
+	held := false
+	for _, l := range s.legs[k] {
+		switch l.state {
+		case LineRinging:
+		case LineHold:
+			held = true
+		default:
+			return false
+		}
+	}
+	return held
 }
 
 func (s *Switch) devicePresence(name string) Presence {

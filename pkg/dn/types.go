@@ -487,7 +487,12 @@ type LineEvent struct {
 	Name       string
 	AllowWatch bool
 	Presence   Presence
-	Removed    bool // the DN left the configuration
+	// Held: the DN is in use and every call on it that is not ringing is
+	// on hold by this side (LineHold). Presence stays PresenceInUse, as
+	// CME's lamps show a held line (docs/cme-behaviour.md §Presentity-state);
+	// SIP watchers are told the hold (docs/sip-presence.md §State-mapping).
+	Held    bool
+	Removed bool // the DN left the configuration
 }
 
 // DeviceEvent is a phone's presence snapshot, for device-based BLF
