@@ -60,6 +60,12 @@ func (k Kind) String() string {
 
 func (k Kind) sip() bool { return k == KindSIPPhone || k == KindSIPTrunk }
 
+// ShowsHold reports whether watchers of kind k are told a held line
+// apart from an in-use one: SIP watchers read it from the presence and
+// dialog bodies (docs/sip-presence.md §State-mapping); SCCP lamps have no
+// hold colour.
+func (k Kind) ShowsHold() bool { return k.sip() }
+
 // SubID identifies a subscription; unique for the Engine's life.
 type SubID uint32
 
@@ -69,6 +75,11 @@ type Update struct {
 	Presentity string // the number as subscribed
 	Device     bool
 	State      State // already mapped to the watcher's capability
+	// Held: State is StateInUse and every call on the presentity is held
+	// by its side (dn.LineEvent.Held). Only SIP watchers are told it
+	// (Kind.ShowsHold); the lamp stays in use, as CME's BLF lamps show a
+	// held line (docs/cme-behaviour.md §Presentity-state).
+	Held bool
 }
 
 // Watcher receives lamp updates. See the package doc for the rules.

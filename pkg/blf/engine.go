@@ -71,8 +71,9 @@ type Engine struct {
 // What unlock reads of s (id, req, p.number, p.device) never changes
 // after Subscribe, so it needs no lock.
 type delivery struct {
-	s  *sub
-	st State
+	s    *sub
+	st   State
+	held bool
 }
 
 // upOp is one Upstream.Watch (watch) or Unwatch of number.
@@ -85,6 +86,7 @@ type presentity struct {
 	key, number string
 	device      bool
 	state       State // raw: Alerting not yet mapped
+	held        bool  // state is StateInUse and every call is held (Update.Held)
 	subs        []*sub
 	sibling     *sub // outbound record for an external number
 }
@@ -94,6 +96,7 @@ type sub struct {
 	req     SubscribeRequest
 	p       *presentity
 	last    State
+	held    bool // Held last delivered
 	since   time.Time
 	counted bool
 	sib     SubID
@@ -118,7 +121,7 @@ func (e *Engine) unlock() {
 		}
 		for _, d := range batch {
 			s := d.s
-			s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: d.st})
+			s.req.Watcher.Deliver(Update{Sub: s.id, Presentity: s.p.number, Device: s.p.device, State: d.st, Held: d.held})
 		}
 		clear(batch) // drop sub references
 		e.mu.Lock()
@@ -300,36 +303,44 @@ func fromPresence(p dn.Presence) State {
 // §Lines "in-use if any instance is in use").
 var rank = [...]int{StateUnknown: 0, StateIdle: 1, StateDND: 2, StateInUse: 3, StateAlerting: 4}
 
-// compute is a presentity's raw state (docs/cme-behaviour.md §Presentity-state).
-func (e *Engine) compute(p *presentity) State {
+// compute is a presentity's raw state (docs/cme-behaviour.md
+// §Presentity-state) and whether it is held: in use, and every watchable
+// DN with the number that is in use is held (dn.LineEvent.Held). Device
+// presentities and external numbers are never held (device BLF is SCCP
+// only; the upstream relays lamp states).
+func (e *Engine) compute(p *presentity) (State, bool) {
 	if !e.enabled {
-		return StateUnknown
+		return StateUnknown, false
 	}
 	if p.device {
 		ev, ok := e.devices[e.primary[p.number]]
 		if !ok || !ev.Registered {
-			return StateUnknown
+			return StateUnknown, false
 		}
-		return fromPresence(ev.Presence)
+		return fromPresence(ev.Presence), false
 	}
 	keys := e.byNumber[p.number]
 	if len(keys) == 0 {
 		if st, ok := e.external[p.number]; ok && e.allowSubscribe {
-			return st
+			return st, false
 		}
-		return StateUnknown
+		return StateUnknown, false
 	}
-	best := StateUnknown
+	best, held := StateUnknown, true
 	for _, k := range keys {
 		ev := e.lines[k]
 		if !ev.AllowWatch {
 			continue // not a presentity: unknown unless another DN with the number is
 		}
-		if st := fromPresence(ev.Presence); rank[st] > rank[best] {
+		st := fromPresence(ev.Presence)
+		if rank[st] > rank[best] {
 			best = st
 		}
+		if st == StateInUse && !ev.Held {
+			held = false
+		}
 	}
-	return best
+	return best, held && best == StateInUse
 }
 
 func mapFor(st State, req *SubscribeRequest) State {
@@ -339,14 +350,20 @@ func mapFor(st State, req *SubscribeRequest) State {
 	return st
 }
 
+// heldFor is Update.Held for a watcher: only kinds that show hold see it,
+// so a hold changes nothing on an SCCP lamp.
+func heldFor(st State, held bool, req *SubscribeRequest) bool {
+	return held && st == StateInUse && req.Kind.ShowsHold()
+}
+
 // refresh recomputes a presentity and queues a delivery to every watcher
 // whose lamp changes; unlock makes them once mu is released, in order.
 func (e *Engine) refresh(p *presentity) {
-	st := e.compute(p)
-	if st == p.state {
+	st, held := e.compute(p)
+	if st == p.state && held == p.held {
 		return
 	}
-	p.state = st
+	p.state, p.held = st, held
 	// One Enabled check per change, not per watcher: with debugging off a
 	// fan-out to thousands of watchers costs nothing more (bench_test.go).
 	trace := e.tracing()
@@ -357,15 +374,16 @@ func (e *Engine) refresh(p *presentity) {
 
 func (e *Engine) deliver(s *sub, trace bool) {
 	st := mapFor(s.p.state, &s.req)
-	if st == s.last {
+	held := heldFor(st, s.p.held, &s.req)
+	if st == s.last && held == s.held {
 		return
 	}
-	s.last = st
+	s.last, s.held = st, held
 	e.deliveries++
 	if trace {
 		e.traceState(s)
 	}
-	e.outbox = append(e.outbox, delivery{s, st})
+	e.outbox = append(e.outbox, delivery{s, st, held})
 }
 
 func (e *Engine) refuse(r Reason) error {
@@ -396,8 +414,12 @@ func (e *Engine) trace(msg string, attrs ...slog.Attr) {
 }
 
 func (e *Engine) traceState(s *sub) {
-	e.trace("presence notify", slog.Uint64("subid", uint64(s.id)), slog.String("watcher", s.req.WatcherName),
-		slog.String("presentity", presentityName(s.p.number, s.p.device)), slog.String("state", s.last.String()))
+	attrs := []slog.Attr{slog.Uint64("subid", uint64(s.id)), slog.String("watcher", s.req.WatcherName),
+		slog.String("presentity", presentityName(s.p.number, s.p.device)), slog.String("state", s.last.String())}
+	if s.held {
+		attrs = append(attrs, slog.Bool("held", true))
+	}
+	e.trace("presence notify", attrs...)
 }
 
 func presentityName(number string, device bool) string {
@@ -463,7 +485,7 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 	p := e.presentities[key]
 	if p == nil {
 		p = &presentity{key: key, number: req.Presentity, device: req.Device}
-		p.state = e.compute(p)
+		p.state, p.held = e.compute(p)
 		e.presentities[key] = p
 	}
 	if !local && p.sibling == nil {
@@ -489,6 +511,7 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 	}
 	// Full state at once, even when unknown.
 	s.last = mapFor(p.state, &req)
+	s.held = heldFor(s.last, p.held, &req)
 	e.deliveries++
 	if e.tracing() {
 		e.trace("presence subscribe", slog.Uint64("subid", uint64(s.id)), slog.String("watcher", req.WatcherName),
@@ -496,7 +519,7 @@ func (e *Engine) subscribe(req SubscribeRequest) (SubID, error) {
 			slog.Uint64("sibid", uint64(s.sib)))
 		e.traceState(s)
 	}
-	e.outbox = append(e.outbox, delivery{s, s.last})
+	e.outbox = append(e.outbox, delivery{s, s.last, s.held})
 	return s.id, nil
 }
 
@@ -543,7 +566,8 @@ func (e *Engine) State(key string) State {
 		}
 		p = &presentity{key: key, number: num, device: dev}
 	}
-	return e.compute(p)
+	st, _ := e.compute(p)
+	return st
 }
 
 // ExternalShare is how many of max-subscription subscriptions trunk
