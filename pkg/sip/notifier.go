@@ -46,7 +46,7 @@ func newNotifier(s *Server) *notifier {
 // records (the table's lock is a leaf) and signals (blf package doc,
 // docs/architecture.md §Lock-order).
 func (n *notifier) Deliver(u blf.Update) {
-	n.table.Record(u.Presentity, n.lineState(u.Presentity, u.State), time.Now())
+	n.table.Record(u.Presentity, n.lineState(u.Presentity, u.State, u.Held), time.Now())
 	select {
 	case n.wake <- struct{}{}:
 	default:
@@ -54,14 +54,20 @@ func (n *notifier) Deliver(u blf.Update) {
 }
 
 // lineState maps a lamp to the body model. DND is a flag on an idle line
-// (pidf.LineState doc); the engine reports DND only for idle SCCP DNs.
-func (n *notifier) lineState(number string, st blf.State) pidf.LineState {
+// (pidf.LineState doc); the engine reports DND only for idle SCCP DNs. A
+// held line (blf.Update.Held) is StatusHold: PIDF on-the-phone with the
+// note "On hold", dialog-info a confirmed dialog whose local target has
+// +sip.rendering="no" (docs/sip-presence.md §State-mapping).
+func (n *notifier) lineState(number string, st blf.State, held bool) pidf.LineState {
 	ls := pidf.LineState{Entity: "sip:" + number + "@" + n.s.host(), Number: number}
 	switch st {
 	case blf.StateIdle:
 		ls.Status = pidf.StatusIdle
 	case blf.StateInUse:
 		ls.Status = pidf.StatusInUse
+		if held {
+			ls.Status = pidf.StatusHold
+		}
 	case blf.StateAlerting:
 		ls.Status = pidf.StatusRinging
 	case blf.StateDND:
@@ -220,7 +226,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	// The engine recorded the current lamp in the table before Subscribe
 	// returned (Deliver); this unknown state is used only when its
 	// delivery comes later, and that delivery then sends the real state.
-	info.State = n.lineState(number, blf.StateUnknown)
+	info.State = n.lineState(number, blf.StateUnknown, false)
 	info.Wire = &watch{local: local, remote: req.From().Address, transport: req.Transport()}
 	if err == nil {
 		info.EngineID = uint64(blfID)
