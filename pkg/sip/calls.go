@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,9 +28,38 @@ import (
 
 // legEvent is one effect of the core on a leg.
 type legEvent struct {
-	kind   string // ringback, connected, open, start, stop, released, stopring, hold
-	remote netip.AddrPort
-	cause  dn.Cause
+	kind   legEventKind
+	remote netip.AddrPort // evStart: where the phone sends
+	cause  dn.Cause       // evFailed, evReleased
+}
+
+// legEventKind is what happened to a leg: a core effect handed over by
+// phoneDevice (registrar.go), or an event the leg's own goroutine posts.
+type legEventKind uint8
+
+const (
+	evDialing      legEventKind = iota + 1 // the core collects digits (not posted to a leg)
+	evRingback                             // far end alerting
+	evConnected                            // the call is answered
+	evOpen                                 // the core wants the phone's receive address (MediaReady)
+	evStart                                // the phone sends to remote (peer address, or resume)
+	evStopTx                               // the peer held: the phone stops sending (dn.TransmitStopper)
+	evStopRing                             // an inbound call stops alerting the phone
+	evReleased                             // the core released the call, with cause
+	evFailed                               // the call failed, with cause; the phone gets a final response
+	evBye                                  // the phone sent BYE
+	evTimeout                              // leg.next waited its timeout out
+	evAnswerAnyway                         // answer the phone without the peer's address (dn.TrunkMediaWait)
+)
+
+var legEventNames = [...]string{"", "dialing", "ringback", "connected", "open", "start", "stoptx",
+	"stopring", "released", "failed", "bye", "timeout", "answer-anyway"}
+
+func (k legEventKind) String() string {
+	if int(k) < len(legEventNames) && k != 0 {
+		return legEventNames[k]
+	}
+	return "legEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 type leg struct {
@@ -171,7 +201,7 @@ func (l *leg) next(ctx context.Context, timeout time.Duration) (legEvent, bool) 
 		case <-ctx.Done():
 			return legEvent{}, false
 		case <-tc:
-			return legEvent{kind: "timeout"}, true
+			return legEvent{kind: evTimeout}, true
 		}
 	}
 }
@@ -181,8 +211,8 @@ func (d *phoneDevice) dispatch(line int, id dn.CallID, e legEvent) {
 	d.mu.Lock()
 	l := d.legs[id]
 	d.mu.Unlock()
-	if l != nil && e.kind != "dialing" {
-		if e.kind == "released" {
+	if l != nil && e.kind != evDialing {
+		if e.kind == evReleased {
 			l.mu.Lock()
 			l.gone = true
 			l.mu.Unlock()
@@ -359,16 +389,16 @@ func (s *Server) runOutgoing(ph *phone, l *leg) {
 			return
 		}
 		switch e.kind {
-		case "ringback":
+		case evRingback:
 			_ = ds.Respond(180, "Ringing", nil)
-		case "open":
+		case evOpen:
 			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
-		case "start":
+		case evStart:
 			l.setPeer(e.remote)
 			if connected {
 				s.answerPhone(l)
 			}
-		case "connected":
+		case evConnected:
 			connected = true
 			if l.peer().IsValid() {
 				s.answerPhone(l)
@@ -377,19 +407,19 @@ func (s *Server) runOutgoing(ph *phone, l *leg) {
 				// answer without media; a re-INVITE follows.
 				go func() {
 					time.Sleep(2 * time.Second)
-					l.post(legEvent{kind: "answer-anyway"})
+					l.post(legEvent{kind: evAnswerAnyway})
 				}()
 			}
-		case "answer-anyway":
+		case evAnswerAnyway:
 			if connected && !l.answered {
 				s.answerPhone(l)
 			}
-		case "released":
+		case evReleased:
 			l.dev.forget(l)
 			code, reason := causeStatus(e.cause)
 			_ = ds.Respond(code, reason, nil) // waits for the ACK
 			return
-		case "failed":
+		case evFailed:
 			// The core leaves a failed call off-hook with a tone until the
 			// phone hangs up; a SIP phone gets the final response instead.
 			if _, err := s.sw().OnHook(ph.id, l.line); err != nil {
@@ -424,9 +454,9 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 			return
 		}
 		switch e.kind {
-		case "open":
+		case evOpen:
 			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
-		case "start":
+		case evStart:
 			// A new peer (transfer) or the peer's resume: the phone
 			// sends again, to the peer's (possibly new) address.
 			if held, _, _ := l.flags(); e.remote != l.peer() || held {
@@ -434,7 +464,7 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 				l.setPeerHeld(false)
 				s.reinvitePhone(l, "sendrecv")
 			}
-		case "stoptx":
+		case evStopTx:
 			// The peer put the call on hold (dn.TransmitStopper): the
 			// phone stops sending but keeps receiving music on hold,
 			// which cmed's offer says with sendonly (RFC 3264 §8.4).
@@ -442,7 +472,7 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 				l.setPeerHeld(true)
 				s.reinvitePhone(l, "sendonly")
 			}
-		case "released":
+		case evReleased:
 			if _, referred, _ := l.flags(); referred && !l.ended() {
 				// Transferred by the phone's REFER: the phone ends the
 				// dialog itself after the final NOTIFY (RFC 5589 §6);
@@ -450,8 +480,8 @@ func (s *Server) runEstablished(ph *phone, l *leg) {
 				s.awaitBye(ctx, l)
 			}
 			fallthrough
-		case "bye":
-			if e.kind == "released" && !l.ended() {
+		case evBye:
+			if e.kind == evReleased && !l.ended() {
 				bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				if l.uas != nil {
 					_ = l.uas.Bye(bctx)
@@ -587,7 +617,7 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if _, _, gone := l.flags(); !gone {
 		_, _ = s.sw().OnHook(ph.id, l.line)
 	}
-	l.post(legEvent{kind: "bye"})
+	l.post(legEvent{kind: evBye})
 }
 
 // ring calls the phone for an offered call (dn Ring): INVITE without an
@@ -664,7 +694,7 @@ func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
 			l.events = nil
 			l.mu.Unlock()
 			for _, e := range evs {
-				if e.kind == "stopring" || e.kind == "released" {
+				if e.kind == evStopRing || e.kind == evReleased {
 					cancel() // WaitAnswer sends CANCEL
 					<-answered
 					l.dev.forget(l)
@@ -694,15 +724,15 @@ func (s *Server) answeredByPhone(ph *phone, l *leg) {
 	ctx := s.context()
 	for !l.peer().IsValid() {
 		e, ok := l.next(ctx, 2*time.Second)
-		if !ok || e.kind == "timeout" {
+		if !ok || e.kind == evTimeout {
 			break
 		}
 		switch e.kind {
-		case "open":
+		case evOpen:
 			go s.sw().MediaReady(ph.id, l.line, l.id, l.phone())
-		case "start":
+		case evStart:
 			l.setPeer(e.remote)
-		case "released":
+		case evReleased:
 			s.ackPhone(l)
 			l.post(e)
 		}

@@ -40,7 +40,7 @@ func (s *Server) featSw() FeatureSwitch {
 // on hold; the leg re-INVITEs the phone sendonly so that it listens to
 // music on hold (calls.go runEstablished).
 func (d *phoneDevice) StopTransmit(line int, id dn.CallID) {
-	d.dispatch(line, id, legEvent{kind: "stoptx"})
+	d.dispatch(line, id, legEvent{kind: evStopTx})
 }
 
 // referByeWait bounds how long a transferred leg waits for the phone's
@@ -56,7 +56,7 @@ func (s *Server) awaitBye(ctx context.Context, l *leg) {
 			return
 		}
 		e, ok := l.next(ctx, left)
-		if !ok || e.kind == "timeout" || e.kind == "bye" {
+		if !ok || e.kind == evTimeout || e.kind == evBye {
 			return
 		}
 	}

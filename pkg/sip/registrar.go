@@ -440,17 +440,17 @@ func (d *phoneDevice) Ring(line int, info dn.CallInfo) {
 }
 
 func (d *phoneDevice) StopRing(line int, id dn.CallID) {
-	d.dispatch(line, id, legEvent{kind: "stopring"})
+	d.dispatch(line, id, legEvent{kind: evStopRing})
 }
 
 func (d *phoneDevice) CallState(line int, id dn.CallID, st dn.LineState) {
 	switch st {
 	case dn.LineDialing:
-		d.dispatch(line, id, legEvent{kind: "dialing"})
+		d.dispatch(line, id, legEvent{kind: evDialing})
 	case dn.LineRingback:
-		d.dispatch(line, id, legEvent{kind: "ringback"})
+		d.dispatch(line, id, legEvent{kind: evRingback})
 	case dn.LineConnected:
-		d.dispatch(line, id, legEvent{kind: "connected"})
+		d.dispatch(line, id, legEvent{kind: evConnected})
 	}
 }
 
@@ -463,11 +463,11 @@ func (d *phoneDevice) Tone(line int, id dn.CallID, t dn.Tone) {}
 // CallFailed implements dn.FailureReporter: a call the phone placed
 // failed (busy or refused callee, unassigned number, ...).
 func (d *phoneDevice) CallFailed(line int, id dn.CallID, c dn.Cause) {
-	d.dispatch(line, id, legEvent{kind: "failed", cause: c})
+	d.dispatch(line, id, legEvent{kind: evFailed, cause: c})
 }
 
 func (d *phoneDevice) Released(line int, id dn.CallID, c dn.Cause) {
-	d.dispatch(line, id, legEvent{kind: "released", cause: c})
+	d.dispatch(line, id, legEvent{kind: evReleased, cause: c})
 }
 
 func (d *phoneDevice) DND(on bool) {
@@ -479,11 +479,11 @@ func (d *phoneDevice) DND(on bool) {
 func (d *phoneDevice) Reset() {}
 
 func (d *phoneDevice) OpenMedia(line int, id dn.CallID, p dn.MediaParams) {
-	d.dispatch(line, id, legEvent{kind: "open"})
+	d.dispatch(line, id, legEvent{kind: evOpen})
 }
 
 func (d *phoneDevice) StartMedia(line int, id dn.CallID, remote netip.AddrPort, p dn.MediaParams) {
-	d.dispatch(line, id, legEvent{kind: "start", remote: remote})
+	d.dispatch(line, id, legEvent{kind: evStart, remote: remote})
 }
 
 func (d *phoneDevice) StopMedia(line int, id dn.CallID)    {}
