@@ -68,8 +68,6 @@ type Daemon struct {
 	mu        sync.Mutex // guards listeners and down; a leaf: nothing is called under it
 	listeners map[string]net.Addr
 	down      map[string]error // services whose serve loop failed (docs/security.md §Health)
-	// sipHealth is d.sip for /healthz, which may run before startSIP.
-	sipHealth atomic.Pointer[sip.Server]
 
 	phoneFiles phoneFiles
 	cli        *cliState
@@ -85,6 +83,9 @@ type Daemon struct {
 	sccp      *sccp.Server
 	sip       *sip.Server
 	trunk     sip.TrunkForwarder
+	// sipLive is sip for goroutines that start before startSIP sets it
+	// (the lamp board's HTTP handlers); nil until then.
+	sipLive atomic.Pointer[sip.Server]
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

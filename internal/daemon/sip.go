@@ -119,7 +119,7 @@ func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.sip = srv
-	d.sipHealth.Store(srv)
+	d.sipLive.Store(srv)
 	d.trunk.Set(srv)
 	d.upstream.mu.Lock()
 	d.upstream.target = srv

@@ -27,8 +27,14 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 	}
 	d.addListener("http", "tcp", ln.Addr())
 	ws := web.New(web.Options{
-		Source:        d.sw,
-		Presence:      d.blf,
+		Source:   d.sw,
+		Presence: d.blf,
+		PresenceStatus: func(number string) string {
+			if s := d.sipLive.Load(); s != nil {
+				return s.PresenceStatus(number)
+			}
+			return ""
+		},
 		Config:        d.Running,
 		Users:         func() []config.User { return d.Running().Users },
 		Verify:        d.verifyWebUser,
@@ -78,7 +84,7 @@ func (d *Daemon) verifyUser(user, pass string) bool {
 // failed one again (docs/security.md §Health).
 func (d *Daemon) health() []web.HealthCheck {
 	var sipStates []sip.ListenerStatus
-	if srv := d.sipHealth.Load(); srv != nil {
+	if srv := d.sipLive.Load(); srv != nil {
 		sipStates = srv.Listeners()
 	}
 	d.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,12 +22,13 @@ const boardProbe = `(() => {
   const q = (s) => document.querySelector(s);
   const st = (s) => { const e = q(s); return e ? e.dataset.state : ""; };
   const label = q("#card-dn-1001 .label");
+  const ps = (n) => { const e = q("#card-dn-" + n + " .presence"); return e ? e.textContent : ""; };
   const card = q("#dev-SEP000000000002");
   const sd = card && card.querySelector("#sd-SEP000000000002-1");
   const sdText = sd ? sd.parentElement.querySelector(".sdlabel").textContent : "";
   // A name is cut when its text runs past its card (an ellipsis or
   // overflow:hidden leaves the text's own box wider than the box shown).
-  const clipped = [...document.querySelectorAll(".label, .pname, .sdlabel, .blabel")].filter((e) => {
+  const clipped = [...document.querySelectorAll(".label, .presence, .pname, .sdlabel, .blabel")].filter((e) => {
     if (!e.textContent) return false;
     const box = e.closest("li.dn, li.phone").getBoundingClientRect();
     const r = document.createRange();
@@ -44,6 +46,8 @@ const boardProbe = `(() => {
     sd: sd ? sd.dataset.state : "",
     sdText: sdText,
     label: label ? label.textContent : "",
+    ps1001: ps("1001"),
+    ps1002: ps("1002"),
     clipped: clipped,
     overflow: document.documentElement.scrollWidth - window.innerWidth,
     external: external,
@@ -57,6 +61,8 @@ type probe struct {
 	SD       string   `json:"sd"`
 	SDText   string   `json:"sdText"`
 	Label    string   `json:"label"`
+	PS1001   string   `json:"ps1001"`
+	PS1002   string   `json:"ps1002"`
 	Clipped  []string `json:"clipped"`
 	Overflow int      `json:"overflow"`
 	External []string `json:"external"`
@@ -64,8 +70,9 @@ type probe struct {
 
 // TestInteropBrowserBoard opens the board in real headless Chromium (over
 // the DevTools Protocol) and Firefox ESR (over WebDriver BiDi), both driven
-// from Go by internal/headless. Each browser must show the live board; then
-// ephone 1 goes off-hook and the browser must turn DN 1001's lamp and
+// from Go by internal/headless. Each browser must show the live board,
+// with the composed SIP presence under a DN, and show a presence change
+// within 5 s; then ephone 1 goes off-hook and the browser must turn DN 1001's lamp and
 // ephone 2's BLF speed-dial lamp on 1001 in use within 5 s, show full names
 // (nothing clipped) at desktop and 375 px widths, and fetch nothing from
 // elsewhere. Screenshots land in $CMED_ARTIFACTS when it is set.
@@ -95,7 +102,8 @@ func TestInteropBrowserBoard(t *testing.T) {
 }
 
 func browserBoard(t *testing.T, kind headless.Kind, exe string) {
-	e := newEnv(t, web.Options{})
+	status := &statusSource{m: map[string]string{"1001": "Away (reachability)"}}
+	e := newEnv(t, web.Options{PresenceStatus: status.get})
 	e.register(1, 2, 3)
 	// Other lamps for the screenshot: ephone 3 in DND. Ephone 2 watches
 	// 1001 on its speed dial (config: blf-speed-dial 1 1001).
@@ -152,6 +160,17 @@ func browserBoard(t *testing.T, kind headless.Kind, exe string) {
 	if p.Label != "Reception and Front Desk" || p.SDText != "Front Desk Supervisor" {
 		t.Errorf("names: DN label %q, speed-dial label %q; want the full configured text", p.Label, p.SDText)
 	}
+	// The composed SIP presence (docs/sip-presence.md §Rich-presence)
+	// under each DN: present at load, then changes the board polls for
+	// (Options.Poll, 2 s by default; nothing pokes the board on a PUBLISH).
+	if p.PS1001 != "Away (reachability)" || p.PS1002 != "" {
+		t.Errorf("presence at load: 1001 %q, 1002 %q; want Away (reachability) and none", p.PS1001, p.PS1002)
+	}
+	status.set("1002", "In a meeting (calendar)")
+	status.set("1001", "")
+	waitFor("composed presence of 1002 shown, 1001's gone", 5*time.Second, func(p probe) bool {
+		return p.PS1002 == "In a meeting (calendar)" && p.PS1001 == ""
+	})
 
 	e.mustRef(e.sw.OffHook(e.id[1], 0))
 	e.mustRef(e.sw.Digits(e.id[1], 0, "1002"))
@@ -180,6 +199,25 @@ func browserBoard(t *testing.T, kind headless.Kind, exe string) {
 		}
 		shot(t, ctx, br, kind, fmt.Sprintf("board-%d", width))
 	}
+}
+
+// statusSource stands in for (*sip.Server).PresenceStatus: the test sets
+// a DN's composed status directly.
+type statusSource struct {
+	mu sync.Mutex // guards m
+	m  map[string]string
+}
+
+func (s *statusSource) get(number string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[number]
+}
+
+func (s *statusSource) set(number, status string) {
+	s.mu.Lock()
+	s.m[number] = status
+	s.mu.Unlock()
 }
 
 // shot saves a screenshot to $CMED_ARTIFACTS, if set.

@@ -43,15 +43,18 @@ type State struct {
 
 // DNView is one directory number and its lamp.
 type DNView struct {
-	ID        string      `json:"id"`  // DOM id of the lamp, "dn-1001"
-	Key       string      `json:"key"` // "ephone-dn 1"
-	Number    string      `json:"number"`
-	Secondary string      `json:"secondary,omitempty"`
-	Label     string      `json:"label,omitempty"`
-	Name      string      `json:"name,omitempty"`
-	State     string      `json:"state"` // Lamp*
-	Calls     int         `json:"calls"`
-	Owners    []OwnerView `json:"owners"`
+	ID        string `json:"id"`  // DOM id of the lamp, "dn-1001"
+	Key       string `json:"key"` // "ephone-dn 1"
+	Number    string `json:"number"`
+	Secondary string `json:"secondary,omitempty"`
+	Label     string `json:"label,omitempty"`
+	Name      string `json:"name,omitempty"`
+	State     string `json:"state"` // Lamp*
+	// Status is the composed presence SIP watchers see (Options.PresenceStatus):
+	// the line, the calendar or what the user published.
+	Status string      `json:"status,omitempty"`
+	Calls  int         `json:"calls"`
+	Owners []OwnerView `json:"owners"`
 }
 
 // OwnerView is a phone button the DN appears on.

@@ -63,6 +63,11 @@ type Presence interface {
 type Options struct {
 	Source   Source
 	Presence Presence // nil: no subscription tables
+	// PresenceStatus returns a DN's composed presence as SIP watchers are
+	// told it ("Away (reachability)", docs/sip-presence.md
+	// §Rich-presence), or "" when there is none; (*sip.Server).PresenceStatus
+	// fits. The board shows it under the DN. nil: not shown.
+	PresenceStatus func(number string) string
 	// Config returns the running configuration; the board reads each
 	// phone's blf-speed-dial keys from it. nil: no speed-dial lamps.
 	Config func() *config.Config
@@ -242,7 +247,15 @@ func (s *Server) State() (State, error) {
 			dials = func(kind string, tag int) []config.BLFSpeedDial { return speedDials(cfg, kind, tag) }
 		}
 	}
-	return buildState(host, lines, devs, subs, dials), nil
+	st := buildState(host, lines, devs, subs, dials)
+	if f := s.opts.PresenceStatus; f != nil {
+		for i := range st.DNs {
+			if n := st.DNs[i].Number; n != "" {
+				st.DNs[i].Status = f(n)
+			}
+		}
+	}
+	return st, nil
 }
 
 // speedDials are the blf-speed-dial keys of `ephone TAG` or `voice

@@ -38,7 +38,8 @@
     return h("li", { class: "dn", id: "card-" + d.id, "data-state": d.state, title: d.key },
       lamp(d.id, d.state),
       h("div", { class: "dn-main" }, h("span", { class: "num", text: d.number }),
-        h("span", { class: "label", text: d.label || d.name || "" })),
+        h("span", { class: "label", text: d.label || d.name || "" }),
+        d.status ? h("small", { class: "presence", title: "presence SIP watchers see", text: d.status }) : null),
       h("span", { class: "state", text: word(d.state) }),
       owners);
   }
