@@ -84,7 +84,7 @@ type Daemon struct {
 	sip       *sip.Server
 	trunk     sip.TrunkForwarder
 	// sipLive is sip for goroutines that start before startSIP sets it
-	// (the lamp board's HTTP handlers); nil until then.
+	// (the lamp board and /healthz handlers); nil until then.
 	sipLive atomic.Pointer[sip.Server]
 
 	cancel context.CancelFunc
