@@ -148,7 +148,8 @@ type Server struct {
 	ctxMu   sync.Mutex      // guards ctx; a leaf
 	started chan struct{}
 
-	addrMu  sync.RWMutex // guards udpAddr and tcpAddr; a leaf
+	addrMu  sync.RWMutex   // guards udpAddr, tcpAddr and udp; a leaf
+	udp     net.PacketConn // Serve's UDP socket, for stateless answers (conform.go)
 	udpAddr netip.AddrPort
 	tcpAddr netip.AddrPort
 
@@ -218,8 +219,18 @@ func New(opts Options) (*Server, error) {
 	// Everything sipgo and this server log goes through the limiter:
 	// values cut short, warnings rate-limited (docs/security.md §Logging).
 	opts.Logger = slog.New(newLimitHandler(opts.Logger.Handler(), dropCounter(opts.Metrics)))
+	// The read filter needs the Server, which needs the UA: it is bound
+	// once s exists, before any transport runs (conform.go).
+	var self atomic.Pointer[Server]
+	filter := func(p sip.TransportReadProps, data []byte) ([]byte, error) {
+		if s := self.Load(); s != nil {
+			return s.readFilter(p, data)
+		}
+		return data, nil
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("cmed"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(opts.Logger)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(opts.Logger),
+			sip.WithTransportLayerReadFilter(filter)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(opts.Logger)))
 	if err != nil {
 		return nil, err
@@ -234,6 +245,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, digest: NewDigest(nil), ua: ua, srv: srv, client: client,
 		ctx: context.Background(), started: make(chan struct{})}
+	self.Store(s)
 	s.reg = newRegistrar(s)
 	s.pres = newNotifier(s)
 	s.up = newUpstream(s)
@@ -251,14 +263,17 @@ func New(opts Options) (*Server, error) {
 	srv.OnBye(s.counted(s.onBye))
 	srv.OnRefer(s.counted(s.onRefer))   // refer.go
 	srv.OnUpdate(s.counted(s.onUpdate)) // features.go
+	srv.OnNoRoute(s.counted(s.onNoRoute))
 	return s, nil
 }
 
 // counted hands a handler a transaction that reports every response sent
 // on it to Metrics.ResponseSent, including those a dialog session sends
 // later on the same INVITE transaction (provisional and final, RFC 3261
-// §13.3.1), so no call site needs its own hook.
+// §13.3.1), so no call site needs its own hook. Every handler also gets
+// the request checks of conform.go first.
 func (s *Server) counted(h sipgo.RequestHandler) sipgo.RequestHandler {
+	h = s.conformed(h)
 	if s.opts.Metrics == nil {
 		return h
 	}
@@ -303,6 +318,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 	s.addrMu.Lock()
 	if udp != nil {
 		s.udpAddr = addrPort(udp.LocalAddr())
+		s.udp = udp
 	}
 	if tcp != nil {
 		s.tcpAddr = addrPort(tcp.Addr())
@@ -638,6 +654,23 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH"))
 	res.AppendHeader(sip.NewHeader("Allow-Events", subs.AllowEvents))
 	s.respond(tx, res)
+}
+
+// onNoRoute answers a method cmed does not implement (RFC 3261 §8.2.1).
+func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsAck() {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, REFER, UPDATE"))
+	s.respond(tx, res)
+}
+
+// udpConn is Serve's UDP socket (nil before Serve).
+func (s *Server) udpConn() net.PacketConn {
+	s.addrMu.RLock()
+	defer s.addrMu.RUnlock()
+	return s.udp
 }
 
 // onAck confirms a phone's dialog; ACKs for our 200s need nothing else.
