@@ -57,6 +57,9 @@ type Config struct {
 	ApplicationDialRules []DialRule
 	DirectoryLookupRules []DialRule
 
+	// LoginBlock is `login block-for` (security.go).
+	LoginBlock LoginBlock
+
 	// Source records where Parse found each section and command, so that
 	// Validate can name config lines. It is bookkeeping, not configuration:
 	// compare configs with cmpopts.IgnoreFields(Config{}, "Source"). A

@@ -111,6 +111,7 @@ func (r *renderer) render(c *Config) {
 		})
 	}
 	renderDialRules(r, c)
+	renderLoginBlock(r, c)
 	if g := c.VoiceRegisterGlobal; g != nil {
 		r.section("voice register global", func() {
 			r.line("voice register global")

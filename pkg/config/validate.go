@@ -81,6 +81,9 @@ func (v *validator) ranges() {
 		{"ip telnet address", c.Services.Telnet.Address},
 		{"tftp-server address", c.Services.TFTP.Address},
 	} {
+		if l.name == "ip http address" && ipv6Param.Check(l.addr) < 0 {
+			continue // security.go
+		}
 		if l.addr != "" && cmdtree.CheckIPv4(l.addr) >= 0 {
 			v.errorf(nil, "%s %q is not an IPv4 address - write A.B.C.D", l.name, l.addr)
 		}
