@@ -252,3 +252,7 @@ func (d *Daemon) withPresenceStatus(subs []blf.SubscriptionInfo) []blf.Subscript
 	}
 	return subs
 }
+
+// AuthFailure and AuthRejected count failed CLI logins (cli.AuthReporter).
+func (b cliBackend) AuthFailure(proto string)          { b.d.metrics.AuthFailure(proto) }
+func (b cliBackend) AuthRejected(proto, reason string) { b.d.metrics.AuthRejected(proto, reason) }

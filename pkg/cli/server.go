@@ -11,6 +11,7 @@ import (
 
 	"github.com/cmed-project/cmed/pkg/cli/sshd"
 	"github.com/cmed-project/cmed/pkg/cli/telnet"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 )
 
 // Server owns the CLI sessions of one daemon, whatever their transport.
@@ -162,15 +163,35 @@ func (srv *Server) greet(w io.Writer) {
 	io.WriteString(w, "\r\n")
 }
 
+// AuthReporter is optionally implemented by a Backend: failed logins for
+// metrics (cmed_auth_failures_total and its reasons).
+type AuthReporter interface {
+	AuthFailure(proto string)
+	AuthRejected(proto, reason string)
+}
+
 // ServeSSH accepts SSH logins on l until ctx ends. Users and their
 // privilege come from the running config's `username` lines; the host key
 // is loaded from keys (generated and saved there on first use).
 func (srv *Server) ServeSSH(ctx context.Context, l net.Listener, keys sshd.HostKeyStore) error {
+	lb := srv.b.Running().LoginBlock
+	th := throttle.New(throttle.FromConfig(lb.BlockFor, lb.Attempts, lb.Within))
 	ssrv := &sshd.Server{
 		HostKeys: keys,
 		Logger:   srv.log,
+		Throttle: th,
+		OnAuthFailure: func(user, remote, reason string) {
+			if r, ok := srv.b.(AuthReporter); ok {
+				r.AuthFailure("ssh")
+				r.AuthRejected("ssh", reason)
+			}
+		},
 		Password: func(user, password string) (int, bool) {
-			return Authenticate(srv.b.Running(), user, password)
+			cfg := srv.b.Running()
+			// The policy follows `login block-for` as configured now.
+			lb := cfg.LoginBlock
+			th.SetPolicy(throttle.FromConfig(lb.BlockFor, lb.Attempts, lb.Within))
+			return Authenticate(cfg, user, password)
 		},
 		Handle: func(ctx context.Context, sess *sshd.Session) error {
 			s := srv.newSession(sess.Channel, SessionOptions{User: sess.User, Location: sess.Remote.String(),

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cmed-project/cmed/pkg/netx"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -58,6 +59,53 @@ type Server struct {
 
 	// Limits caps concurrent connections (DefaultLimits when zero).
 	Limits netx.Limits
+
+	// Throttle slows password guessing (docs/security.md §Guessing):
+	// each failure delays the answer by the source's and the account's
+	// streak, and a blocked source or account is refused without its
+	// password being looked at. nil: a throttle with the default policy.
+	Throttle *throttle.Throttle
+	// OnAuthFailure reports every refused password with its reason
+	// ("bad-password", "blocked"), for metrics.
+	OnAuthFailure func(user, remote, reason string)
+}
+
+// checkPassword runs Password through the throttle.
+func (s *Server) checkPassword(th *throttle.Throttle, log *slog.Logger, user string, remote net.Addr, pw string) (int, bool) {
+	src := "src:" + hostOf(remote)
+	acct := "user:" + user
+	fail := func(reason string) {
+		if s.OnAuthFailure != nil {
+			s.OnAuthFailure(user, remote.String(), reason)
+		}
+	}
+	if blocked, until := th.Blocked(time.Now(), src, acct); blocked {
+		log.Warn("ssh login refused: blocked (login block-for)", "user", user, "remote", remote.String(), "until", until.Format(time.RFC3339))
+		fail("blocked")
+		return 0, false
+	}
+	priv, ok := s.Password(user, pw)
+	if ok {
+		th.Succeed(src, acct)
+		return priv, true
+	}
+	delay, nowBlocked := th.Fail(time.Now(), src, acct)
+	log.Warn("ssh login refused", "user", user, "remote", remote.String(), "delay", delay)
+	if nowBlocked {
+		log.Warn("ssh logins blocked (login block-for)", "user", user, "remote", remote.String())
+	}
+	fail("bad-password")
+	// The answer waits: a guesser pays the delay on every try, while
+	// the handshake stays bounded by LoginTimeout.
+	time.Sleep(delay)
+	return 0, false
+}
+
+func hostOf(a net.Addr) string {
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
 }
 
 // LoadOrCreateHostKey returns the saved host key, generating and saving an
@@ -102,11 +150,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	th := s.Throttle
+	if th == nil {
+		th = throttle.New(throttle.DefaultPolicy)
+	}
 	cfg := &ssh.ServerConfig{
 		PasswordCallback: func(md ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			priv, ok := s.Password(md.User(), string(pw))
+			priv, ok := s.checkPassword(th, log, md.User(), md.RemoteAddr(), string(pw))
 			if !ok {
-				log.Warn("ssh login refused", "user", md.User(), "remote", md.RemoteAddr().String())
 				return nil, errors.New("access denied")
 			}
 			return &ssh.Permissions{Extensions: map[string]string{"privilege": fmt.Sprint(priv)}}, nil
