@@ -52,7 +52,11 @@ func newSSHRig(tb testing.TB, p throttle.Policy) *sshRig {
 	return r
 }
 
-func (r *sshRig) count(reason string) int { r.mu.Lock(); defer r.mu.Unlock(); return r.failures[reason] }
+func (r *sshRig) count(reason string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failures[reason]
+}
 
 // login tries one password on a new connection; nil when it is accepted.
 func (r *sshRig) login(pw string) error {
