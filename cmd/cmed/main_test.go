@@ -135,52 +135,19 @@ func TestServeWithNoFlagsStopsCleanlyAndRestarts(t *testing.T) {
 	for i := range 2 {
 		cmd := exec.Command(cmedBin, "serve", "--loopback-listeners")
 		cmd.Env = append(os.Environ(), env...)
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		logs := make(chan string, 100)
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				logs <- sc.Text()
-			}
-			close(logs)
-		}()
-		var seen []string
-		deadline := time.After(30 * time.Second)
-	wait:
-		for {
-			select {
-			case l, ok := <-logs:
-				if !ok {
-					t.Fatalf("cmed exited early:\n%s", strings.Join(seen, "\n"))
-				}
-				seen = append(seen, l)
-				if strings.Contains(l, "cmed running") {
-					break wait
-				}
-			case <-deadline:
-				cmd.Process.Kill()
-				t.Fatalf("cmed did not start:\n%s", strings.Join(seen, "\n"))
-			}
-		}
-		if !strings.Contains(strings.Join(seen, "\n"), "msg=listening service=cli") {
-			t.Errorf("listeners not logged:\n%s", strings.Join(seen, "\n"))
+		d := startServe(t, cmd)
+		if !strings.Contains(strings.Join(d.seen, "\n"), "msg=listening service=cli") {
+			t.Errorf("listeners not logged:\n%s", strings.Join(d.seen, "\n"))
 		}
 		out, errOut, code := run(t, env, "cli", "-c", "show running-config")
 		if code != 0 || !strings.Contains(out, "telephony-service") {
 			t.Fatalf("cli: exit %d %s %s", code, out, errOut)
 		}
 		runs = append(runs, out)
-		cmd.Process.Signal(syscall.SIGTERM)
-		for l := range logs {
-			seen = append(seen, l)
+		if err := d.stop(); err != nil {
+			t.Fatalf("cmed exited with %v after SIGTERM:\n%s", err, strings.Join(d.seen, "\n"))
 		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("cmed exited with %v after SIGTERM:\n%s", err, strings.Join(seen, "\n"))
-		}
-		if !strings.Contains(strings.Join(seen, "\n"), "database closed") {
+		if !strings.Contains(strings.Join(d.seen, "\n"), "database closed") {
 			t.Errorf("database close not logged")
 		}
 		if _, err := os.Stat(filepath.Join(state, "cmed", "cmed.db")); err != nil {
@@ -253,50 +220,16 @@ func TestServeWithoutPrivilegeFallsBackForTFTP(t *testing.T) {
 	cmd := exec.Command(cmedBin, "serve", "--config", cfgFile)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 200)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs <- sc.Text()
-		}
-		close(logs)
-	}()
-	var seen []string
+	d := startServe(t, cmd)
 	stopped := false
 	stop := func() {
-		if stopped {
-			return
+		if !stopped {
+			stopped = true
+			d.stop()
 		}
-		stopped = true
-		cmd.Process.Signal(syscall.SIGTERM)
-		for l := range logs {
-			seen = append(seen, l)
-		}
-		cmd.Wait()
 	}
 	t.Cleanup(stop)
-	deadline := time.After(30 * time.Second)
-wait:
-	for {
-		select {
-		case l, ok := <-logs:
-			if !ok {
-				t.Fatalf("cmed exited early:\n%s", strings.Join(seen, "\n"))
-			}
-			seen = append(seen, l)
-			if strings.Contains(l, "cmed running") {
-				break wait
-			}
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("cmed did not start:\n%s", strings.Join(seen, "\n"))
-		}
-	}
-	all := strings.Join(seen, "\n")
+	all := strings.Join(d.seen, "\n")
 	addr := func(service string) string {
 		m := regexp.MustCompile(`msg=listening service=` + service + ` network=\S+ addr=(\S+)`).FindStringSubmatch(all)
 		if m == nil {
@@ -359,7 +292,7 @@ wait:
 	}
 	stop()
 	if cmd.ProcessState == nil || !cmd.ProcessState.Success() {
-		t.Errorf("cmed did not exit cleanly: %v\n%s", cmd.ProcessState, strings.Join(seen, "\n"))
+		t.Errorf("cmed did not exit cleanly: %v\n%s", cmd.ProcessState, strings.Join(d.seen, "\n"))
 	}
 }
 
@@ -370,26 +303,8 @@ func TestCLIExitStatus(t *testing.T) {
 	env := []string{"XDG_STATE_HOME=" + state}
 	cmd := exec.Command(cmedBin, "serve", "--loopback-listeners")
 	cmd.Env = append(os.Environ(), env...)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	running := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "cmed running") {
-				close(running)
-			}
-		}
-	}()
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	select {
-	case <-running:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("cmed did not start")
-	}
+	d := startServe(t, cmd)
+	t.Cleanup(func() { d.stop() })
 	for _, tc := range []struct {
 		cmds []string
 		code int
@@ -422,4 +337,53 @@ func TestVersionFlag(t *testing.T) {
 	if code != 0 || out != want || !strings.HasPrefix(out, "cmed ") {
 		t.Fatalf("--version: %q exit %d, version says %q", out, code, want)
 	}
+}
+
+// started is a `cmed serve` child process that logged "cmed running".
+type started struct {
+	cmd  *exec.Cmd
+	logs chan string // the rest of its stderr, closed at exit
+	seen []string    // stderr lines read so far
+}
+
+// startServe runs cmd and waits (bounded) until the daemon says it runs.
+func startServe(t *testing.T, cmd *exec.Cmd) *started {
+	t.Helper()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: cmd, logs: make(chan string, 200)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.logs <- sc.Text()
+		}
+		close(s.logs)
+	}()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-s.logs:
+			if !ok {
+				t.Fatalf("cmed exited early:\n%s", strings.Join(s.seen, "\n"))
+			}
+			s.seen = append(s.seen, l)
+			if strings.Contains(l, "cmed running") {
+				return s
+			}
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatalf("cmed did not start:\n%s", strings.Join(s.seen, "\n"))
+		}
+	}
+}
+
+// stop sends SIGTERM, reads the rest of the log and reaps the process.
+func (s *started) stop() error {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	for l := range s.logs {
+		s.seen = append(s.seen, l)
+	}
+	return s.cmd.Wait()
 }
