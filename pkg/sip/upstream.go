@@ -60,14 +60,19 @@ type outSub struct {
 	localTag  string
 	remoteTag string
 	cseq      uint32
-	target    sip.Uri
-	routeSet  []string
-	server    string // host:port subscribed to
-	refreshAt time.Time
-	retryAt   time.Time
-	failures  int
-	lastState blf.State
-	lastErr   string
+	// notifySeq is the CSeq of the last NOTIFY taken on this dialog: an
+	// older one is out of order (RFC 3261 §12.2.2) and must not undo a
+	// newer state when sipgo runs the two handlers concurrently.
+	notifySeq  uint32
+	notifyUsed bool
+	target     sip.Uri
+	routeSet   []string
+	server     string // host:port subscribed to
+	refreshAt  time.Time
+	retryAt    time.Time
+	failures   int
+	lastState  blf.State
+	lastErr    string
 }
 
 // UpstreamInfo describes one outbound subscription (the sibling record of
@@ -271,6 +276,7 @@ func (u *upstream) subscribe(ctx context.Context, o *outSub, expires int) {
 		o.callID = sip.GenerateTagN(20) + "@cmed"
 		o.localTag = sip.GenerateTagN(12)
 		o.cseq = 0
+		o.notifySeq, o.notifyUsed = 0, false // a new dialog: its NOTIFYs count from its own CSeq
 		o.state = outPending
 		u.byCall[o.callID] = o
 	}
@@ -390,6 +396,18 @@ func (u *upstream) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if o.remoteTag == "" && req.From() != nil {
 		o.remoteTag = tagOf(req.From().Params)
 	}
+	var seq uint32
+	if c := req.CSeq(); c != nil {
+		seq = c.SeqNo
+	}
+	if o.notifyUsed && seq <= o.notifySeq {
+		u.mu.Unlock()
+		// Out of order or a retransmission already taken (RFC 3261
+		// §12.2.2): the newer state stands.
+		s.respond(tx, sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+		return
+	}
+	o.notifySeq, o.notifyUsed = seq, true
 	number := o.number
 	u.mu.Unlock()
 	s.respond(tx, sip.NewResponseFromRequest(req, 200, "OK", nil))
@@ -412,6 +430,12 @@ func (u *upstream) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	terminated := strings.HasPrefix(subState, "terminated")
 	u.mu.Lock()
+	if o.notifySeq != seq {
+		// A newer NOTIFY was taken while this one was parsed: its
+		// handler reports the state.
+		u.mu.Unlock()
+		return
+	}
 	if u.outs[number] == o {
 		o.lastState = lamp
 		if terminated {
@@ -430,7 +454,19 @@ func (u *upstream) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		if terminated {
 			lamp = blf.StateUnknown
 		}
-		s.opts.Presence.SetExternalState(number, lamp)
+		// The engine is called without u.mu, so a newer NOTIFY's handler
+		// may report before this one does: after reporting, re-report the
+		// newest state until no newer NOTIFY was taken meanwhile.
+		for {
+			s.opts.Presence.SetExternalState(number, lamp)
+			u.mu.Lock()
+			newest, st := o.notifySeq, o.lastState
+			u.mu.Unlock()
+			if newest == seq {
+				return
+			}
+			seq, lamp = newest, st
+		}
 	}
 }
 
