@@ -38,7 +38,7 @@ func (u *rawUA) lastNotifyOn(callID, what string, ok func(body string) bool) *si
 // confirmed, local target with the feature tag +sip.rendering="no".
 func heldDialog(b string) bool {
 	return strings.Contains(b, "<state>confirmed</state>") &&
-		strings.Contains(b, `<param pname="+sip.rendering" pvalue="no"/>`)
+		strings.Contains(b, `<param pname="+sip.rendering" pval="no"/>`)
 }
 
 func talkingDialog(b string) bool {

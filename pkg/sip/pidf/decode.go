@@ -291,10 +291,16 @@ loop:
 				}
 			case "param":
 				// RFC 4235 §4.1.6.2: +sip.rendering="no" on the local
-				// target means the presentity put the call on hold.
+				// target means the presentity put the call on hold. The
+				// RFC 4235 schema names the value attribute "pval"; some
+				// PBXs write "pvalue", so either is read.
+				val := attr(t, "pval")
+				if val == "" {
+					val = attr(t, "pvalue")
+				}
 				if cur != nil && w.inside("local") && w.parent() == "target" &&
 					strings.EqualFold(attr(t, "pname"), "+sip.rendering") &&
-					strings.EqualFold(strings.TrimSpace(attr(t, "pvalue")), "no") {
+					strings.EqualFold(strings.TrimSpace(val), "no") {
 					cur.Held = true
 				}
 			}

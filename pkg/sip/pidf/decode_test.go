@@ -39,7 +39,9 @@ const (
 </dialog-info>`
 	asteriskDialogRinging = `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full" entity="sip:1000@example.com"><dialog id="1000"><state>early</state></dialog></dialog-info>`
 	prefixedDialogHold    = `<di:dialog-info xmlns:di="urn:ietf:params:xml:ns:dialog-info" version="12" state="partial" entity="sip:7@h"><di:dialog id="x" direction="recipient"><di:state event="x">confirmed</di:state><di:local><di:target uri="sip:7@h"><di:param pname="+sip.rendering" pvalue="no"/></di:target></di:local></di:dialog><di:dialog id="y"><di:state>terminated</di:state></di:dialog></di:dialog-info>`
-	emptyDialogInfo       = `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="1" state="full" entity="sip:5@h"/>`
+	// rfcDialogHold writes the value as "pval", the RFC 4235 schema's name.
+	rfcDialogHold   = `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="4" state="full" entity="sip:7@h"><dialog id="x"><state>confirmed</state><local><target uri="sip:7@h"><param pname="+sip.rendering" pval="no"/></target></local></dialog></dialog-info>`
+	emptyDialogInfo = `<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="1" state="full" entity="sip:5@h"/>`
 )
 
 func TestParsePIDFForeign(t *testing.T) {
@@ -89,6 +91,7 @@ func TestParseDialogInfoForeign(t *testing.T) {
 		{"kamailio-confirmed", kamailioDialogConfirmed, 3, true, 1, StatusInUse, 1},
 		{"asterisk-ringing", asteriskDialogRinging, 0, true, 1, StatusRinging, 1},
 		{"prefixed-hold", prefixedDialogHold, 12, false, 2, StatusHold, 1},
+		{"rfc-pval-hold", rfcDialogHold, 4, true, 1, StatusHold, 1},
 		{"empty", emptyDialogInfo, 1, true, 0, StatusIdle, 0},
 	}
 	for _, tt := range tests {

@@ -283,7 +283,7 @@ func (s *LineState) appendDialog(dst []byte, c *Call, index int, entity string) 
 		if c.Held {
 			dst = append(dst, `<target uri="`...)
 			dst = appendEscaped(dst, entity)
-			dst = append(dst, `"><param pname="+sip.rendering" pvalue="no"/></target>`...)
+			dst = append(dst, `"><param pname="+sip.rendering" pval="no"/></target>`...)
 		}
 		dst = append(dst, "</local>"...)
 	}

@@ -135,4 +135,14 @@ func TestSchemaRejects(t *testing.T) {
 	if out, ok := validate(t, "dialog-info.xsd", []byte(noState)); ok {
 		t.Errorf("dialog without state validates:\n%s", out)
 	}
+	// RFC 4235's schema names the target parameter value "pval"; the
+	// "pvalue" spelling some PBXs send is not valid.
+	held := string((&LineState{Entity: "sip:2001@h", Status: StatusHold}).AppendDialogInfo(nil, 0))
+	pvalue := strings.Replace(held, `pval="no"`, `pvalue="no"`, 1)
+	if pvalue == held {
+		t.Fatal("param mutation did not apply")
+	}
+	if out, ok := validate(t, "dialog-info.xsd", []byte(pvalue)); ok {
+		t.Errorf("param with pvalue validates:\n%s", out)
+	}
 }
