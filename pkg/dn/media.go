@@ -79,15 +79,21 @@ func (s *Switch) syncMedia(c *call) {
 					dest = p.rx
 				}
 			}
+			peerHolds := p != nil && p.state == LineHold
 			switch {
 			case dest.IsValid() && dest != l.tx:
 				s.emit(l.dev, effect{kind: effStartMedia, line: l.line, id: l.cid, addr: dest})
-			case !dest.IsValid() && l.tx.IsValid() && l.open:
+				l.heldTold = false
+			case !dest.IsValid() && l.open && (l.tx.IsValid() || (peerHolds && l.rx.IsValid() && !l.heldTold)):
 				// The peer closed its side (it put us on hold): stop
 				// sending into its closed port but keep receiving, so
 				// music on hold reaches us (CUCM stops the held phone's
 				// transmission the same way, docs/sccp.md §Media-rules).
+				// Also when the hold came while our media was being
+				// re-opened (no StartMedia yet): a SIP phone must still
+				// learn of it (its sendonly re-INVITE).
 				s.emit(l.dev, effect{kind: effStopTransmit, line: l.line, id: l.cid})
+				l.heldTold = peerHolds
 			}
 			l.tx = dest
 		}

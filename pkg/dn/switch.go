@@ -116,6 +116,9 @@ type leg struct {
 	rx   netip.AddrPort
 	tx   netip.AddrPort
 	moh  MediaHandle
+	// heldTold: this leg was told to stop transmitting for the peer's
+	// current hold (media.go); cleared when it is told to send again.
+	heldTold bool
 
 	xferOf    *call // consult leg: the held call a transfer will move
 	xferBlind bool  // consult leg: transfer as soon as the number is complete
