@@ -1,7 +1,6 @@
 package dn_test
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -69,18 +68,25 @@ func (c *confMedia) last() *fakeMixer {
 // runConf is run with a MediaServer that bridges conferences.
 func runConf(t *testing.T, cfg *config.Config, body func(h *harness, cm *confMedia)) {
 	t.Helper()
-	synctest.Test(t, func(t *testing.T) {
-		h := &harness{t: t, rec: &dntest.Recorder{}, media: &dntest.Media{}, recs: &dntest.Records{},
-			dev: map[int]*dntest.Device{}, id: map[int]dn.DeviceID{}}
-		cm := &confMedia{Media: h.media}
-		h.sw = dn.NewWithOptions(cfg, dn.Options{Observer: h.rec, Media: cm, Records: h.recs})
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { _ = h.sw.Run(ctx) })
-		body(h, cm)
-		cancel()
-		wg.Wait()
-	})
+	var cm *confMedia
+	wrap := func(m *dntest.Media) dn.MediaServer {
+		cm = &confMedia{Media: m}
+		return cm
+	}
+	runMedia(t, cfg, dn.Options{}, wrap, func(h *harness) { body(h, cm) })
+}
+
+// running counts the bridges started and those still running.
+func (c *confMedia) running() (started, running int) {
+	c.mu.Lock()
+	ms := append([]*fakeMixer(nil), c.mixers...)
+	c.mu.Unlock()
+	for _, m := range ms {
+		if _, stopped := m.state(); !stopped {
+			running++
+		}
+	}
+	return len(ms), running
 }
 
 // conference: 1 calls 2, Confrn, dials 3, 3 answers, Confrn. Returns the

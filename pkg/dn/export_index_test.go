@@ -66,3 +66,55 @@ func (s *Switch) checkIndexes() error {
 	}
 	return nil
 }
+
+// CheckConferences runs checkConferences on the switch's loop, for the
+// external property test.
+func CheckConferences(s *Switch) error {
+	return s.do(func() error { return s.checkConferences() })
+}
+
+// checkConferences: every conference the Switch keeps has both its calls
+// and all three members live and a bridge, and a phone connected in a call
+// has somebody with it (the other leg, the echo test or, for the side call
+// of a conference, the bridge). A conference release path that forgets a
+// call or a member leaves a phone connected to nobody until it hangs up,
+// which the quiescence check of the property test cannot see.
+func (s *Switch) checkConferences() error {
+	for c, cf := range s.conf.byCall {
+		if c != cf.main && c != cf.side {
+			return fmt.Errorf("call %d is indexed under a conference it is not in", c.id)
+		}
+		if s.calls[cf.main.id] != cf.main || s.calls[cf.side.id] != cf.side {
+			return fmt.Errorf("conference of calls %d/%d: a call is gone", cf.main.id, cf.side.id)
+		}
+		if s.conf.byCall[cf.main] != cf || s.conf.byCall[cf.side] != cf || cf.mix == nil {
+			return fmt.Errorf("conference of calls %d/%d: half indexed or no bridge", cf.main.id, cf.side.id)
+		}
+		for i, l := range cf.legs {
+			if !s.live(l) || (l.call != cf.main && l.call != cf.side) {
+				return fmt.Errorf("conference of calls %d/%d: member %d left", cf.main.id, cf.side.id, i)
+			}
+		}
+	}
+	for _, c := range s.calls {
+		if c.echo || s.conf.byCall[c] != nil {
+			continue
+		}
+		for _, l := range []*leg{c.a, c.b} {
+			if l == nil || l.dev == "" || l.state != LineConnected {
+				continue
+			}
+			// The other leg is a phone or trunk, a park slot's leg
+			// (park.go) or a callee still ringing (a blind transfer's
+			// target, transfer.go).
+			if p := peer(l); !party(p) && (p == nil || (p.parked == nil && p.state != LineRinging)) {
+				var with string
+				if p != nil {
+					with = fmt.Sprintf(" (other leg: %v %v)", p.dn, p.state)
+				}
+				return fmt.Errorf("call %d: %s connected to nobody%s", c.id, l.dev, with)
+			}
+		}
+	}
+	return nil
+}

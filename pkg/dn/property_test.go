@@ -1,6 +1,7 @@
 package dn_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -18,11 +19,16 @@ import (
 // forwarding changes, DND toggles, trunk calls (out through dial-peers
 // and in from a fake trunk that progresses, answers, fails and hangs up
 // at random), calls to a hunt-group pilot, HLog, call park (softkey, FAC,
-// retrieval, recall) and call pickup (local, group, directed, BLF), then hangs everything up and lets every timer run out. At
+// retrieval, recall), call pickup (local, group, directed, BLF) and ad hoc
+// conferences (Confrn, dial and answer the third party, Confrn to join;
+// parties and the initiator hanging up, with and without keep-conference;
+// Confrn dropping the last party), then hangs everything up and lets every
+// timer run out. At
 // quiescence no phone may show anything: every ring, call state and media
 // channel a phone was given must have been ended (docs/sccp.md §Field-reports stuck
 // lamps), no call may remain, every DN must be idle, no MOH or echo stream
-// may still run and the trunk may hold no dialog.
+// may still run, no conference bridge may still mix and the trunk may hold
+// no dialog.
 func TestNoStuckLampsProperty(t *testing.T) {
 	seeds := 40
 	if testing.Short() {
@@ -31,6 +37,9 @@ func TestNoStuckLampsProperty(t *testing.T) {
 	numbers := []string{"1001", "1002", "1003", "1004", "1005", "1006", "2001", "*43", "1099", "9",
 		"95551234#", "51234", "7123#", "5000", "1008", "**3", "**420#", "**6"}
 	causes := []dn.Cause{dn.CauseBusy, dn.CauseUnassigned, dn.CauseUnavailable, dn.CauseNoAnswer}
+	// Bridges started over all seeds: the run must have joined conferences
+	// for the property to say anything about them.
+	bridges := 0
 	for seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			cfg := featConfig(func(d map[int]*config.EphoneDN, c *config.Config) {
@@ -54,11 +63,24 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				if seed%2 == 1 {
 					c.Telephony.TransferSystem = "blind"
 				}
+				// keep-conference on ephones 1-4 for half the seeds
+				// (docs/cme-behaviour.md §Conference).
+				if seed%4 >= 2 {
+					c.EphoneTemplates = []config.PhoneTemplate{{Tag: 1, Extra: []string{"keep-conference"}}}
+					for i := range 4 {
+						c.Ephones[i].Template = 1
+					}
+				}
 				addTrunks(c)
 			})
 			tr := &dntest.Trunk{}
 			tags := []int{1, 2, 3, 4, 5, 6, 7, 101}
-			runOpts(t, cfg, dn.Options{Trunk: tr}, func(h *harness) {
+			var cm *confMedia
+			wrap := func(m *dntest.Media) dn.MediaServer {
+				cm = &confMedia{Media: m}
+				return cm
+			}
+			runMedia(t, cfg, dn.Options{Trunk: tr}, wrap, func(h *harness) {
 				r := rand.New(rand.NewPCG(uint64(seed), 7))
 				h.register(tags...)
 				pick := func() int { return tags[r.IntN(len(tags))] }
@@ -77,10 +99,13 @@ func TestNoStuckLampsProperty(t *testing.T) {
 					}
 					return ids[r.IntN(len(ids))]
 				}
-				for range 150 {
+				// The members of the last conference joined (initiator
+				// first): operation 24 hangs one of them up.
+				var members []int
+				for op := range 150 {
 					tag := pick()
 					id := h.id[tag]
-					switch r.IntN(21) {
+					switch r.IntN(25) {
 					case 0, 1:
 						_, _ = h.sw.OffHook(id, 0)
 						_, _ = h.sw.Digits(id, 0, numbers[r.IntN(len(numbers))])
@@ -127,6 +152,46 @@ func TestNoStuckLampsProperty(t *testing.T) {
 						_, _ = h.sw.PickupBLF(id, numbers[r.IntN(8)])
 					case 20:
 						_ = h.sw.SetHuntLogout(id, r.IntN(2) == 0)
+					case 21, 22:
+						// Confrn on the connected call (usually one set up
+						// for it), dial a phone, it answers (usually),
+						// Confrn again joins the three (usually): each
+						// step may be refused.
+						consult, err := h.sw.Conference(id, 0, 0)
+						if err != nil && r.IntN(4) != 0 {
+							// No call to confer from: make one first.
+							peer := 1 + r.IntN(6)
+							_, _ = h.sw.OffHook(id, 0)
+							_, _ = h.sw.Digits(id, 0, fmt.Sprintf("100%d", peer))
+							_, _ = h.sw.Answer(h.id[peer], 0, 0)
+							consult, err = h.sw.Conference(id, 0, 0)
+						}
+						if err != nil || r.IntN(6) == 0 {
+							break
+						}
+						third := 1 + r.IntN(6)
+						_, _ = h.sw.Digits(id, 0, fmt.Sprintf("100%d", third))
+						if r.IntN(4) != 0 {
+							_, _ = h.sw.Answer(h.id[third], 0, 0)
+						}
+						if r.IntN(4) == 0 {
+							break
+						}
+						if _, err := h.sw.Conference(id, 0, consult.ID); err == nil {
+							members = []int{tag, third}
+						}
+					case 23:
+						// Confrn on any call of the phone: joins a
+						// pending conference, drops the last party, or
+						// is refused (a party's key, a trunk peer).
+						_, _ = h.sw.Conference(id, 0, callOf(tag))
+					case 24:
+						// A member of the last conference hangs up:
+						// the initiator (ending it, or joining the other
+						// two with keep-conference) or the third party.
+						if len(members) > 0 {
+							_, _ = h.sw.OnHook(h.id[members[r.IntN(len(members))]], 0)
+						}
 					case 15, 16:
 						live := tr.Live()
 						if len(live) == 0 {
@@ -152,8 +217,11 @@ func TestNoStuckLampsProperty(t *testing.T) {
 					}
 					// The per-device call lookups must agree with a scan
 					// of every call (index_internal_test.go).
-					if err := dn.CheckIndexes(h.sw); err != nil {
-						t.Fatal(err)
+					// A conference the Switch keeps is whole, and no
+					// phone is left connected to nobody.
+					if err := errors.Join(dn.CheckIndexes(h.sw), dn.CheckConferences(h.sw)); err != nil {
+						t.Errorf("after operation %d: %v", op, err)
+						return // with the Switch still running: no deadlock
 					}
 				}
 				// Quiesce: DND and forwarding off, everybody hangs up,
@@ -169,13 +237,24 @@ func TestNoStuckLampsProperty(t *testing.T) {
 						_, _ = h.sw.OnHook(h.id[tag], 0)
 					}
 				}
-				// A trunk caller on the echo test stays until it hangs up.
+				// A trunk caller on the echo test stays until it hangs up;
+				// a trunk party parked without recall stays parked
+				// (docs/cme-behaviour.md §Call-park) until a phone
+				// retrieves it by dialling the slot, then hangs up.
 				calls, _ := h.sw.Calls()
 				for _, c := range calls {
+					parked := false
 					for _, l := range c.Legs {
+						parked = parked || (l.DN == dn.DNKey{Kind: dn.EphoneDN, Tag: 8} && l.Device == "")
 						if l.Trunk != 0 && c.Called.Number == "*43" {
 							_ = tr.HangupRemote(h.sw, l.Trunk)
 						}
+					}
+					if parked {
+						_, _ = h.sw.OffHook(h.id[1], 0)
+						_, _ = h.sw.Digits(h.id[1], 0, "1008")
+						synctest.Wait()
+						_, _ = h.sw.OnHook(h.id[1], 0)
 					}
 				}
 				time.Sleep(10 * time.Minute)
@@ -188,6 +267,11 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				}
 				synctest.Wait()
 				h.wantNoStuck(tags...)
+				started, running := cm.running()
+				bridges += started
+				if running != 0 {
+					t.Errorf("%d of %d conference bridges still mixing at quiescence", running, started)
+				}
 				if live := tr.Live(); len(live) != 0 {
 					t.Errorf("trunk calls left open: %v\n%s", live, tr.Dump())
 				}
@@ -202,5 +286,9 @@ func TestNoStuckLampsProperty(t *testing.T) {
 				}
 			})
 		})
+	}
+	t.Logf("%d conference bridges started over %d seeds", bridges, seeds)
+	if bridges == 0 {
+		t.Error("no conference was ever joined: the random operations do not reach conferences")
 	}
 }

@@ -71,10 +71,21 @@ func run(t *testing.T, cfg *config.Config, body func(h *harness)) {
 // Records with fakes.
 func runOpts(t *testing.T, cfg *config.Config, o dn.Options, body func(h *harness)) {
 	t.Helper()
+	runMedia(t, cfg, o, nil, body)
+}
+
+// runMedia is runOpts whose MediaServer is wrap(the harness's fake media)
+// (a conference bridge on top of it, conference_test.go); nil wrap: the
+// fake itself.
+func runMedia(t *testing.T, cfg *config.Config, o dn.Options, wrap func(*dntest.Media) dn.MediaServer, body func(h *harness)) {
+	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
 		h := &harness{t: t, rec: &dntest.Recorder{}, media: &dntest.Media{}, recs: &dntest.Records{},
 			dev: map[int]*dntest.Device{}, id: map[int]dn.DeviceID{}}
 		o.Observer, o.Media, o.Records = h.rec, h.media, h.recs
+		if wrap != nil {
+			o.Media = wrap(h.media)
+		}
 		h.sw = dn.NewWithOptions(cfg, o)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
