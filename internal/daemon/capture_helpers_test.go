@@ -190,3 +190,52 @@ func portRange(t *testing.T, n int) int {
 	t.Fatal("no free UDP port range on 127.0.0.1")
 	return 0
 }
+
+// sccpCapture captures cmed's SCCP listener on loopback from before the
+// first phone connects, so every TCP stream is seen from its start and the
+// skinny dissector never has to resync mid-stream. Without tshark it
+// returns nil and the feature test runs without the capture, unless
+// CMED_INTEROP=1 makes tshark mandatory (repotest.Tool).
+func sccpCapture(t *testing.T, sccpPort int) *loCapture {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil && !repotest.Interop() {
+		t.Log("tshark not installed: no capture of the SCCP stream")
+		return nil
+	}
+	return startLoCapture(t, repotest.Tool(t, "tshark"), fmt.Sprintf("tcp port %d", sccpPort))
+}
+
+// checkSCCPCapture stops c and checks what cmed sent from sccpPort: tshark
+// decodes it as SKINNY (at least minSkinny frames, so the check can fail
+// for want of a capture) and flags no frame as malformed or with an expert
+// warning or error: tshark's Skinny dissector is the independent decoder
+// of docs/sccp.md §Captures (the 7965 phones of these tests register
+// above header version 0, so none of its accepted exceptions applies).
+func checkSCCPCapture(t *testing.T, c *loCapture, sccpPort, minSkinny int) {
+	t.Helper()
+	if c == nil {
+		return
+	}
+	c.stop(t)
+	decode := []string{"-d", fmt.Sprintf("tcp.port==%d,skinny", sccpPort)}
+	fromCmed := fmt.Sprintf("tcp.srcport==%d", sccpPort)
+	bad := c.read(t, append(cloneArgs(decode), "-Y", fromCmed+" && (_ws.malformed || _ws.expert.severity >= warning)",
+		"-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info", "-e", "_ws.expert.message")...)
+	for line := range strings.Lines(bad) {
+		if strings.TrimSpace(line) != "" {
+			t.Errorf("tshark flags a frame from cmed: %s", line)
+		}
+	}
+	counts := c.read(t, append(cloneArgs(decode), "-Y", fromCmed+" && skinny", "-T", "fields", "-e", "skinny.messageId")...)
+	var frames, messages int
+	for line := range strings.Lines(counts) {
+		if l := strings.TrimSpace(line); l != "" {
+			frames++
+			messages += len(strings.Split(l, ","))
+		}
+	}
+	t.Logf("tshark: %d SKINNY frames (%d messages) from cmed", frames, messages)
+	if frames < minSkinny {
+		t.Errorf("tshark decoded %d SKINNY frames from cmed, want at least %d: the capture missed the test", frames, minSkinny)
+	}
+}

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -67,15 +68,21 @@ ephone 4
  button 1:4
 `
 
-func featurePhones(t *testing.T) (*cmedtest.Instance, [5]*sccptest.Phone) {
+// featurePhones starts cmed with featureRouter, a tshark capture of its
+// SCCP port (nil without tshark, sccpCapture) and the four phones; the test
+// ends with checkSCCPCapture on the capture.
+func featurePhones(t *testing.T) (*cmedtest.Instance, [5]*sccptest.Phone, *loCapture) {
 	t.Helper()
 	inst := cmedtest.Start(t, featureRouter)
+	capture := sccpCapture(t, sccpPort(inst))
 	var p [5]*sccptest.Phone
 	for i := 1; i <= 4; i++ {
 		p[i] = fakePhone(t, inst, "7965", "00112233440"+string(rune('0'+i)), netip.AddrPort{})
 	}
-	return inst, p
+	return inst, p, capture
 }
+
+func sccpPort(inst *cmedtest.Instance) int { return inst.Addr("sccp").(*net.TCPAddr).Port }
 
 func fRinging(s sccptest.State) bool {
 	for _, c := range s.Calls {
@@ -101,7 +108,7 @@ func fIdle(s sccptest.State) bool { return !fRinging(s) && !fConnected(s) }
 // then the final number 1001; the pilot's BLF lamp shows the hunt; `show
 // ephone-hunt` lists the members and counts the call.
 func TestHuntGroupSequentialWholeDaemon(t *testing.T) {
-	inst, p := featurePhones(t)
+	inst, p, capture := featurePhones(t)
 	wait(t, p[3], "pilot idle", func(s sccptest.State) bool { return s.BLF[3] == msg.BLFIdle })
 	// 1003 busy: the hunt skips it.
 	if err := p[3].OffHook(); err != nil {
@@ -135,13 +142,15 @@ func TestHuntGroupSequentialWholeDaemon(t *testing.T) {
 	_ = p[4].OnHook()
 	_ = p[3].OnHook()
 	wait(t, p[3], "pilot idle again", func(s sccptest.State) bool { return s.BLF[3] == msg.BLFIdle })
+	wait(t, p[4], "caller idle", fIdle)
+	checkSCCPCapture(t, capture, sccpPort(inst), 30)
 }
 
 // Phone 1 talks to 1002; 1002 parks the call with the Park softkey; phone
 // 3's BLF key for the slot goes in use; pressing it retrieves the call
 // and the lamp goes idle.
 func TestCallParkRetrievedByBLFKey(t *testing.T) {
-	inst, p := featurePhones(t)
+	inst, p, capture := featurePhones(t)
 	wait(t, p[3], "slot idle", func(s sccptest.State) bool { return s.BLF[1] == msg.BLFIdle })
 	if err := p[1].OffHook(); err != nil {
 		t.Fatal(err)
@@ -172,13 +181,14 @@ func TestCallParkRetrievedByBLFKey(t *testing.T) {
 	wait(t, p[3], "slot lamp idle", func(s sccptest.State) bool { return s.BLF[1] == msg.BLFIdle })
 	_ = p[1].OnHook()
 	wait(t, p[3], "call ended", fIdle)
+	checkSCCPCapture(t, capture, sccpPort(inst), 30)
 }
 
 // A call ringing on 1002 is picked up by 1003 with PickUp... by group
 // (GPickUp *), and a second one by phone 3's BLF key on 1002 under
 // `service directed-pickup`.
 func TestCallPickupByGroupAndBLFKey(t *testing.T) {
-	_, p := featurePhones(t)
+	inst, p, capture := featurePhones(t)
 	for _, how := range []string{"group", "blf"} {
 		if err := p[1].OffHook(); err != nil {
 			t.Fatal(err)
@@ -207,4 +217,5 @@ func TestCallPickupByGroupAndBLFKey(t *testing.T) {
 		_ = p[1].OnHook()
 		wait(t, p[3], how+": call over", fIdle)
 	}
+	checkSCCPCapture(t, capture, sccpPort(inst), 30)
 }
