@@ -175,7 +175,11 @@ func TestBasicCallWithMedia(t *testing.T) {
 	if err := b.OnHook(); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, b, "B on hook", func(s sccptest.State) bool { return s.ActiveCall == 0 })
+	// The teardown ends with the on-hook softkey set: wait for it, so the
+	// order check sees the whole burst even on a loaded machine.
+	waitState(t, b, "B on hook", func(s sccptest.State) bool {
+		return s.ActiveCall == 0 && s.SoftKeySet == msg.KeySetOnHook
+	})
 	inOrder(t, "B teardown", since(b, mb), msg.IDCloseReceiveChannel, msg.IDSetLamp, msg.IDClearPromptStatus,
 		msg.CallOnHook, msg.IDSelectSoftKeys)
 	sb = b.State()

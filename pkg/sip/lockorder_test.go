@@ -113,10 +113,22 @@ func TestPresenceUpstreamLockOrder(t *testing.T) {
 	}()
 	waitOrDump(t, &wg, 15*time.Second)
 
-	// Every BLF key left: the upstream adapter must want nothing.
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	for n := range u.want {
+	// Every BLF key left: the upstream adapter must want nothing. The
+	// engine makes Upstream calls from its own goroutine after the
+	// callers return (pkg/blf/doc.go), so give it a bounded while.
+	wanted := func() []string {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		var out []string
+		for n := range u.want {
+			out = append(out, n)
+		}
+		return out
+	}
+	for end := time.Now().Add(5 * time.Second); len(wanted()) > 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, n := range wanted() {
 		t.Errorf("upstream still wants %s after every watcher left", n)
 	}
 }
