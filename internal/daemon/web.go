@@ -35,14 +35,17 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 			}
 			return ""
 		},
-		Config:        d.Running,
-		Users:         func() []config.User { return d.Running().Users },
-		Verify:        d.verifyWebUser,
-		OnAuthFailure: func(string, string) { d.metrics.AuthFailure("http") },
-		Metrics:       d.metrics.Handler(),
-		Health:        d.health,
-		Hostname:      func() string { return d.Running().HostnameOrDefault() },
-		Logger:        d.log.With("service", "http"),
+		Config: d.Running,
+		Users:  func() []config.User { return d.Running().Users },
+		Verify: d.verifyWebUser,
+		OnAuthFailure: func(_, _, reason string) {
+			d.metrics.AuthFailure("http")
+			d.metrics.AuthRejected("http", reason)
+		},
+		Metrics:  d.metrics.Handler(),
+		Health:   d.health,
+		Hostname: func() string { return d.Running().HostnameOrDefault() },
+		Logger:   d.log.With("service", "http"),
 	})
 	d.observers.add(ws)
 	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}

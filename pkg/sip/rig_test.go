@@ -13,6 +13,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/dn/dntest"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 )
 
 // rig is one cmed core (dn.Switch + blf.Engine) with a SIP Server on
@@ -101,7 +102,10 @@ func newRig(t testing.TB, cfgText string, tweak func(*Options)) *rig {
 	}
 	opts := Options{Switch: r.sw, Presence: r.eng, Config: cfg,
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		TickInterval: 50 * time.Millisecond, NotifyTimeout: 5 * time.Second}
+		TickInterval: 50 * time.Millisecond, NotifyTimeout: 5 * time.Second,
+		// Tests try a wrong password and then the right one at once: no
+		// delays here; throttle_test.go tests the throttle.
+		AuthThrottle: throttle.New(throttle.Policy{})}
 	if tweak != nil {
 		tweak(&opts)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
 	"github.com/cmed-project/cmed/pkg/netx"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 	"github.com/cmed-project/cmed/pkg/sip/subs"
 )
 
@@ -109,6 +110,10 @@ type Options struct {
 	// without traffic for that long (default DefaultTCPIdleTimeout).
 	TCPLimits      netx.Limits
 	TCPIdleTimeout time.Duration
+	// AuthThrottle keeps the books on failed digests (docs/security.md
+	// §Guessing). nil: one following `login block-for` of each snapshot;
+	// given: used with its own policy (tests).
+	AuthThrottle *throttle.Throttle
 }
 
 // DefaultTCPLimits bound SIP/TCP connections: a phone keeps one
@@ -140,6 +145,8 @@ type Server struct {
 	cur    atomic.Pointer[config.Config] // the snapshot in force: Options.Config, then each Apply
 	log    *slog.Logger
 	digest *Digest
+	th     *throttle.Throttle // failed digests per source and account
+	thConf bool               // th follows `login block-for` (Options.AuthThrottle was nil)
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
@@ -245,6 +252,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, digest: NewDigest(nil), ua: ua, srv: srv, client: client,
 		ctx: context.Background(), started: make(chan struct{})}
+	s.th, s.thConf = opts.AuthThrottle, opts.AuthThrottle == nil
+	if s.thConf {
+		lb := opts.Config.LoginBlock
+		s.th = throttle.New(throttle.FromConfig(lb.BlockFor, lb.Attempts, lb.Within))
+	}
 	self.Store(s)
 	s.reg = newRegistrar(s)
 	s.pres = newNotifier(s)
@@ -502,6 +514,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // subscriptions follow a changed `server`.
 func (s *Server) Apply(cfg *config.Config) {
 	s.warnOpenPresence(cfg)
+	if s.thConf {
+		lb := cfg.LoginBlock
+		s.th.SetPolicy(throttle.FromConfig(lb.BlockFor, lb.Attempts, lb.Within))
+	}
 	s.cur.Store(cfg)
 	s.loadCredentials(cfg)
 	s.reg.apply(cfg)
@@ -766,8 +782,18 @@ func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, stale boo
 }
 
 // authenticate verifies the Authorization header of req with lookup; it
-// answers 401 (or 403 for a wrong user) itself and returns false when the
+// answers 401 (or 503 while throttled) itself and returns false when the
 // request must stop here.
+//
+// Guessing is slowed with the policy of SSH logins (docs/security.md
+// §Guessing): a wrong password or unknown user is answered with a fresh
+// challenge at once, and then, for the delay that failure earned (250 ms
+// doubling to 4 s) or while `login block-for` blocks the source or the
+// account, credentials from that source or for that account are not
+// checked: the answer is 503 with Retry-After (RFC 3261 §21.5.4,
+// §20.33). The answer is not held back instead, because sipgo ends the
+// transaction when the handler returns, and a handler goroutine asleep
+// per guess would let a flood of guesses pile up goroutines.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, lookup func(string) (string, bool)) (string, bool) {
 	h := req.GetHeader("Authorization")
 	if h == nil {
@@ -775,11 +801,24 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, lookup
 		return "", false
 	}
 	c, err := ParseAuthorization(h.Value())
+	keys := s.authKeys(req, c.Username)
 	if err == nil {
+		now := time.Now()
+		blocked, until := s.th.Blocked(now, keys...)
+		reason := "blocked"
+		if !blocked {
+			blocked, until = s.th.Held(now, keys...)
+			reason = "throttled"
+		}
+		if blocked {
+			s.throttled(req, tx, c.Username, reason, until.Sub(now))
+			return "", false
+		}
 		err = s.digest.Verify(c, string(req.Method), s.realm(), sourceIP(req), lookup)
 	}
 	switch {
 	case err == nil:
+		s.th.Succeed(keys...)
 		return c.Username, true
 	case errors.Is(err, ErrStaleNonce):
 		s.challenge(req, tx, true)
@@ -794,10 +833,41 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, lookup
 	default:
 		s.authFailure(string(req.Method))
 		s.authRejected(string(req.Method), authReason(err))
-		s.log.Info("sip: digest authentication failed", "method", req.Method, "from", req.Source(), "user", c.Username, "err", err)
+		if errors.Is(err, ErrBadResponse) || errors.Is(err, ErrUnknownUser) {
+			// A password was tried: that is what the throttle counts.
+			delay, nowBlocked := s.th.Fail(time.Now(), keys...)
+			if nowBlocked {
+				s.log.Warn("sip: digest blocked (login block-for)", "from", req.Source(), "user", c.Username)
+			}
+			s.log.Info("sip: digest authentication failed", "method", req.Method, "from", req.Source(), "user", c.Username, "err", err, "delay", delay)
+		} else {
+			s.log.Info("sip: digest authentication failed", "method", req.Method, "from", req.Source(), "user", c.Username, "err", err)
+		}
 		s.challenge(req, tx, false)
 	}
 	return "", false
+}
+
+// authKeys are the throttle's books for a digest from req: its source
+// address and, when the credentials name one, the account.
+func (s *Server) authKeys(req *sip.Request, user string) []string {
+	keys := []string{"src:" + sourceIP(req).String()}
+	if user != "" {
+		keys = append(keys, "user:"+user)
+	}
+	return keys
+}
+
+// throttled answers a digest from a throttled or blocked source or account
+// with 503 and Retry-After in whole seconds, at least 1 (RFC 3261 §20.33).
+func (s *Server) throttled(req *sip.Request, tx sip.ServerTransaction, user, reason string, wait time.Duration) {
+	s.authFailure(string(req.Method))
+	s.authRejected(string(req.Method), reason)
+	s.log.Debug("sip: digest refused unchecked", "reason", reason, "method", req.Method, "from", req.Source(), "user", user)
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	res := sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(secs)))
+	s.respond(tx, res)
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

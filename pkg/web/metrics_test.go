@@ -26,7 +26,7 @@ func (w sccpLamps) Deliver(blf.Update) { w.m.LampUpdate("sccp") }
 // and blf.Engine and checks the scraped values against what happened.
 func TestMetricsScenario(t *testing.T) {
 	m := metrics.New(metrics.Options{NoRuntimeCollectors: true})
-	e := newEnv(t, web.Options{Metrics: m.Handler(), OnAuthFailure: func(string, string) { m.AuthFailure("http") }})
+	e := newEnv(t, web.Options{Metrics: m.Handler(), OnAuthFailure: func(string, string, string) { m.AuthFailure("http") }})
 	m.SetSnapshotFunc(web.SnapshotFunc(e.sw, e.engine))
 	srv := serve(t, e.web)
 

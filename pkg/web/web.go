@@ -18,7 +18,8 @@
 //
 // Requests from loopback addresses pass. Anything else needs HTTP Basic
 // credentials (RFC 7617) of a CLI user (`username X privilege P secret S`),
-// checked by Options.Verify. The board only reads: every route answers GET
+// checked by Options.Verify; failed logins are delayed and, under `login
+// block-for`, blocked like SSH logins (Server.login). The board only reads: every route answers GET
 // and HEAD, nothing else. Pages fetch nothing from outside: assets are
 // embedded and a Content-Security-Policy of 'self' enforces it.
 package web
@@ -37,6 +38,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,7 @@ import (
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 )
 
 // Source is the line and device state the board shows; *dn.Switch
@@ -78,9 +81,16 @@ type Options struct {
 	// compares pass with the user's secret as stored in Users (constant
 	// time); pass a hash-aware check once the CLI stores secrets hashed.
 	Verify func(user, pass string) bool
-	// OnAuthFailure is told about rejected credentials (for metrics such as
-	// Metrics.AuthFailure("http")). May be nil.
-	OnAuthFailure func(user, remote string)
+	// OnAuthFailure is told about rejected credentials with the reason:
+	// "bad-password", or "throttled" and "blocked" for credentials refused
+	// unchecked (for metrics such as Metrics.AuthFailure("http") and
+	// Metrics.AuthRejected("http", reason)). May be nil.
+	OnAuthFailure func(user, remote, reason string)
+	// Throttle keeps the books on failed logins (docs/security.md
+	// §Guessing). nil: one whose policy follows `login block-for` of
+	// Config (the default policy without Config); given: used with its own
+	// policy (tests).
+	Throttle *throttle.Throttle
 
 	Metrics http.Handler // served on /metrics; nil: 404
 	// Health lists the daemon's listeners and whether each serves; served
@@ -112,6 +122,9 @@ type Server struct {
 	mu      sync.Mutex // guards clients; a leaf: poke only does non-blocking sends under it
 	clients map[*client]struct{}
 
+	th     *throttle.Throttle // failed logins per source and account
+	thConf bool               // th follows `login block-for` (Options.Throttle was nil)
+
 	done      chan struct{} // closed by Close: ends every event stream
 	closeOnce sync.Once
 }
@@ -140,6 +153,10 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, clients: map[*client]struct{}{}, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.th, s.thConf = opts.Throttle, opts.Throttle == nil
+	if s.thConf {
+		s.th = throttle.New(throttle.DefaultPolicy)
 	}
 	s.log = s.log.With("component", "web", "category", "web")
 	s.page = template.Must(template.New("board.html").Funcs(template.FuncMap{"word": lampWord}).
@@ -295,22 +312,88 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "read-only", http.StatusMethodNotAllowed)
 			return
 		}
-		if !isLoopback(r.RemoteAddr) {
-			user, pass, ok := r.BasicAuth()
-			if !ok || !s.verify(user, pass) {
-				if ok {
-					s.log.Warn("http login failed", "user", user, "remote", r.RemoteAddr)
-					if s.opts.OnAuthFailure != nil {
-						s.opts.OnAuthFailure(user, r.RemoteAddr)
-					}
-				}
-				h.Set("WWW-Authenticate", `Basic realm="cmed", charset="UTF-8"`)
-				http.Error(w, "authentication required", http.StatusUnauthorized)
-				return
-			}
+		if !isLoopback(r.RemoteAddr) && !s.login(w, r) {
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// login checks the Basic credentials of a non-loopback request and
+// answers it itself when they do not pass. Guessing is slowed with the
+// policy of SSH logins (docs/security.md §Guessing): a wrong password is
+// answered 401 only after the delay the failure earned (250 ms doubling to
+// 4 s, cut short if the client goes away); while that delay runs, or
+// while `login block-for` blocks the source or the account, credentials
+// from that source or for that account are refused unchecked with 429 and
+// Retry-After (RFC 6585 §4), so guessing on parallel connections gains
+// nothing.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		s.askCredentials(w)
+		return false
+	}
+	keys := []string{"src:" + hostOf(r.RemoteAddr), "user:" + user}
+	if s.thConf && s.opts.Config != nil {
+		lb := s.opts.Config().LoginBlock
+		s.th.SetPolicy(throttle.FromConfig(lb.BlockFor, lb.Attempts, lb.Within))
+	}
+	now := time.Now()
+	refused, until := s.th.Blocked(now, keys...)
+	reason := "blocked"
+	if !refused {
+		refused, until = s.th.Held(now, keys...)
+		reason = "throttled"
+	}
+	if refused {
+		s.authFailed(user, r.RemoteAddr, reason)
+		s.log.Debug("http login refused unchecked", "reason", reason, "user", user, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((until.Sub(now)+time.Second-1)/time.Second))))
+		http.Error(w, "too many failed logins", http.StatusTooManyRequests)
+		return false
+	}
+	if s.verify(user, pass) {
+		s.th.Succeed(keys...)
+		return true
+	}
+	now = time.Now()
+	delay, blocked := s.th.Fail(now, keys...)
+	s.log.Warn("http login failed", "user", user, "remote", r.RemoteAddr, "delay", delay)
+	if blocked {
+		s.log.Warn("http logins blocked (login block-for)", "user", user, "remote", r.RemoteAddr)
+	}
+	s.authFailed(user, r.RemoteAddr, "bad-password")
+	if delay > 0 {
+		t := time.NewTimer(time.Until(now.Add(delay)))
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return false
+		}
+	}
+	s.askCredentials(w)
+	return false
+}
+
+func (s *Server) authFailed(user, remote, reason string) {
+	if s.opts.OnAuthFailure != nil {
+		s.opts.OnAuthFailure(user, remote, reason)
+	}
+}
+
+func (s *Server) askCredentials(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="cmed", charset="UTF-8"`)
+	http.Error(w, "authentication required", http.StatusUnauthorized)
+}
+
+// hostOf is the address of remote without its port.
+func hostOf(remote string) string {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return remote
 }
 
 func isLoopback(remote string) bool {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/dn"
+	"github.com/cmed-project/cmed/pkg/netx/throttle"
 	"github.com/cmed-project/cmed/pkg/web"
 )
 
@@ -383,9 +384,10 @@ func BenchmarkLineChangedStuckClient(b *testing.B) {
 func TestAuth(t *testing.T) {
 	var failures []string
 	var mu sync.Mutex
-	e := newEnv(t, web.Options{OnAuthFailure: func(user, remote string) {
+	// No delays: the throttle has its own test (TestLoginThrottled).
+	e := newEnv(t, web.Options{Throttle: throttle.New(throttle.Policy{}), OnAuthFailure: func(user, remote, reason string) {
 		mu.Lock()
-		failures = append(failures, user+"@"+remote)
+		failures = append(failures, user+"@"+remote+" "+reason)
 		mu.Unlock()
 	}})
 	h := e.web.Handler()
@@ -421,7 +423,7 @@ func TestAuth(t *testing.T) {
 		})
 	}
 	mu.Lock()
-	if diff := cmp.Diff([]string{"admin@192.0.2.7:5000", "root@192.0.2.7:5000"}, failures); diff != "" {
+	if diff := cmp.Diff([]string{"admin@192.0.2.7:5000 bad-password", "root@192.0.2.7:5000 bad-password"}, failures); diff != "" {
 		t.Errorf("auth failures reported (-want +got):\n%s", diff)
 	}
 	mu.Unlock()

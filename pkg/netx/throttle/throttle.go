@@ -49,7 +49,7 @@ type entry struct {
 	fails   []time.Time // failures within the window, oldest first
 	streak  int         // failures since the last success
 	blocked time.Time   // refused until then
-	touched time.Time
+	touched time.Time   // the last failure
 }
 
 // Throttle keeps the books for one service.
@@ -86,6 +86,27 @@ func (t *Throttle) Blocked(now time.Time, keys ...string) (bool, time.Time) {
 	for _, k := range keys {
 		if e := t.keys[k]; e != nil && now.Before(e.blocked) && e.blocked.After(until) {
 			until = e.blocked
+		}
+	}
+	return !until.IsZero(), until
+}
+
+// Held reports whether any of keys is still inside the delay its last
+// failure earned (the delay Fail returned, counted from that failure), and
+// until when. It is for services that cannot hold an answer back, such as
+// SIP over UDP: they refuse until then instead of sleeping
+// (docs/security.md §Guessing).
+func (t *Throttle) Held(now time.Time, keys ...string) (bool, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var until time.Time
+	for _, k := range keys {
+		e := t.keys[k]
+		if e == nil || e.streak == 0 {
+			continue
+		}
+		if u := e.touched.Add(t.policy.Delay(e.streak)); now.Before(u) && u.After(until) {
+			until = u
 		}
 	}
 	return !until.IsZero(), until

@@ -88,3 +88,23 @@ func TestFromConfig(t *testing.T) {
 		t.Fatalf("unconfigured: %+v", p)
 	}
 }
+
+func TestHeldUntilTheDelayHasPassed(t *testing.T) {
+	th := New(Policy{Base: time.Second, Max: 8 * time.Second})
+	t0 := time.Unix(1000, 0)
+	if held, _ := th.Held(t0, "src:a"); held {
+		t.Fatal("held before any failure")
+	}
+	th.Fail(t0, "src:a", "user:x")
+	th.Fail(t0, "src:a", "user:x") // streak 2: 2 s
+	if held, until := th.Held(t0.Add(time.Second), "src:b", "user:x"); !held || !until.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("Held = %v until %v, want until t0+2s", held, until)
+	}
+	if held, _ := th.Held(t0.Add(2*time.Second), "src:a"); held {
+		t.Fatal("still held once the delay has passed")
+	}
+	th.Succeed("src:a", "user:x")
+	if held, _ := th.Held(t0.Add(time.Second), "src:a", "user:x"); held {
+		t.Fatal("held after a success")
+	}
+}
