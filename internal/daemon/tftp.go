@@ -77,6 +77,13 @@ func (p *phoneFiles) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	if names := f.SIPPasswordFiles(); len(names) > 0 && p.log != nil {
+		// The phones need them there, but TFTP has no access control:
+		// say so at every load that serves them (docs/security.md
+		// §Phone-files).
+		p.log.Warn("phone files carry SIP passwords in clear text; anyone who reaches the TFTP server can read them",
+			"files", names)
+	}
 	p.files.Store(f)
 	return nil
 }

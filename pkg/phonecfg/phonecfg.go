@@ -78,7 +78,8 @@ var DefaultRings = []Ring{
 
 // Files is a generated, immutable set of files.
 type Files struct {
-	byKey map[string]file // key: lower-case name
+	byKey     map[string]file // key: lower-case name
+	passwords []string        // files carrying a SIP password, sorted
 }
 
 type file struct {
@@ -108,6 +109,16 @@ func (f *Files) Names() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// SIPPasswordFiles names the files that carry a SIP digest password in
+// clear text: anyone who can reach the TFTP server can read them
+// (docs/security.md §Phone-files). Sorted; nil when none.
+func (f *Files) SIPPasswordFiles() []string {
+	if f == nil {
+		return nil
+	}
+	return slices.Clone(f.passwords)
 }
 
 // Len is the number of generated files.
@@ -248,15 +259,19 @@ func Generate(cfg *config.Config, opts Options) (*Files, error) {
 			if err != nil {
 				return nil, fmt.Errorf("voice register pool %d: %w", p.Tag, err)
 			}
-			b, err := sipDevice(cfg, p, addr, port, opts)
+			b, withPassword, err := sipDevice(cfg, p, addr, port, opts)
 			if err != nil {
 				return nil, fmt.Errorf("voice register pool %d: %w", p.Tag, err)
 			}
 			if err := fs.add("SEP"+mac+".cnf.xml", b); err != nil {
 				return nil, err
 			}
+			if withPassword {
+				fs.passwords = append(fs.passwords, "SEP"+mac+".cnf.xml")
+			}
 		}
 	}
+	slices.Sort(fs.passwords)
 	return fs, nil
 }
 

@@ -449,3 +449,45 @@ func TestRingListCustom(t *testing.T) {
 		t.Error("DefaultRings changed")
 	}
 }
+
+// A SIP password goes into SEP<MAC>.cnf.xml only for models whose SIP
+// firmware reads it from there, and the files that carry one are named
+// for the daemon's warning (docs/security.md §Phone-files).
+func TestSIPPasswordOnlyWhereRead(t *testing.T) {
+	const name = "SEP002155550001.cnf.xml"
+	files, err := Generate(testConfig(), testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := files.SIPPasswordFiles(); !slices.Equal(got, []string{name}) {
+		t.Fatalf("SIPPasswordFiles = %q, want [%s] (a 7961 reads its password from the file)", got, name)
+	}
+
+	for _, typ := range []string{"7960", "CP-7940G", "7912"} {
+		cfg := testConfig()
+		cfg.VoiceRegisterPools[0].Type = typ
+		files, err := Generate(cfg, testOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := files.SIPPasswordFiles(); got != nil {
+			t.Errorf("type %s: SIPPasswordFiles = %q, want none", typ, got)
+		}
+		got := decode[sipView](t, files, name)
+		for _, l := range got.Lines[:2] {
+			if l.AuthPass != "" || l.AuthName != "alice" {
+				t.Errorf("type %s: line %d authName %q authPassword %q, want alice and none", typ, l.Button, l.AuthName, l.AuthPass)
+			}
+		}
+	}
+
+	cfg := testConfig()
+	cfg.VoiceRegisterPools[0].Password = ""
+	files, err = Generate(cfg, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := files.SIPPasswordFiles(); got != nil {
+		t.Errorf("pool without a password: SIPPasswordFiles = %q", got)
+	}
+}

@@ -72,10 +72,31 @@ type sipDeviceXML struct {
 	TransportLayerProtocol int `xml:"transportLayerProtocol"`
 }
 
+// noCnfXML are the SIP phone models whose SIP firmware never reads
+// SEP<MAC>.cnf.xml: the 7940/7960 SIP loads (P0S3-8-x) take their lines
+// and credentials from SIP<MAC>.cnf, the 7905/7912 from ld<MAC>.txt
+// (docs/security.md §Phone-files). Their profile still gets generated
+// (CME does too), but without the password, which would only be exposed.
+var noCnfXML = []string{"7940", "7960", "7905", "7912"}
+
+// needsPassword reports whether phone type reads its SIP credentials from
+// SEP<MAC>.cnf.xml: every SIP load that reads that file (79x1, 79x2,
+// 79x5, 89xx, 99xx) has no other source for the digest password, so an
+// unknown or empty type is assumed to need it.
+func needsPassword(phoneType string) bool {
+	for _, m := range noCnfXML {
+		if modelIs(phoneType, m) {
+			return false
+		}
+	}
+	return true
+}
+
 // sipDevice is SEP<MAC>.cnf.xml for a SIP voice register pool (`create
 // profile`): line buttons first (one per `number N dn T`, in tag order),
-// then BLF speed dials, then speed dials, each in tag order.
-func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, port int, opts Options) ([]byte, error) {
+// then BLF speed dials, then speed dials, each in tag order. withPassword
+// reports whether the file carries the pool's password.
+func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, port int, opts Options) (_ []byte, withPassword bool, _ error) {
 	d := &sipDeviceXML{
 		FullConfig:     true,
 		DeviceProtocol: "SIP",
@@ -111,12 +132,16 @@ func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, por
 		d.CommonProfile.CallLogBlfEnabled = 2
 	}
 
+	password := ""
+	if needsPassword(p.Type) {
+		password = p.Password
+	}
 	numbers := slices.SortedFunc(slices.Values(p.Numbers), func(a, b config.PoolNumber) int { return cmp.Compare(a.Tag, b.Tag) })
 	button := 0
 	for i, n := range numbers {
 		dn := cfg.VoiceRegisterDNByTag(n.DN)
 		if dn == nil {
-			return nil, fmt.Errorf("number %d: voice register dn %d is not configured", n.Tag, n.DN)
+			return nil, false, fmt.Errorf("number %d: voice register dn %d is not configured", n.Tag, n.DN)
 		}
 		button++
 		authName := cmp.Or(p.Username, dn.Number)
@@ -130,7 +155,7 @@ func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, por
 			Name:         dn.Number,
 			DisplayName:  cmp.Or(dn.Name, dn.Number),
 			AuthName:     authName,
-			AuthPassword: p.Password,
+			AuthPassword: password,
 			Contact:      dn.Number,
 		})
 		if i == 0 {
@@ -157,7 +182,8 @@ func sipDevice(cfg *config.Config, p *config.VoiceRegisterPool, addr string, por
 			SpeedDialNumber: s.Number,
 		})
 	}
-	return render(d, func(s string) { d.VersionStamp = s }, opts.VersionStamp)
+	b, err := render(d, func(s string) { d.VersionStamp = s }, opts.VersionStamp)
+	return b, password != "" && len(numbers) > 0, err
 }
 
 // registerExpires is the REGISTER expiry the phone asks for: the registrar's
