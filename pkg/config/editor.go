@@ -80,6 +80,9 @@ type Editor struct {
 	// Parse bookkeeping: the line being executed and where to record it.
 	lineNo int
 	src    *Source
+	// hash hashes a secret typed in clear (ParseOptions.HashSecret); nil:
+	// HashSecret.
+	hash func(string) string
 }
 
 // NewEditor edits a copy of c (nil: an empty config) in global config mode.

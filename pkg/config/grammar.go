@@ -242,7 +242,7 @@ func globalTree() *cmdtree.Tree {
 		if len(a) == 2 {
 			typ = a[0]
 		}
-		s, err := storeSecret(typ, a[len(a)-1])
+		s, err := storeSecret(typ, a[len(a)-1], e.hash)
 		if err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func globalTree() *cmdtree.Tree {
 			typ = t
 		}
 		var err error
-		if u.Secret, err = storeSecret(typ, secret); err != nil {
+		if u.Secret, err = storeSecret(typ, secret, e.hash); err != nil {
 			return err
 		}
 		if i >= 0 {

@@ -64,11 +64,15 @@ func hashType8(clear, salt string) string {
 }
 
 // storeSecret is how a typed secret is kept: type 0 or no type is clear
-// text and is hashed now; 5/8/9 must already look like that hash.
-func storeSecret(typ, value string) (string, error) {
+// text and is hashed now with hash (nil: HashSecret); 5/8/9 must already
+// look like that hash.
+func storeSecret(typ, value string, hash func(string) string) (string, error) {
 	switch typ {
 	case "", "0":
-		return HashSecret(value), nil
+		if hash == nil {
+			hash = HashSecret
+		}
+		return hash(value), nil
 	case "5", "8", "9":
 		if SecretType(value) != atoi(typ) || strings.Count(value, "$") != 3 {
 			return "", cmdErr(fmt.Sprintf("a type %s secret looks like $%s$SALT$HASH; type the password in clear as \"secret 0 PASSWORD\"", typ, map[string]string{"5": "1", "8": "8", "9": "9"}[typ]),
