@@ -158,10 +158,21 @@ func (e *Editor) matchUnknown(line string) (*cmdtree.Match, int, bool, error) {
 	bestProgress := -1
 	var abbrev *cmdtree.Match
 	abbrevDepth := 0
+	// kept is a match of a mode's keep-the-line catch-all (addExtra): it
+	// is used only when no enclosing mode knows the line.
+	var kept *cmdtree.Match
+	keptDepth := 0
 	for depth := len(e.stack) - 1; depth >= 0; depth-- {
-		m, err := grammar[e.stack[depth].mode].Parse(line)
+		tree := grammar[e.stack[depth].mode]
+		m, err := tree.Parse(line)
 		if err == nil {
 			first := m.Tokens[0]
+			if depth > 0 && catchAll[tree][first.Node.Word] {
+				if kept == nil {
+					kept, keptDepth = m, depth
+				}
+				continue
+			}
 			if strings.EqualFold(first.Text, first.Node.Word) || len(e.stack) == 1 {
 				return m, depth, false, nil
 			}
@@ -185,6 +196,9 @@ func (e *Editor) matchUnknown(line string) (*cmdtree.Match, int, bool, error) {
 	}
 	if abbrev != nil {
 		return abbrev, abbrevDepth, false, nil
+	}
+	if kept != nil {
+		return kept, keptDepth, false, nil
 	}
 	if best.Kind == cmdtree.Invalid && firstWordOffset(line) == best.Offset {
 		best.Hint = fmt.Sprintf("not a command in %s mode or global configuration", e.Mode())

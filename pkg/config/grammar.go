@@ -186,8 +186,18 @@ func codecPrefIndex(x *CodecPreference) int    { return x.Index }
 // addExtra declares accepted-but-unmodelled commands that are kept
 // verbatim (canonical keyword + the rest as typed) so they round-trip
 // through show running-config. `no KW ...` removes matching lines.
+// catchAll records the first words addExtra keeps whole in each tree.
+// matchUnknown prefers a real command of an enclosing mode over them, as
+// IOS does: `ip http address ...` after `voice service voip` is the global
+// command, not voice service's `ip [LINE]`. Written only by init.
+var catchAll = map[*cmdtree.Tree]map[string]bool{}
+
 func addExtra(t *cmdtree.Tree, get func(e *Editor) *[]string, words ...string) {
+	if catchAll[t] == nil {
+		catchAll[t] = map[string]bool{}
+	}
 	for _, w := range words {
+		catchAll[t][w] = true
 		t.MustAdd(w+" [LINE]", act(func(e *Editor, m *cmdtree.Match) error {
 			p := get(e)
 			text := m.Canonical()

@@ -47,3 +47,21 @@ func TestLoginBlockFor(t *testing.T) {
 		t.Error("block-for 0 accepted")
 	}
 }
+
+// A global command after a section whose mode keeps unknown lines whole
+// (voice service voip's `ip [LINE]`) is the global command, as in IOS:
+// Render puts `ip http address` after `voice service voip`, and re-parsing
+// must not bury it in the section (found by FuzzParse, corpus entry
+// aa006281dbac7e15).
+func TestGlobalCommandAfterCatchAllSection(t *testing.T) {
+	c, err := Parse("t.cfg", []byte("voice service voip\n ip address trusted list\nip http address 192.0.2.1 port 8080\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Services.HTTP.Address != "192.0.2.1" || c.Services.HTTP.Port != 8080 {
+		t.Errorf("ip http address: %+v", c.Services.HTTP)
+	}
+	if c.VoiceService == nil || len(c.VoiceService.Extra) != 1 || c.VoiceService.Extra[0] != "ip address trusted list" {
+		t.Errorf("voice service extra: %+v", c.VoiceService)
+	}
+}
