@@ -42,10 +42,11 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 			d.metrics.AuthFailure("http")
 			d.metrics.AuthRejected("http", reason)
 		},
-		Metrics:  d.metrics.Handler(),
-		Health:   d.health,
-		Hostname: func() string { return d.Running().HostnameOrDefault() },
-		Logger:   d.log.With("service", "http"),
+		Metrics:     d.metrics.Handler(),
+		EnablePprof: cfg.Services.HTTPPprof,
+		Health:      d.health,
+		Hostname:    func() string { return d.Running().HostnameOrDefault() },
+		Logger:      d.log.With("service", "http"),
 	})
 	d.observers.add(ws)
 	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}

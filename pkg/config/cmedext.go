@@ -16,6 +16,8 @@ import (
 //   - `dial-rule application N ...` and `dial-rule directory-lookup N ...` in
 //     global configuration: application dialing rules and directory
 //     lookup rules (docs/cme-behaviour.md §Dialing-rules).
+//   - `ip http pprof` in global configuration: Go's profiler on the HTTP
+//     listener, for loopback clients only (docs/architecture.md §Profiling).
 
 // DNDMode selects how a phone in do-not-disturb treats an offered call
 // (docs/cme-behaviour.md §DND). The zero value is CME's DND.
@@ -119,6 +121,12 @@ func addCmedExtensions(g *[numModes]*cmdtree.Tree) {
 	}
 	addRule("dial-rule application", func(c *Config) *[]DialRule { return &c.ApplicationDialRules })
 	addRule("dial-rule directory-lookup", func(c *Config) *[]DialRule { return &c.DirectoryLookupRules })
+
+	gl.Describe("pprof", "Serve Go profiles on /debug/pprof to loopback clients (cmed extension)")
+	gl.MustAdd("ip http pprof", act(func(e *Editor, m *cmdtree.Match) error {
+		e.cfg.Services.HTTPPprof = !m.Negated()
+		return nil
+	}))
 }
 
 // isDialDigits accepts "" and dial digits with an optional leading '+'.

@@ -103,6 +103,10 @@ type Services struct {
 	Telnet Listener
 	TFTP   Listener // tftp-server address A port P
 
+	// HTTPPprof serves Go's /debug/pprof on the HTTP listener, to loopback
+	// clients only (`ip http pprof`, a cmed extension: cmedext.go).
+	HTTPPprof bool
+
 	// TFTPRoot is the directory firmware and other static files are served
 	// from (`tftp-server directory PATH`).
 	TFTPRoot string

@@ -196,6 +196,7 @@ func (r *renderer) render(c *Config) {
 		if s.HTTP.Address != "" {
 			r.line("ip http address %s port %d", s.HTTP.Address, s.HTTP.Port)
 		}
+		r.flag("ip http pprof", s.HTTPPprof)
 		r.flag("ip ssh server", s.SSH.Enabled)
 		if s.SSH.Address != "" {
 			r.line("ip ssh address %s port %d", s.SSH.Address, s.SSH.Port)

@@ -95,8 +95,12 @@ type Options struct {
 	Metrics http.Handler // served on /metrics; nil: 404
 	// Health lists the daemon's listeners and whether each serves; served
 	// on /healthz (docs/security.md §Health). nil: 404.
-	Health      func() []HealthCheck
-	EnablePprof bool // serve /debug/pprof/
+	Health func() []HealthCheck
+	// EnablePprof serves Go's profiles on /debug/pprof/ (`ip http pprof`),
+	// to loopback clients only: a profile shows memory contents and the
+	// command line, so credentials alone are not enough
+	// (docs/architecture.md §Profiling).
+	EnablePprof bool
 
 	Hostname func() string // board title; nil: "Router"
 	Logger   *slog.Logger  // nil: slog.Default()
@@ -175,11 +179,11 @@ func New(opts Options) *Server {
 		mux.HandleFunc("GET /healthz", s.healthz)
 	}
 	if opts.EnablePprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/", loopbackOnly(pprof.Index))
+		mux.HandleFunc("GET /debug/pprof/cmdline", loopbackOnly(pprof.Cmdline))
+		mux.HandleFunc("GET /debug/pprof/profile", loopbackOnly(pprof.Profile))
+		mux.HandleFunc("GET /debug/pprof/symbol", loopbackOnly(pprof.Symbol))
+		mux.HandleFunc("GET /debug/pprof/trace", loopbackOnly(pprof.Trace))
 	}
 	s.handler = s.guard(mux)
 	return s
@@ -394,6 +398,18 @@ func hostOf(remote string) string {
 		return ap.Addr().Unmap().String()
 	}
 	return remote
+}
+
+// loopbackOnly answers 403 to anyone not on a loopback address, whatever
+// credentials they bring.
+func loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopback(r.RemoteAddr) {
+			http.Error(w, "pprof is served to loopback clients only", http.StatusForbidden)
+			return
+		}
+		h(w, r)
+	}
 }
 
 func isLoopback(remote string) bool {

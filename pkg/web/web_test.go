@@ -456,7 +456,8 @@ func TestAuthVerifyOverride(t *testing.T) {
 func TestPprofAndMetricsRoutes(t *testing.T) {
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "cmed_up 1\n") })
 	off := newEnv(t, web.Options{})
-	on := newEnv(t, web.Options{EnablePprof: true, Metrics: metrics})
+	on := newEnv(t, web.Options{EnablePprof: true, Metrics: metrics,
+		Verify: func(u, p string) bool { return u == "ops" && p == "ok" }})
 	for _, c := range []struct {
 		h    http.Handler
 		path string
@@ -477,6 +478,17 @@ func TestPprofAndMetricsRoutes(t *testing.T) {
 	// Behind the same login as the board.
 	if rec := get(on.web.Handler(), "198.51.100.1:1", "/debug/pprof/"); rec.Code != 401 {
 		t.Errorf("remote pprof without login: %d", rec.Code)
+	}
+	// A login opens the board from afar, never the profiler.
+	for path, want := range map[string]int{"/": 200, "/debug/pprof/": 403, "/debug/pprof/cmdline": 403} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.RemoteAddr = "198.51.100.1:1"
+		req.SetBasicAuth("ops", "ok")
+		rec := httptest.NewRecorder()
+		on.web.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("remote %s with login: %d, want %d", path, rec.Code, want)
+		}
 	}
 }
 
