@@ -40,7 +40,10 @@ func runHarness(ctx context.Context, o options) error {
 	engine := blf.New(cfg, nil)
 	sw := dn.NewWithOptions(cfg, dn.Options{Observer: engine})
 	go sw.Run(ctx)
-	l, err := net.Listen("tcp", o.listen)
+	// As the daemon's SCCP listener (internal/daemon/sccp.go): SCCP
+	// KeepAlive, no TCP keepalive.
+	lc := net.ListenConfig{KeepAlive: -1}
+	l, err := lc.Listen(context.Background(), "tcp", o.listen)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,11 @@ func (d *Daemon) startSCCP(ctx context.Context, cfg *config.Config) error {
 	if t == nil {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.hostPort(t.SourceAddress, t.Port, config.DefaultSCCPPort, true))
+	// No TCP keepalive on phone connections: SCCP's own KeepAlive finds a
+	// dead phone (docs/sccp.md §Registration-sequence step 16), and Go's
+	// default costs four setsockopt calls per accepted phone.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(ctx, "tcp", d.hostPort(t.SourceAddress, t.Port, config.DefaultSCCPPort, true))
 	if err != nil {
 		return err
 	}

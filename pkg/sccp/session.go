@@ -171,17 +171,45 @@ func (s *session) run() {
 // handled in the reader, every idle phone held an 8 KiB stack instead of
 // 2 KiB, about a quarter of its RSS (BENCHMARKS.md). Waiting keeps the order
 // and the one-message-at-a-time behaviour of handling in the reader.
+//
+// While a frame is handled the reader holds the writer role (see
+// holdWriter): whatever the handler sends is queued, and the reader writes
+// it all in one write once the handler returns, so an answer of several
+// messages (RegisterAck + CapabilitiesReq, SoftKeySetRes + SelectSoftKeys,
+// docs/sccp.md §Registration-sequence) costs one syscall and no writer
+// goroutine.
 func (s *session) dispatch(f msg.Frame) {
+	held := s.holdWriter()
 	if f.Header.ID == msg.IDKeepAlive {
 		s.decodeAndHandle(f)
-		return
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.decodeAndHandle(f)
+		}()
+		<-done
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.decodeAndHandle(f)
-	}()
-	<-done
+	if held {
+		s.writeLoop() // drains the queue and gives the writer role back
+	}
+}
+
+// holdWriter makes the reader the session's writer while it handles a
+// frame, so sends during handling only queue (kickLocked starts no writer
+// while writing is set). It reports false when a writer is already
+// running (it then writes what the handler queues) or the session is
+// closed. closeAfterFlush and finish wait for a held writer through wwg
+// like for a writer goroutine.
+func (s *session) holdWriter() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.writing || s.wclosed {
+		return false
+	}
+	s.writing = true
+	s.wwg.Add(1)
+	return true
 }
 
 func (s *session) decodeAndHandle(f msg.Frame) {
@@ -329,7 +357,9 @@ func (s *session) flushed() bool {
 	return s.wclosed || (!s.writing && len(s.wq) == 0)
 }
 
-// writeLoop drains the queue and exits when it is empty.
+// writeLoop drains the queue and exits when it is empty; it runs on its
+// own goroutine (kickLocked) or on the reader after a held frame
+// (dispatch). Each pass writes everything queued so far in one write.
 func (s *session) writeLoop() {
 	defer s.wwg.Done()
 	for {
