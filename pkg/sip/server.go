@@ -151,6 +151,10 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 
+	// finished holds the final responses of compacted transactions
+	// (txcache.go); it has its own lock.
+	finished *finishedTxs
+
 	ctx     context.Context // Serve's; background until Serve runs
 	ctxMu   sync.Mutex      // guards ctx; a leaf
 	started chan struct{}
@@ -251,7 +255,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, digest: NewDigest(nil), ua: ua, srv: srv, client: client,
-		ctx: context.Background(), started: make(chan struct{})}
+		ctx: context.Background(), started: make(chan struct{}), finished: newFinishedTxs(nil)}
 	s.th, s.thConf = opts.AuthThrottle, opts.AuthThrottle == nil
 	if s.thConf {
 		lb := opts.Config.LoginBlock
@@ -283,9 +287,11 @@ func New(opts Options) (*Server, error) {
 // on it to Metrics.ResponseSent, including those a dialog session sends
 // later on the same INVITE transaction (provisional and final, RFC 3261
 // §13.3.1), so no call site needs its own hook. Every handler also gets
-// the request checks of conform.go first.
+// the request checks of conform.go first, and retransmissions of finished
+// transactions are answered by absorbRetransmissions (txcache.go).
 func (s *Server) counted(h sipgo.RequestHandler) sipgo.RequestHandler {
 	h = s.conformed(h)
+	h = s.absorbRetransmissions(h) // txcache.go: finished UDP transactions kept small
 	if s.opts.Metrics == nil {
 		return h
 	}

@@ -1,0 +1,181 @@
+package sip
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// TestFinishedTxsKeepsAtLeastTimerJ: a response is found for Timer J after
+// it was stored, whenever in a generation that happened, and is gone once
+// every generation has turned over (RFC 3261 §17.2.2).
+func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
+	now := time.Unix(1000, 0)
+	f := newFinishedTxs(func() time.Time { return now })
+	// Stored at the start, the middle and the end of a generation.
+	for _, off := range []time.Duration{0, finishedStep / 2, finishedStep - time.Millisecond} {
+		start := now
+		now = now.Add(off)
+		key := fmt.Sprint("k", off)
+		f.put(key, []byte("SIP/2.0 200 OK"))
+		now = now.Add(sip.Timer_J - time.Millisecond)
+		if f.get(key) == nil {
+			t.Errorf("stored %v into a generation: gone before Timer J", off)
+		}
+		now = now.Add(finishedStep + time.Millisecond)
+		if f.get(key) != nil {
+			t.Errorf("stored %v into a generation: still kept %v later", off, now.Sub(start)-off)
+		}
+		now = now.Add(finishedStep)
+	}
+	// A long idle spell empties everything and restarts the clock.
+	f.put("a", []byte("x"))
+	now = now.Add(time.Hour)
+	if n := f.len(); n != 0 {
+		t.Errorf("%d entries after an hour", n)
+	}
+	f.put("b", []byte("y"))
+	now = now.Add(sip.Timer_J - time.Millisecond)
+	if f.get("b") == nil {
+		t.Error("entry stored after an idle hour gone before Timer J")
+	}
+}
+
+// fakeTx is a server transaction that records what happens to it.
+type fakeTx struct {
+	sip.ServerTransaction // nil: any other method panics
+	mu                    sync.Mutex
+	sent                  []*sip.Response
+	terminated            bool
+}
+
+func (f *fakeTx) Respond(res *sip.Response) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, res)
+	return nil
+}
+
+func (f *fakeTx) Terminate() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.terminated = true
+}
+
+func parseReq(t *testing.T, raw string) *sip.Request {
+	t.Helper()
+	m, err := sip.ParseMessage([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := m.(*sip.Request)
+	req.SetTransport("UDP")
+	return req
+}
+
+const rawSubscribe = "SUBSCRIBE sip:2001@127.0.0.1 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-tx1;rport\r\nMax-Forwards: 70\r\n" +
+	"From: <sip:w@127.0.0.1>;tag=w1\r\nTo: <sip:2001@127.0.0.1>\r\nCall-ID: tx-1\r\nCSeq: 1 SUBSCRIBE\r\n" +
+	"Contact: <sip:w@127.0.0.1:5999>\r\nEvent: dialog\r\nContent-Length: 0\r\n\r\n"
+
+// TestAbsorbRetransmissions: the handler's final response ends the sipgo
+// transaction at once (its state is not kept for Timer J); a
+// retransmission of the request gets the same response again without
+// reaching the handler; provisional responses and INVITEs are left alone.
+func TestAbsorbRetransmissions(t *testing.T) {
+	s := &Server{finished: newFinishedTxs(nil), log: slog.New(slog.DiscardHandler)}
+	calls := 0
+	h := s.absorbRetransmissions(func(req *sip.Request, tx sip.ServerTransaction) {
+		calls++
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		res.To().Params.Add("tag", "srv1")
+		res.AppendHeader(sip.NewHeader("Expires", "3600"))
+		if err := tx.Respond(res); err != nil {
+			t.Error(err)
+		}
+	})
+
+	tx1 := &fakeTx{}
+	h(parseReq(t, rawSubscribe), tx1)
+	if calls != 1 || len(tx1.sent) != 1 || !tx1.terminated {
+		t.Fatalf("first SUBSCRIBE: handler calls %d, responses %d, terminated %v", calls, len(tx1.sent), tx1.terminated)
+	}
+
+	tx2 := &fakeTx{}
+	h(parseReq(t, rawSubscribe), tx2)
+	if calls != 1 {
+		t.Fatalf("the retransmission reached the handler")
+	}
+	if len(tx2.sent) != 1 || !tx2.terminated {
+		t.Fatalf("retransmission: %d responses, terminated %v", len(tx2.sent), tx2.terminated)
+	}
+	got, want := tx2.sent[0], tx1.sent[0]
+	if got.StatusCode != 200 || tagOf(got.To().Params) != "srv1" || hdr(got, "Expires") != "3600" ||
+		got.Via().Value() != want.Via().Value() || got.CSeq().Value() != want.CSeq().Value() {
+		t.Errorf("retransmission answered\n%s\nfirst answer\n%s", got, want)
+	}
+
+	// A new transaction (another branch) is handled.
+	h(parseReq(t, strings.Replace(rawSubscribe, "z9hG4bK-tx1", "z9hG4bK-tx2", 1)), &fakeTx{})
+	if calls != 2 {
+		t.Errorf("a new branch was not handled (calls %d)", calls)
+	}
+
+	// A provisional answer keeps the transaction; INVITE is never compacted.
+	prov := s.absorbRetransmissions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	})
+	tx3 := &fakeTx{}
+	prov(parseReq(t, strings.Replace(rawSubscribe, "z9hG4bK-tx1", "z9hG4bK-tx3", 1)), tx3)
+	if tx3.terminated {
+		t.Error("a 100 ended the transaction")
+	}
+	inv := strings.NewReplacer("SUBSCRIBE sip", "INVITE sip", "1 SUBSCRIBE", "1 INVITE", "z9hG4bK-tx1", "z9hG4bK-tx4").Replace(rawSubscribe)
+	tx4 := &fakeTx{}
+	h(parseReq(t, inv), tx4)
+	if tx4.terminated {
+		t.Error("an INVITE transaction was compacted")
+	}
+	if n := s.finished.len(); n != 2 {
+		t.Errorf("%d responses kept, want 2 (the two SUBSCRIBE transactions)", n)
+	}
+}
+
+// TestRetransmittedSubscribeOverUDP: over the wire, a SUBSCRIBE sent again
+// with the same branch after its 200 (a lost response, RFC 3261 §17.1.2.2)
+// gets the same 200 and To-tag, and makes no second subscription.
+func TestRetransmittedSubscribeOverUDP(t *testing.T) {
+	r := newRig(t, strings.Replace(registrarConfig, " authenticate presence\n", "", 1), nil)
+	u := newRawUA(t, r.addr())
+	raw := strings.NewReplacer("127.0.0.1:5999", u.addr(), "sip:2001@127.0.0.1 SIP", "sip:2001@127.0.0.1:"+r.port()+" SIP").
+		Replace(rawSubscribe)
+	send := func() {
+		if _, err := u.conn.WriteTo([]byte(raw), u.to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	first := u.response("SUBSCRIBE", 1)
+	if first.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE: %d", first.StatusCode)
+	}
+	u.waitNotify(1)
+	eventually(t, 2*time.Second, "the answer kept", func() bool { return r.srv.finished.len() >= 1 })
+
+	send()
+	again := u.response("SUBSCRIBE", 1)
+	if again.StatusCode != 200 || tagOf(again.To().Params) != tagOf(first.To().Params) {
+		t.Fatalf("retransmission: %d To-tag %q, first To-tag %q", again.StatusCode, tagOf(again.To().Params), tagOf(first.To().Params))
+	}
+	if n := len(r.srv.Subscriptions()); n != 1 {
+		t.Errorf("%d subscriptions after a retransmission, want 1", n)
+	}
+	if n := len(r.eng.Subscriptions()); n != 1 {
+		t.Errorf("%d engine subscriptions after a retransmission, want 1", n)
+	}
+}
