@@ -144,7 +144,7 @@ sip-ua
 `
 }
 
-func registerEphone(t *testing.T, r *rig, mac string) (dn.DeviceID, *dntest.Device) {
+func registerEphone(t testing.TB, r *rig, mac string) (dn.DeviceID, *dntest.Device) {
 	t.Helper()
 	dev := &dntest.Device{}
 	id, err := r.sw.RegisterDevice(dn.DeviceInfo{Name: dn.DeviceName(mac), Protocol: dn.SCCP, Model: "7960"}, dev)

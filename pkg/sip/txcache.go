@@ -1,6 +1,9 @@
 package sip
 
 import (
+	"bytes"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +39,7 @@ var finishedStep = sip.Timer_J / (finishedGens - 1)
 // oldest generation is dropped whole, so expiry costs no timer per entry.
 type finishedTxs struct {
 	mu    sync.Mutex // guards gens and start; a leaf
-	gens  [finishedGens]map[string][]byte
+	gens  [finishedGens]map[string]string
 	start time.Time // when gens[0], the newest generation, began
 	now   func() time.Time
 }
@@ -47,7 +50,7 @@ func newFinishedTxs(now func() time.Time) *finishedTxs {
 	}
 	f := &finishedTxs{now: now, start: now()}
 	for i := range f.gens {
-		f.gens[i] = map[string][]byte{}
+		f.gens[i] = map[string]string{}
 	}
 	return f
 }
@@ -61,7 +64,7 @@ func (f *finishedTxs) rotateLocked() {
 	n = min(n, finishedGens)
 	copy(f.gens[n:], f.gens[:finishedGens-n])
 	for i := range n {
-		f.gens[i] = map[string][]byte{}
+		f.gens[i] = map[string]string{}
 	}
 	f.start = f.start.Add(time.Duration(n) * finishedStep)
 	if f.now().Sub(f.start) >= finishedStep { // idle for longer than all generations
@@ -69,23 +72,23 @@ func (f *finishedTxs) rotateLocked() {
 	}
 }
 
-func (f *finishedTxs) put(key string, res []byte) {
+func (f *finishedTxs) put(key, res string) {
 	f.mu.Lock()
 	f.rotateLocked()
 	f.gens[0][key] = res
 	f.mu.Unlock()
 }
 
-func (f *finishedTxs) get(key string) []byte {
+func (f *finishedTxs) get(key string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotateLocked()
 	for _, g := range f.gens {
 		if b, ok := g[key]; ok {
-			return b
+			return b, true
 		}
 	}
-	return nil
+	return "", false
 }
 
 // len is the number of responses kept (tests).
@@ -123,13 +126,13 @@ func (s *Server) absorbRetransmissions(h sipgo.RequestHandler) sipgo.RequestHand
 			h(req, tx)
 			return
 		}
-		key, err := sip.ServerTxKeyMake(req)
-		if err != nil {
+		key, ok := txKey(req)
+		if !ok {
 			h(req, tx)
 			return
 		}
-		if b := s.finished.get(key); b != nil {
-			if m, err := sip.ParseMessage(b); err == nil {
+		if b, ok := s.finished.get(key); ok {
+			if m, err := sip.ParseMessage([]byte(b)); err == nil {
 				if res, ok := m.(*sip.Response); ok {
 					s.respond(tx, res)
 					tx.Terminate()
@@ -139,6 +142,49 @@ func (s *Server) absorbRetransmissions(h sipgo.RequestHandler) sipgo.RequestHand
 		}
 		h(req, &compactingTx{ServerTransaction: tx, key: key, f: s.finished})
 	}
+}
+
+// txKey is the RFC 3261 §17.2.3 key of a request's server transaction:
+// the top Via's branch and sent-by, and the method. Requests without an
+// RFC 3261 branch (magic cookie z9hG4bK) are not compacted: matching them
+// needs the whole request (§17.2.3's RFC 2543 rules), which sipgo keeps.
+func txKey(req *sip.Request) (string, bool) {
+	via := req.Via()
+	if via == nil {
+		return "", false
+	}
+	branch, _ := via.Params.Get("branch")
+	if len(branch) <= len(sip.RFC3261BranchMagicCookie) || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
+		return "", false
+	}
+	var pb [8]byte
+	port := strconv.AppendInt(pb[:0], int64(via.Port), 10)
+	var b strings.Builder
+	b.Grow(len(branch) + len(via.Host) + len(port) + len(req.Method) + 3)
+	b.WriteString(branch)
+	b.WriteByte(' ')
+	b.WriteString(via.Host)
+	b.WriteByte(':')
+	b.Write(port)
+	b.WriteByte(' ')
+	b.WriteString(string(req.Method))
+	return b.String(), true
+}
+
+// textBufs are scratch buffers for responseText.
+var textBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// responseText is res as sent, in a string of exactly its size (it is kept
+// for Timer J).
+func responseText(res *sip.Response) string {
+	buf := textBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	res.StringWrite(buf)
+	s := buf.String()
+	if buf.Cap() <= 64<<10 {
+		textBufs.Put(buf)
+	}
+	return s
 }
 
 // compactingTx stores its final response in finishedTxs and terminates the
@@ -154,7 +200,7 @@ func (t *compactingTx) Respond(res *sip.Response) error {
 	if err == nil && !res.IsProvisional() {
 		// Stored before the sipgo transaction goes, so a retransmission
 		// always finds one or the other.
-		t.f.put(t.key, []byte(res.String()))
+		t.f.put(t.key, responseText(res))
 		t.ServerTransaction.Terminate()
 	}
 	return err

@@ -22,26 +22,26 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		start := now
 		now = now.Add(off)
 		key := fmt.Sprint("k", off)
-		f.put(key, []byte("SIP/2.0 200 OK"))
+		f.put(key, "SIP/2.0 200 OK")
 		now = now.Add(sip.Timer_J - time.Millisecond)
-		if f.get(key) == nil {
+		if _, ok := f.get(key); !ok {
 			t.Errorf("stored %v into a generation: gone before Timer J", off)
 		}
 		now = now.Add(finishedStep + time.Millisecond)
-		if f.get(key) != nil {
+		if _, ok := f.get(key); ok {
 			t.Errorf("stored %v into a generation: still kept %v later", off, now.Sub(start)-off)
 		}
 		now = now.Add(finishedStep)
 	}
 	// A long idle spell empties everything and restarts the clock.
-	f.put("a", []byte("x"))
+	f.put("a", "x")
 	now = now.Add(time.Hour)
 	if n := f.len(); n != 0 {
 		t.Errorf("%d entries after an hour", n)
 	}
-	f.put("b", []byte("y"))
+	f.put("b", "y")
 	now = now.Add(sip.Timer_J - time.Millisecond)
-	if f.get("b") == nil {
+	if _, ok := f.get("b"); !ok {
 		t.Error("entry stored after an idle hour gone before Timer J")
 	}
 }
