@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 LDFLAGS   := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test race-short fuzz bench lint interop ci clean
+.PHONY: all build run test race-short fuzz bench bench-peers lint interop ci clean
 
 all: build
 
@@ -42,6 +42,15 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# Kamailio and cmed side by side: the same sipp SUBSCRIBE lifecycles at
+# each of PEER_RATES for PEER_SECS seconds, CPU-ms per lifecycle and the
+# ratio (test/peers/bench/peers.sh; needs sipp and kamailio). About 15 s
+# per rate and server.
+PEER_RATES ?= 600 1200
+PEER_SECS  ?= 10
+bench-peers:
+	sh test/peers/bench/peers.sh "$(PEER_RATES)" $(PEER_SECS)
 
 # staticcheck is pinned by the tool directive in go.mod (go get -tool), so
 # `go tool` builds that version from the module cache: nothing to install.

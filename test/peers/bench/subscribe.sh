@@ -4,7 +4,8 @@
 #   rate=<cps> rc=<sipp exit> ok=<n> failed=<n> retrans=<n> wall=<s>
 #   achieved=<lifecycles/s> (<SIP messages/s>) server_cpu=<s> rtt1_avg=<ms>
 # Server CPU is the utime+stime of the processes named <process> (pgrep -x),
-# so run one notifier at a time.
+# so run one notifier at a time, or of the process IDs in PIDS when set
+# (bench/peers.sh runs both servers at once).
 #
 # Usage: sh subscribe.sh <host:port> <rate/s> <calls> [process=kamailio]
 # Environment: WORK (directory for sipp's files; default a new mktemp -d),
@@ -22,9 +23,9 @@ limit=${LIMIT:-2000} tmo=${TMO:-60} port=${PORT:-5090}
 cd "$work" || exit 1
 [ -f users_1000.csv ] || sh "$here/../sipp/gen-csv.sh" 1000 . > /dev/null
 
-ticks() { # clock ticks used so far by every process named $proc
+ticks() { # clock ticks used so far by $PIDS, or every process named $proc
 	n=0
-	for p in $(pgrep -x "$proc"); do
+	for p in ${PIDS:-$(pgrep -x "$proc")}; do
 		n=$((n + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
 	done
 	echo "$n"
