@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,11 +24,14 @@ import (
 // the daemon's RSS grew ten-fold between 300/s and 3,000/s (BENCHMARKS.md).
 //
 // So once cmed has sent the final response, the sipgo transaction is
-// terminated at once and only the response's bytes are kept here, under
-// the transaction's RFC 3261 §17.2.3 key, for at least Timer J. A
+// terminated at once and only what the response adds to the request is
+// kept here (status, To-tag, its own header fields, body: compactResponse),
+// under the transaction's RFC 3261 §17.2.3 key, for at least Timer J. A
 // retransmission arriving later finds no sipgo transaction, so sipgo makes
-// a new one and calls the handler; absorbRetransmissions answers it from
-// here with the stored response, exactly what the Completed state does.
+// a new one and calls the handler; absorbRetransmissions rebuilds the
+// response on the retransmitted request (whose Via, From, To, Call-ID and
+// CSeq are the original's, §17.2.3) and sends it, which is what the
+// Completed state does.
 
 // finishedGens generations of finishedStep each: an entry lives between
 // (finishedGens-1)*finishedStep = Timer J and finishedGens*finishedStep.
@@ -39,7 +43,7 @@ var finishedStep = sip.Timer_J / (finishedGens - 1)
 // oldest generation is dropped whole, so expiry costs no timer per entry.
 type finishedTxs struct {
 	mu    sync.Mutex // guards gens and start; a leaf
-	gens  [finishedGens]map[string]string
+	gens  [finishedGens]map[txHash]string
 	start time.Time // when gens[0], the newest generation, began
 	now   func() time.Time
 }
@@ -50,7 +54,7 @@ func newFinishedTxs(now func() time.Time) *finishedTxs {
 	}
 	f := &finishedTxs{now: now, start: now()}
 	for i := range f.gens {
-		f.gens[i] = map[string]string{}
+		f.gens[i] = map[txHash]string{}
 	}
 	return f
 }
@@ -64,7 +68,7 @@ func (f *finishedTxs) rotateLocked() {
 	n = min(n, finishedGens)
 	copy(f.gens[n:], f.gens[:finishedGens-n])
 	for i := range n {
-		f.gens[i] = map[string]string{}
+		f.gens[i] = map[txHash]string{}
 	}
 	f.start = f.start.Add(time.Duration(n) * finishedStep)
 	if f.now().Sub(f.start) >= finishedStep { // idle for longer than all generations
@@ -72,14 +76,14 @@ func (f *finishedTxs) rotateLocked() {
 	}
 }
 
-func (f *finishedTxs) put(key, res string) {
+func (f *finishedTxs) put(key txHash, res string) {
 	f.mu.Lock()
 	f.rotateLocked()
 	f.gens[0][key] = res
 	f.mu.Unlock()
 }
 
-func (f *finishedTxs) get(key string) (string, bool) {
+func (f *finishedTxs) get(key txHash) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotateLocked()
@@ -131,55 +135,92 @@ func (s *Server) absorbRetransmissions(h sipgo.RequestHandler) sipgo.RequestHand
 			h(req, tx)
 			return
 		}
-		if b, ok := s.finished.get(key); ok {
-			if m, err := sip.ParseMessage([]byte(b)); err == nil {
-				if res, ok := m.(*sip.Response); ok {
-					s.respond(tx, res)
-					tx.Terminate()
-					return
-				}
+		if c, ok := s.finished.get(key); ok {
+			if res, ok := expandResponse(req, c); ok {
+				s.respond(tx, res)
+				tx.Terminate()
+				return
 			}
 		}
 		h(req, &compactingTx{ServerTransaction: tx, key: key, f: s.finished})
 	}
 }
 
-// txKey is the RFC 3261 §17.2.3 key of a request's server transaction:
-// the top Via's branch and sent-by, and the method. Requests without an
-// RFC 3261 branch (magic cookie z9hG4bK) are not compacted: matching them
-// needs the whole request (§17.2.3's RFC 2543 rules), which sipgo keeps.
-func txKey(req *sip.Request) (string, bool) {
+// txKey is the RFC 3261 §17.2.3 key of a request's server transaction —
+// the top Via's branch and sent-by, and the method — hashed to 128 bits
+// with two independently seeded hashes, so an entry holds no key string.
+// Requests without an RFC 3261 branch (magic cookie z9hG4bK) are not
+// compacted: matching them needs the whole request (§17.2.3's RFC 2543
+// rules), which sipgo keeps.
+func txKey(req *sip.Request) (txHash, bool) {
 	via := req.Via()
 	if via == nil {
-		return "", false
+		return txHash{}, false
 	}
 	branch, _ := via.Params.Get("branch")
 	if len(branch) <= len(sip.RFC3261BranchMagicCookie) || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
-		return "", false
+		return txHash{}, false
 	}
-	var pb [8]byte
-	port := strconv.AppendInt(pb[:0], int64(via.Port), 10)
-	var b strings.Builder
-	b.Grow(len(branch) + len(via.Host) + len(port) + len(req.Method) + 3)
-	b.WriteString(branch)
-	b.WriteByte(' ')
-	b.WriteString(via.Host)
-	b.WriteByte(':')
-	b.Write(port)
-	b.WriteByte(' ')
-	b.WriteString(string(req.Method))
-	return b.String(), true
+	var kb [160]byte
+	b := append(kb[:0], branch...)
+	b = append(b, ' ')
+	b = append(b, via.Host...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(via.Port), 10)
+	b = append(b, ' ')
+	b = append(b, req.Method...)
+	return txHash{maphash.Bytes(txSeeds[0], b), maphash.Bytes(txSeeds[1], b)}, true
 }
 
-// textBufs are scratch buffers for responseText.
+// txHash is a transaction key's two 64-bit hashes.
+type txHash [2]uint64
+
+var txSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// textBufs are scratch buffers for compactResponse.
 var textBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// responseText is res as sent, in a string of exactly its size (it is kept
-// for Timer J).
-func responseText(res *sip.Response) string {
+// copiedFromRequest are the header fields sip.NewResponseFromRequest takes
+// from the request (RFC 3261 §8.2.6.2) and Content-Length, which SetBody
+// writes: a rebuilt response gets them from the retransmitted request.
+func copiedFromRequest(name string) bool {
+	for _, n := range [...]string{"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "record-route", "content-length", "l"} {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// compactResponse is what res adds to its request, in one string of
+// exactly its size (it is kept for Timer J):
+//
+//	<status> <reason> NUL <To-tag> NUL { <name>: <value> CRLF } NUL <body>
+//
+// (NUL cannot occur in a start line or header field, RFC 3261 §25.1.)
+func compactResponse(res *sip.Response) string {
 	buf := textBufs.Get().(*bytes.Buffer)
 	buf.Reset()
-	res.StringWrite(buf)
+	var nb [8]byte
+	buf.Write(strconv.AppendInt(nb[:0], int64(res.StatusCode), 10))
+	buf.WriteByte(' ')
+	buf.WriteString(res.Reason)
+	buf.WriteByte(0)
+	if to := res.To(); to != nil {
+		tag, _ := to.Params.Get("tag")
+		buf.WriteString(tag)
+	}
+	buf.WriteByte(0)
+	for _, h := range res.Headers() {
+		if !copiedFromRequest(h.Name()) {
+			buf.WriteString(h.Name())
+			buf.WriteString(": ")
+			buf.WriteString(h.Value())
+			buf.WriteString("\r\n")
+		}
+	}
+	buf.WriteByte(0)
+	buf.Write(res.Body())
 	s := buf.String()
 	if buf.Cap() <= 64<<10 {
 		textBufs.Put(buf)
@@ -187,11 +228,37 @@ func responseText(res *sip.Response) string {
 	return s
 }
 
+// expandResponse rebuilds the response compactResponse kept, on req.
+func expandResponse(req *sip.Request, c string) (*sip.Response, bool) {
+	status, c, ok1 := strings.Cut(c, "\x00")
+	tag, c, ok2 := strings.Cut(c, "\x00")
+	hdrs, body, ok3 := strings.Cut(c, "\x00")
+	codeText, reason, ok4 := strings.Cut(status, " ")
+	code, err := strconv.Atoi(codeText)
+	if !ok1 || !ok2 || !ok3 || !ok4 || err != nil {
+		return nil, false
+	}
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	res := sip.NewResponseFromRequest(req, code, reason, b)
+	if to := res.To(); to != nil && tag != "" {
+		to.Params.Add("tag", tag)
+	}
+	for line := range strings.SplitSeq(strings.TrimSuffix(hdrs, "\r\n"), "\r\n") {
+		if name, value, ok := strings.Cut(line, ": "); ok {
+			res.AppendHeader(sip.NewHeader(name, value))
+		}
+	}
+	return res, true
+}
+
 // compactingTx stores its final response in finishedTxs and terminates the
 // sipgo transaction (see the comment at the top of this file).
 type compactingTx struct {
 	sip.ServerTransaction
-	key string
+	key txHash
 	f   *finishedTxs
 }
 
@@ -200,7 +267,7 @@ func (t *compactingTx) Respond(res *sip.Response) error {
 	if err == nil && !res.IsProvisional() {
 		// Stored before the sipgo transaction goes, so a retransmission
 		// always finds one or the other.
-		t.f.put(t.key, responseText(res))
+		t.f.put(t.key, compactResponse(res))
 		t.ServerTransaction.Terminate()
 	}
 	return err
