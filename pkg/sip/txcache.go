@@ -42,10 +42,11 @@ var finishedStep = sip.Timer_J / (finishedGens - 1)
 // finishedTxs maps transaction keys to final responses in generations: the
 // oldest generation is dropped whole, so expiry costs no timer per entry.
 type finishedTxs struct {
-	mu    sync.Mutex // guards gens and start; a leaf
-	gens  [finishedGens]map[txHash]string
-	start time.Time // when gens[0], the newest generation, began
-	now   func() time.Time
+	mu       sync.Mutex // guards gens, start and sweeping; a leaf
+	gens     [finishedGens]map[txHash]string
+	start    time.Time // when gens[0], the newest generation, began
+	sweeping bool      // a sweep timer is pending
+	now      func() time.Time
 }
 
 func newFinishedTxs(now func() time.Time) *finishedTxs {
@@ -80,7 +81,25 @@ func (f *finishedTxs) put(key txHash, res string) {
 	f.mu.Lock()
 	f.rotateLocked()
 	f.gens[0][key] = res
+	if !f.sweeping {
+		// Without requests nothing else would age the generations: a
+		// burst's responses would stay until the next request.
+		f.sweeping = true
+		time.AfterFunc(finishedStep, f.sweep)
+	}
 	f.mu.Unlock()
+}
+
+// sweep ages the generations every finishedStep while any entry is left.
+func (f *finishedTxs) sweep() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rotateLocked()
+	if f.lenLocked() == 0 {
+		f.sweeping = false
+		return
+	}
+	time.AfterFunc(finishedStep, f.sweep)
 }
 
 func (f *finishedTxs) get(key txHash) (string, bool) {
@@ -100,6 +119,10 @@ func (f *finishedTxs) len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotateLocked()
+	return f.lenLocked()
+}
+
+func (f *finishedTxs) lenLocked() int {
 	n := 0
 	for _, g := range f.gens {
 		n += len(g)

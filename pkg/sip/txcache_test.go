@@ -32,6 +32,17 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		}
 		now = now.Add(finishedStep)
 	}
+	// Without any request the sweep ages the generations: after a burst
+	// nothing is kept past Timer J plus one generation.
+	f.put(txHash{9, 9}, "z")
+	now = now.Add(finishedGens * finishedStep)
+	f.sweep()
+	f.mu.Lock()
+	n, sweeping := f.lenLocked(), f.sweeping
+	f.mu.Unlock()
+	if n != 0 || sweeping {
+		t.Errorf("after the sweep: %d entries, sweeping %v", n, sweeping)
+	}
 	// A long idle spell empties everything and restarts the clock.
 	f.put(txHash{1, 2}, "x")
 	now = now.Add(time.Hour)
