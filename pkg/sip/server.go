@@ -241,7 +241,8 @@ func New(opts Options) (*Server, error) {
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("cmed"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(opts.Logger),
-			sip.WithTransportLayerReadFilter(filter)),
+			sip.WithTransportLayerReadFilter(filter),
+			sip.WithTransportLayerTransports(sip.TransportsConfig{TCP: &sip.TransportTCP{DialerCreate: outboundOnlyDialer}})),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(opts.Logger)))
 	if err != nil {
 		return nil, err
@@ -255,7 +256,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, digest: NewDigest(nil), ua: ua, srv: srv, client: client,
-		ctx: context.Background(), started: make(chan struct{}), finished: newFinishedTxs(nil)}
+		ctx: outbound(context.Background()), started: make(chan struct{}), finished: newFinishedTxs(nil)}
 	s.th, s.thConf = opts.AuthThrottle, opts.AuthThrottle == nil
 	if s.thConf {
 		lb := opts.Config.LoginBlock
@@ -325,7 +326,7 @@ func (s *Server) Serve(ctx context.Context, udp net.PacketConn, tcp net.Listener
 		return errors.New("sip: no listener")
 	}
 	s.ctxMu.Lock()
-	s.ctx = ctx
+	s.ctx = outbound(ctx) // every request cmed itself sends derives from it
 	s.ctxMu.Unlock()
 	if uc, ok := udp.(*net.UDPConn); ok {
 		// Bursts (a registration storm, NOTIFY fan-out answers) overflow
