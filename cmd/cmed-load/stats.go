@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -53,7 +54,13 @@ func parseProcStat(b []byte) (time.Duration, error) {
 	if err1 != nil || err2 != nil {
 		return 0, fmt.Errorf("bad utime/stime %q %q", f[11], f[12])
 	}
-	return time.Duration(u+s) * time.Second / clockTick, nil
+	// Garbage must not wrap into a negative duration (a fuzz finding):
+	// no real process has used 290 years of CPU.
+	ticks := u + s
+	if ticks < u || ticks > uint64(math.MaxInt64/int64(time.Second)) {
+		return 0, fmt.Errorf("utime/stime out of range: %q %q", f[11], f[12])
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
 }
 
 // parseProcStatus reads a "Key:   N kB" value from /proc/PID/status.
