@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	configs "github.com/cmed-project/cmed/config"
+	"github.com/cmed-project/cmed/internal/cmedtest"
 	"github.com/cmed-project/cmed/pkg/sccp/sccptest"
 	"github.com/cmed-project/cmed/pkg/tftp"
 )
@@ -161,4 +165,49 @@ func TestMetricsFollowRealProtocolEvents(t *testing.T) {
 	}) {
 		t.Errorf("refused registrations after the SIP REGISTER: %q", got)
 	}
+}
+
+// TestHTTPListenerIsBounded: one source cannot hold more than the HTTP
+// listener's per-source cap of connections; the next is closed at once and
+// the board still answers once the others go.
+func TestHTTPListenerIsBounded(t *testing.T) {
+	inst := cmedtest.StartIn(t, t.TempDir(), configs.Default)
+	addr := inst.Addr("http").String()
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 32 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	extra, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := extra.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("33rd connection from one source: read %v, want it closed (EOF)", err)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	var res *http.Response
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		res, err = http.Get("http://" + addr + "/healthz")
+		if err == nil || time.Now().After(end) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("board after the others closed: %v", err)
+	}
+	res.Body.Close()
 }

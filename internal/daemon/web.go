@@ -10,6 +10,7 @@ import (
 
 	"github.com/cmed-project/cmed/pkg/cli"
 	"github.com/cmed-project/cmed/pkg/config"
+	"github.com/cmed-project/cmed/pkg/netx"
 	"github.com/cmed-project/cmed/pkg/sip"
 	"github.com/cmed-project/cmed/pkg/web"
 )
@@ -26,6 +27,11 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.addListener("http", "tcp", ln.Addr())
+	// Bounded like every listener (docs/security.md §Listeners): a host
+	// cannot hold every descriptor with connections. No idle timeout at
+	// this layer: the board's event stream is quiet while no lamp moves;
+	// http.Server's own timeouts bound requests and keep-alives.
+	ln = netx.Guard(ln, netx.GuardOptions{Name: "http", Logger: d.log.With("service", "http"), Limits: httpLimits})
 	ws := web.New(web.Options{
 		Source:   d.sw,
 		Presence: d.blf,
@@ -49,7 +55,7 @@ func (d *Daemon) startHTTP(ctx context.Context, cfg *config.Config) error {
 		Logger:      d.log.With("service", "http"),
 	})
 	d.observers.add(ws)
-	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	d.goServe("http", func() error {
 		go func() {
 			<-ctx.Done()
@@ -114,3 +120,7 @@ func (d *Daemon) health() []web.HealthCheck {
 	}
 	return out
 }
+
+// httpLimits caps lamp-board, /metrics and /healthz connections: a few
+// browsers and a scraper per host, with room to spare.
+var httpLimits = netx.Limits{Total: 256, PerSource: 32}
