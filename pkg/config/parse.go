@@ -251,7 +251,11 @@ func (l *loader) topLevel(raw string) {
 		}
 		b.Lines = append(b.Lines, raw)
 	} else {
-		l.blocks = append(l.blocks, Block{After: l.anchor, Lines: []string{raw}})
+		// A new block starts at the margin whatever its indentation was:
+		// show running-config prints it as a top-level line, and an
+		// indented first line would read back as a sub-command of the
+		// section printed before it (a FuzzParse finding).
+		l.blocks = append(l.blocks, Block{After: l.anchor, Lines: []string{strings.TrimLeft(raw, " \t")}})
 	}
 	l.open, l.inside, l.bang = true, true, false
 	if d, closed := bannerDelim(raw); d != "" && !closed {
