@@ -125,6 +125,10 @@ func ParseWithOptions(filename string, text []byte, opts ParseOptions) (*Config,
 	var errs ErrorList
 	for i, raw := range strings.Split(string(text), "\n") {
 		raw = strings.TrimRight(raw, "\r")
+		// A stray carriage return inside a line is white space, as the
+		// CLI's tokenizer sees it; left in, it hid an abbreviation on the
+		// first parse but not on the second (a FuzzParse finding).
+		raw = strings.ReplaceAll(raw, "\r", " ")
 		l.e.lineNo = i + 1
 		if err := l.line(raw); err != nil {
 			if !errs.add(&Error{File: filename, Line: i + 1, Msg: Describe(raw, err)}) {
