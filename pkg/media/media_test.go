@@ -452,7 +452,13 @@ func TestRelay(t *testing.T) {
 			t.Fatalf("A got %v from %v, want B's packet %d from %v", got.Header, got.from, i, la)
 		}
 	}
-	if st := rs.Stats(SideA); !st.Latched || st.Remote != addrOf(a) || st.Forwarded != 5 {
+	// The relay counts a packet once its write returned, which can be just
+	// after the peer read it: wait (bounded) for the count to settle.
+	st := rs.Stats(SideA)
+	for end := time.Now().Add(2 * time.Second); st.Forwarded < 5 && time.Now().Before(end); st = rs.Stats(SideA) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !st.Latched || st.Remote != addrOf(a) || st.Forwarded != 5 {
 		t.Errorf("side A stats %+v, want latched to %v with 5 forwarded", st, addrOf(a))
 	}
 	// After latching, another source on A's port is ignored.
