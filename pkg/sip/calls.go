@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -663,7 +664,7 @@ func (s *Server) ring(ph *phone, l *leg, info dn.CallInfo) {
 	l.uac = dc
 	s.reg.indexLeg(l, dc.InviteRequest.CallID().Value())
 	answered := make(chan error, 1)
-	go func() { answered <- dc.WaitAnswer(ctx, sipgo.AnswerOptions{}) }()
+	go func() { answered <- s.waitAnswer(ctx, dc, sipgo.AnswerOptions{}) }()
 	for {
 		select {
 		case err := <-answered:
@@ -760,4 +761,20 @@ func (s *Server) ackPhone(l *leg) {
 	if err := dc.WriteAck(s.context(), ack); err != nil {
 		s.log.Debug("sip: ACK failed", "err", err)
 	}
+}
+
+// waitAnswer is dc.WaitAnswer made safe: sipgo v1.7.2 can dereference a
+// nil response while it sends the CANCEL for a cancelled INVITE whose
+// transaction is ending at that moment (seen once in a CI run: the whole
+// daemon died). The panic happens on this goroutine, so it is recovered
+// here and reported as a failed INVITE; the caller goes on as for any
+// other failure.
+func (s *Server) waitAnswer(ctx context.Context, dc *sipgo.DialogClientSession, opts sipgo.AnswerOptions) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("sip: recovered from a panic in sipgo while waiting for an answer", "panic", r)
+			err = fmt.Errorf("sip: INVITE ended abnormally: %v", r)
+		}
+	}()
+	return dc.WaitAnswer(ctx, opts)
 }

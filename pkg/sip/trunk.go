@@ -198,7 +198,7 @@ func (s *Server) dialTrunk(ctx context.Context, c *trunkCall, call dn.TrunkCall)
 		}
 		return nil
 	}
-	if err := dc.WaitAnswer(ctx, auth); err != nil {
+	if err := s.waitAnswer(ctx, dc, auth); err != nil {
 		var de *sipgo.ErrDialogResponse
 		switch {
 		case ctx.Err() != nil: // our Hangup: CANCEL sent, the core knows

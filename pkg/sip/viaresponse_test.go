@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
 )
 
 // TestTCPResponseNeverDialsTheVia: a client that sends a request over TCP
@@ -84,5 +87,16 @@ func TestOutboundOnlyDialer(t *testing.T) {
 			c.Close()
 		}
 		t.Fatalf("a response dial got %v, want %v", err, errResponseDial)
+	}
+}
+
+// TestWaitAnswerRecoversFromSipgoPanics: a panic inside sipgo's answer
+// wait (here forced with a nil dialog) becomes an error for that call
+// instead of ending the daemon.
+func TestWaitAnswerRecoversFromSipgoPanics(t *testing.T) {
+	r := newRig(t, registrarConfig, nil)
+	err := r.srv.waitAnswer(context.Background(), nil, sipgo.AnswerOptions{})
+	if err == nil || !strings.Contains(err.Error(), "ended abnormally") {
+		t.Fatalf("got %v, want the panic turned into an error", err)
 	}
 }
