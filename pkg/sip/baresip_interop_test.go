@@ -79,6 +79,35 @@ func baresipModules(t *testing.T) string {
 	return ""
 }
 
+// baresipSIPPort finds a port baresip can take whole: it binds UDP and TCP
+// on it and TLS on the next one (a CI run lost the race for TCP alone).
+func baresipSIPPort(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		p := freeUDPPort(t)
+		var held []io.Closer
+		ok := true
+		if c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			held = append(held, c)
+		} else {
+			ok = false
+		}
+		if c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			held = append(held, c)
+		} else {
+			ok = false
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no port with UDP, TCP and TCP+1 free")
+	return 0
+}
+
 func freeTCPPort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -123,7 +152,7 @@ func startBaresip(t *testing.T, cmedAddr, number, user, pass, watched string) *b
 	t.Helper()
 	exe := needBaresip(t)
 	dir := t.TempDir()
-	sipPort, ctrlPort := freeUDPPort(t), freeTCPPort(t)
+	sipPort, ctrlPort := baresipSIPPort(t), freeTCPPort(t)
 	writeFile(t, filepath.Join(dir, "config"), fmt.Sprintf(`poll_method		epoll
 sip_listen		127.0.0.1:%d
 module_path		%s
