@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
+	"syscall"
 
 	"github.com/cmed-project/cmed/pkg/config"
 )
@@ -51,4 +53,34 @@ func primaryAddress() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// listenUDPTCP binds UDP and TCP on the same port, as SIP expects (RFC 3261
+// §18). When the port is kernel-chosen (0), the TCP port matching the UDP
+// one may already be taken by someone else's connection; that is not the
+// user's error, so another UDP port is tried, a bounded number of times.
+// A configured port that is busy is reported as is.
+func listenUDPTCP(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	attempts := 1
+	if port == "0" {
+		attempts = 16
+	}
+	for i := 0; ; i++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		tcp, err := net.Listen("tcp", udp.LocalAddr().String())
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if i+1 >= attempts || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, err
+		}
+	}
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -88,14 +87,8 @@ func (d *Daemon) startSIP(ctx context.Context, cfg *config.Config) error {
 		return nil
 	}
 	addr := d.hostPort(g.SourceAddress, g.Port, config.DefaultSIPPort, true)
-	udp, err := net.ListenPacket("udp", addr)
+	udp, tcp, err := listenUDPTCP(addr)
 	if err != nil {
-		return err
-	}
-	// TCP on the same port as UDP, as SIP expects (RFC 3261 §18).
-	tcp, err := net.Listen("tcp", udp.LocalAddr().String())
-	if err != nil {
-		udp.Close()
 		return err
 	}
 	d.addListener("sip-udp", "udp", udp.LocalAddr())
