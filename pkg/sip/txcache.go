@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
+	"unsafe"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -26,7 +28,11 @@ import (
 // So once cmed has sent the final response, the sipgo transaction is
 // terminated at once and only what the response adds to the request is
 // kept here (status, To-tag, its own header fields, body: compactResponse),
-// under the transaction's RFC 3261 §17.2.3 key, for at least Timer J. A
+// under the transaction's RFC 3261 §17.2.3 key, for at least Timer J. Only
+// the To-tag differs from one transaction to the next; the rest (status,
+// Contact, Expires, body) is the same for most answers, so it is interned
+// (unique.Make) and an entry is a hash, a short tag and a handle, ~64
+// bytes instead of the few hundred of the response text. A
 // retransmission arriving later finds no sipgo transaction, so sipgo makes
 // a new one and calls the handler; absorbRetransmissions rebuilds the
 // response on the retransmitted request (whose Via, From, To, Call-ID and
@@ -43,7 +49,7 @@ var finishedStep = sip.Timer_J / (finishedGens - 1)
 // oldest generation is dropped whole, so expiry costs no timer per entry.
 type finishedTxs struct {
 	mu       sync.Mutex // guards gens, start and sweeping; a leaf
-	gens     [finishedGens]map[txHash]string
+	gens     [finishedGens]map[txHash]keptResponse
 	start    time.Time // when gens[0], the newest generation, began
 	sweeping bool      // a sweep timer is pending
 	now      func() time.Time
@@ -55,7 +61,7 @@ func newFinishedTxs(now func() time.Time) *finishedTxs {
 	}
 	f := &finishedTxs{now: now, start: now()}
 	for i := range f.gens {
-		f.gens[i] = map[txHash]string{}
+		f.gens[i] = map[txHash]keptResponse{}
 	}
 	return f
 }
@@ -69,7 +75,7 @@ func (f *finishedTxs) rotateLocked() {
 	n = min(n, finishedGens)
 	copy(f.gens[n:], f.gens[:finishedGens-n])
 	for i := range n {
-		f.gens[i] = map[txHash]string{}
+		f.gens[i] = map[txHash]keptResponse{}
 	}
 	f.start = f.start.Add(time.Duration(n) * finishedStep)
 	if f.now().Sub(f.start) >= finishedStep { // idle for longer than all generations
@@ -77,7 +83,7 @@ func (f *finishedTxs) rotateLocked() {
 	}
 }
 
-func (f *finishedTxs) put(key txHash, res string) {
+func (f *finishedTxs) put(key txHash, res keptResponse) {
 	f.mu.Lock()
 	f.rotateLocked()
 	f.gens[0][key] = res
@@ -102,7 +108,7 @@ func (f *finishedTxs) sweep() {
 	time.AfterFunc(finishedStep, f.sweep)
 }
 
-func (f *finishedTxs) get(key txHash) (string, bool) {
+func (f *finishedTxs) get(key txHash) (keptResponse, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotateLocked()
@@ -111,7 +117,7 @@ func (f *finishedTxs) get(key txHash) (string, bool) {
 			return b, true
 		}
 	}
-	return "", false
+	return keptResponse{}, false
 }
 
 // len is the number of responses kept (tests).
@@ -215,24 +221,31 @@ func copiedFromRequest(name string) bool {
 	return false
 }
 
-// compactResponse is what res adds to its request, in one string of
-// exactly its size (it is kept for Timer J):
+// keptResponse is what a final response adds to its request: the To-tag
+// and, interned, the rest:
 //
-//	<status> <reason> NUL <To-tag> NUL { <name>: <value> CRLF } NUL <body>
+//	<status> <reason> NUL { <name>: <value> CRLF } NUL <body>
 //
 // (NUL cannot occur in a start line or header field, RFC 3261 §25.1.)
-func compactResponse(res *sip.Response) string {
+type keptResponse struct {
+	tag  string
+	rest unique.Handle[string]
+}
+
+// compactResponse is what res adds to its request (keptResponse).
+func compactResponse(res *sip.Response) keptResponse {
+	var tag string
+	if to := res.To(); to != nil {
+		tag, _ = to.Params.Get("tag")
+		// Its own string: the tag must not pin the response's buffers.
+		tag = strings.Clone(tag)
+	}
 	buf := textBufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	var nb [8]byte
 	buf.Write(strconv.AppendInt(nb[:0], int64(res.StatusCode), 10))
 	buf.WriteByte(' ')
 	buf.WriteString(res.Reason)
-	buf.WriteByte(0)
-	if to := res.To(); to != nil {
-		tag, _ := to.Params.Get("tag")
-		buf.WriteString(tag)
-	}
 	buf.WriteByte(0)
 	for _, h := range res.Headers() {
 		if !copiedFromRequest(h.Name()) {
@@ -244,17 +257,18 @@ func compactResponse(res *sip.Response) string {
 	}
 	buf.WriteByte(0)
 	buf.Write(res.Body())
-	s := buf.String()
+	// unique.Make copies the string only when it is new.
+	rest := unique.Make(unsafeString(buf.Bytes()))
 	if buf.Cap() <= 64<<10 {
 		textBufs.Put(buf)
 	}
-	return s
+	return keptResponse{tag: tag, rest: rest}
 }
 
 // expandResponse rebuilds the response compactResponse kept, on req.
-func expandResponse(req *sip.Request, c string) (*sip.Response, bool) {
-	status, c, ok1 := strings.Cut(c, "\x00")
-	tag, c, ok2 := strings.Cut(c, "\x00")
+func expandResponse(req *sip.Request, k keptResponse) (*sip.Response, bool) {
+	tag, ok2 := k.tag, true
+	status, c, ok1 := strings.Cut(k.rest.Value(), "\x00")
 	hdrs, body, ok3 := strings.Cut(c, "\x00")
 	codeText, reason, ok4 := strings.Cut(status, " ")
 	code, err := strconv.Atoi(codeText)
@@ -294,4 +308,12 @@ func (t *compactingTx) Respond(res *sip.Response) error {
 		t.ServerTransaction.Terminate()
 	}
 	return err
+}
+
+// unsafeString views b as a string without copying. Only for unique.Make,
+// which copies a string it keeps (its documentation: values are cloned
+// when first made), so the view of the reused scratch buffer never
+// outlives the call.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

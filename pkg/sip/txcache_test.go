@@ -2,10 +2,13 @@ package sip
 
 import (
 	"log/slog"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unique"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -21,7 +24,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		start := now
 		now = now.Add(off)
 		key := txHash{uint64(off), 1}
-		f.put(key, "SIP/2.0 200 OK")
+		f.put(key, kept("SIP/2.0 200 OK"))
 		now = now.Add(sip.Timer_J - time.Millisecond)
 		if _, ok := f.get(key); !ok {
 			t.Errorf("stored %v into a generation: gone before Timer J", off)
@@ -34,7 +37,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 	}
 	// Without any request the sweep ages the generations: after a burst
 	// nothing is kept past Timer J plus one generation.
-	f.put(txHash{9, 9}, "z")
+	f.put(txHash{9, 9}, kept("z"))
 	now = now.Add(finishedGens * finishedStep)
 	f.sweep()
 	f.mu.Lock()
@@ -44,17 +47,19 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		t.Errorf("after the sweep: %d entries, sweeping %v", n, sweeping)
 	}
 	// A long idle spell empties everything and restarts the clock.
-	f.put(txHash{1, 2}, "x")
+	f.put(txHash{1, 2}, kept("x"))
 	now = now.Add(time.Hour)
 	if n := f.len(); n != 0 {
 		t.Errorf("%d entries after an hour", n)
 	}
-	f.put(txHash{3, 4}, "y")
+	f.put(txHash{3, 4}, kept("y"))
 	now = now.Add(sip.Timer_J - time.Millisecond)
 	if _, ok := f.get(txHash{3, 4}); !ok {
 		t.Error("entry stored after an idle hour gone before Timer J")
 	}
 }
+
+func kept(rest string) keptResponse { return keptResponse{rest: unique.Make(rest)} }
 
 // fakeTx is a server transaction that records what happens to it.
 type fakeTx struct {
@@ -201,5 +206,55 @@ func TestRetransmittedSubscribeOverUDP(t *testing.T) {
 	}
 	if n := len(r.eng.Subscriptions()); n != 1 {
 		t.Errorf("%d engine subscriptions after a retransmission, want 1", n)
+	}
+}
+
+// TestKeptResponsesShareTheirText: two answers that differ only in their
+// To-tag keep one interned text and their own tags, and each rebuilds
+// with its tag.
+func TestKeptResponsesShareTheirText(t *testing.T) {
+	answer := func(branch, tag string) (*sip.Request, keptResponse) {
+		req := parseReq(t, strings.Replace(rawSubscribe, "z9hG4bK-tx1", branch, 1))
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		res.To().Params.Add("tag", tag)
+		res.AppendHeader(sip.NewHeader("Expires", "3600"))
+		return req, compactResponse(res)
+	}
+	r1, k1 := answer("z9hG4bK-a", "t1")
+	_, k2 := answer("z9hG4bK-b", "t2")
+	if k1.rest != k2.rest || k1.tag != "t1" || k2.tag != "t2" {
+		t.Fatalf("kept %+v and %+v: want one text, tags t1 and t2", k1, k2)
+	}
+	res, ok := expandResponse(r1, k1)
+	if !ok || tagOf(res.To().Params) != "t1" || res.GetHeader("Expires") == nil {
+		t.Fatalf("rebuilt %v %v", ok, res)
+	}
+}
+
+// BenchmarkFinishedTxsMemory reports the heap bytes one kept final
+// response costs (docs: BENCHMARKS.md, SIP memory under SUBSCRIBE load):
+// what the RFC 3261 §17.2.2 Timer J state costs per transaction.
+func BenchmarkFinishedTxsMemory(b *testing.B) {
+	const n = 100_000
+	req, err := sip.ParseMessage([]byte(rawSubscribe))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	for b.Loop() {
+		f := newFinishedTxs(nil)
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range n {
+			res := sip.NewResponseFromRequest(req.(*sip.Request), 200, "OK", nil)
+			res.To().Params.Add("tag", strconv.Itoa(1e9+i))
+			res.AppendHeader(sip.NewHeader("Expires", "3600"))
+			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "2001", Host: "127.0.0.1", Port: 5060}})
+			f.put(txHash{uint64(i), 1}, compactResponse(res))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/entry")
+		runtime.KeepAlive(f)
 	}
 }
