@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo devel)
 LDFLAGS   := -X main.version=$(VERSION)
 export GOTOOLCHAIN := local
 
-.PHONY: all build run test race-short fuzz bench bench-peers lint interop ci clean
+.PHONY: all build run test race-short fuzz bench bench-peers bench-memory lint interop ci clean
 
 all: build
 
@@ -51,6 +51,13 @@ PEER_RATES ?= 600 1200
 PEER_SECS  ?= 10
 bench-peers:
 	sh test/peers/bench/peers.sh "$(PEER_RATES)" $(PEER_SECS)
+
+# RSS of a fresh daemon after MEM_SECS seconds of SUBSCRIBE lifecycles at
+# each of MEM_RATES (test/peers/bench/sip-memory.sh; needs sipp).
+MEM_RATES ?= 300 3000
+MEM_SECS  ?= 60
+bench-memory:
+	sh test/peers/bench/sip-memory.sh "$(MEM_RATES)" $(MEM_SECS)
 
 # staticcheck is pinned by the tool directive in go.mod (go get -tool), so
 # `go tool` builds that version from the module cache: nothing to install.
