@@ -72,8 +72,9 @@ func (l *ErrorList) add(e *Error) bool {
 // Parse reads startup-config text, or a whole `show running-config` copied
 // from a router, into a Config. Lines are replayed in config mode exactly
 // as if typed (IOS context rules decide the section, so indentation is
-// optional for what cmed models); `end` stops reading. Parse does not call
-// Validate.
+// optional for what cmed models, except that a `!` at the margin ends the
+// section before it, as show running-config prints them); `end` stops
+// reading. Parse does not call Validate.
 //
 // What cmed does not model is kept, not refused, so that the config of the
 // router being replaced loads whole:
@@ -159,6 +160,7 @@ type loader struct {
 	open   bool   // no modelled top-level command since the last kept line
 	inside bool   // indented lines belong to the last kept top-level line
 	bang   bool   // a `!` line came after the last kept line
+	closed bool   // the last non-blank line was a `!` at the margin
 	anchor string // RenderKeys key of the last modelled top-level section
 	// delim is the closing delimiter of the banner being read ("" when
 	// not in a banner); bannerLine is where it started.
@@ -187,7 +189,18 @@ func (l *loader) line(raw string) error {
 			return nil
 		}
 		l.bang, l.inside = true, false
+		l.closed = indent == 0
 		return nil
+	}
+	closed := l.closed
+	l.closed = false
+	if indent == 0 && closed {
+		// A `!` at the margin ends the section before it, as in every
+		// show running-config: the unindented line after it is a global
+		// command. Without this a kept global line printed after a
+		// section read back as that section's sub-command (a FuzzParse
+		// finding: "A" after voice service voip, incomplete there).
+		l.e.stack = l.e.stack[:1]
 	}
 	if indent > 0 && l.inside {
 		l.keep(raw)

@@ -304,3 +304,33 @@ func TestRenderUnmodelled(t *testing.T) {
 		t.Errorf("RenderUnmodelled:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestBangAtMarginEndsSection: a global line cmed keeps, written after
+// `exit`, is printed after the section with a `!` between; reading that
+// back, the `!` at the margin ends the section, so the line stays global
+// whether the section's mode would have taken it or called it incomplete
+// (FuzzParse finding 09fa7f1cfb5f8626). Without the `!`, an unindented
+// sub-command still goes to the section (IOS context rules).
+func TestBangAtMarginEndsSection(t *testing.T) {
+	for _, text := range []string{
+		"voice service voip\nexit\nA\n",
+		"voice service voip\nexit\nallow-connections sip to sip\n",
+	} {
+		c := mustParse(t, text)
+		out := Render(c)
+		again, err := Parse("rendered.cfg", []byte(out))
+		if err != nil {
+			t.Fatalf("%q: re-parse of\n%s: %v", text, out, err)
+		}
+		if diff := cmp.Diff(c.Unmodelled, again.Unmodelled); diff != "" || len(again.Unmodelled) != 1 {
+			t.Errorf("%q: kept blocks changed (-first +again):\n%s\n%s", text, diff, out)
+		}
+	}
+	c := mustParse(t, "ephone-dn 1\nnumber 1001\n!\nephone-dn 2\n!\nnumber 2002\n")
+	if d := c.EphoneDNByTag(1); d == nil || d.Number != "1001" {
+		t.Errorf("unindented sub-command without a `!`: ephone-dn 1 = %+v", d)
+	}
+	if d := c.EphoneDNByTag(2); d == nil || d.Number != "" || len(c.Unmodelled) != 1 {
+		t.Errorf("after a `!`: ephone-dn 2 = %+v, kept %v", d, c.Unmodelled)
+	}
+}
