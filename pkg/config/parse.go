@@ -126,10 +126,12 @@ func ParseWithOptions(filename string, text []byte, opts ParseOptions) (*Config,
 	var errs ErrorList
 	for i, raw := range strings.Split(string(text), "\n") {
 		raw = strings.TrimRight(raw, "\r")
-		// A stray carriage return inside a line is white space, as the
-		// CLI's tokenizer sees it; left in, it hid an abbreviation on the
-		// first parse but not on the second (a FuzzParse finding).
-		raw = strings.ReplaceAll(raw, "\r", " ")
+		// A stray carriage return, vertical tab or form feed inside a line
+		// is white space; left in, it hid an abbreviation on the first
+		// parse but not on the second (FuzzParse findings: the CLI's
+		// tokenizer splits on space and tab only, while the indentation
+		// and blank-line checks trimmed every kind of white space).
+		raw = otherBlanks.Replace(raw)
 		l.e.lineNo = i + 1
 		if err := l.line(raw); err != nil {
 			if !errs.add(&Error{File: filename, Line: i + 1, Msg: Describe(raw, err)}) {
@@ -168,6 +170,10 @@ type loader struct {
 	bannerLine int
 }
 
+// otherBlanks turns the ASCII white space the tokenizer does not split on
+// into spaces.
+var otherBlanks = strings.NewReplacer("\r", " ", "\v", " ", "\f", " ")
+
 var showHeader = regexp.MustCompile(`^(Building configuration\.\.\.|Current configuration\s*:\s*\d+\s*bytes)$`)
 
 func (l *loader) line(raw string) error {
@@ -178,7 +184,9 @@ func (l *loader) line(raw string) error {
 		}
 		return nil
 	}
-	trimmed := strings.TrimSpace(raw)
+	// Blank as the tokenizer sees it (space and tab), so that what is
+	// kept verbatim reads back the same.
+	trimmed := strings.Trim(raw, " \t")
 	if trimmed == "" {
 		return nil
 	}
