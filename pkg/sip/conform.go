@@ -239,8 +239,23 @@ func (r *rawRequest) rebuild(body []byte) []byte {
 // SIP-Version, one SP each, nothing after the version (RFC 4475 §3.1.2.7
 // to §3.1.2.10, §3.1.2.16).
 func checkStartLine(line string) (status int, reason string) {
-	parts := strings.Split(line, " ")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+	// Split on single spaces, without allocating (plainRequest runs this
+	// on every datagram).
+	var parts [3]string
+	n := 0
+	for rest := line; ; n++ {
+		part, after, more := strings.Cut(rest, " ")
+		if n == len(parts) {
+			return 400, "Malformed Request-Line"
+		}
+		parts[n] = part
+		if !more {
+			n++
+			break
+		}
+		rest = after
+	}
+	if n != 3 || parts[0] == "" || parts[1] == "" {
 		return 400, "Malformed Request-Line"
 	}
 	if strings.HasPrefix(parts[1], "<") {
@@ -310,8 +325,17 @@ func checkHeaders(r *rawRequest, method string) (body []byte, status int, reason
 // checkCSeq: a 32-bit sequence number below 2**31 and the request's own
 // method (RFC 3261 §8.1.1.5, RFC 4475 §3.1.2.4, §3.1.2.17, §3.1.2.18).
 func checkCSeq(v, method string) (int, string) {
-	f := strings.Fields(v)
-	if len(f) != 2 {
+	// Two fields between white space, as strings.Fields would split
+	// them, without allocating.
+	isSpace := func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\n' || r == '\v' || r == '\f' }
+	var f [2]string
+	rest := strings.TrimFunc(v, isSpace)
+	i := strings.IndexFunc(rest, isSpace)
+	if i < 0 {
+		return 400, "Bad CSeq"
+	}
+	f[0], f[1] = rest[:i], strings.TrimLeftFunc(rest[i:], isSpace)
+	if strings.IndexFunc(f[1], isSpace) >= 0 {
 		return 400, "Bad CSeq"
 	}
 	if _, err := strconv.ParseUint(f[0], 10, 31); err != nil {
@@ -359,40 +383,347 @@ func (s *Server) readFilter(p sip.TransportReadProps, data []byte) ([]byte, erro
 	if !strings.EqualFold(p.Transport, "udp") || bytes.HasPrefix(data, []byte("SIP/")) {
 		return data, nil
 	}
-	r, ok := splitRaw(data)
-	if !ok {
-		return data, nil // sipgo drops it as unparsable, counted there
+	if plainRequest(data) {
+		// Nothing to unfold, tighten, trim or refuse: sipgo parses the
+		// datagram as received, once (BENCHMARKS.md: the slow path below
+		// splits, rebuilds and parses every request a second time).
+		return data, nil
 	}
-	method, _, _ := strings.Cut(r.startLine, " ")
-	if !strings.HasSuffix(strings.TrimRight(r.startLine, " "), "SIP/2.0") && !strings.Contains(r.startLine, " SIP/") {
-		return data, nil // not a request line at all: nothing to answer
-	}
-	status, reason := checkStartLine(r.startLine)
-	var body []byte
-	if status == 0 {
-		body, status, reason = checkHeaders(&r, method)
-	}
-	if status == 0 {
-		rfc2543Branch(&r)
-	}
-	if status == 0 {
-		msg := r.rebuild(body)
-		m, err := sip.ParseMessage(msg)
-		if err != nil {
-			status, reason = 400, "Bad Request"
-		} else if req, ok := m.(*sip.Request); ok {
-			if st, rs, hdrs := checkRequest(req); st != 0 {
-				s.rawAnswer(p.RemoteAddr, &r, st, rs, hdrs...)
-				return nil, nil
-			}
-			return msg, nil
-		}
-	}
+	msg, r, status, reason, extra := conformRaw(data)
 	if status != 0 {
-		s.rawAnswer(p.RemoteAddr, &r, status, reason)
+		s.rawAnswer(p.RemoteAddr, r, status, reason, extra...)
 		return nil, nil
 	}
-	return data, nil
+	return msg, nil
+}
+
+// conformRaw is readFilter's full check of a request datagram: the
+// message to hand to sipgo (data itself when it is not a request line at
+// all or cannot be split), or a status to answer statelessly with its
+// reason and extra headers, for the request r.
+func conformRaw(data []byte) (msg []byte, r *rawRequest, status int, reason string, extra []sip.Header) {
+	rr, ok := splitRaw(data)
+	if !ok {
+		return data, nil, 0, "", nil // sipgo drops it as unparsable, counted there
+	}
+	r = &rr
+	method, _, _ := strings.Cut(r.startLine, " ")
+	if !strings.HasSuffix(strings.TrimRight(r.startLine, " "), "SIP/2.0") && !strings.Contains(r.startLine, " SIP/") {
+		return data, nil, 0, "", nil // not a request line at all: nothing to answer
+	}
+	status, reason = checkStartLine(r.startLine)
+	var body []byte
+	if status == 0 {
+		body, status, reason = checkHeaders(r, method)
+	}
+	if status != 0 {
+		return nil, r, status, reason, nil
+	}
+	rfc2543Branch(r)
+	msg = r.rebuild(body)
+	m, err := sip.ParseMessage(msg)
+	if err != nil {
+		return nil, r, 400, "Bad Request", nil
+	}
+	if req, ok := m.(*sip.Request); ok {
+		if st, rs, hdrs := checkRequest(req); st != 0 {
+			return nil, r, st, rs, hdrs
+		}
+	}
+	return msg, r, 0, "", nil
+}
+
+// plainRequest reports, without allocating, that conformRaw would hand
+// data to sipgo unchanged in meaning and refuse nothing: a request line
+// that checkStartLine accepts, CRLF-separated header lines with no fold
+// (RFC 3261 §7.3.1), each "name: value"; every mandatory header, none of
+// the single-valued ones twice; From, To and Via without LWS to tighten
+// and a top Via with an RFC 3261 branch (so no RFC 2543 rewrite);
+// addresses checkAddress accepts; a CSeq checkCSeq accepts; a
+// Content-Length equal to the body's length (nothing to cut, RFC 3261
+// §18.3); and none of what checkRequest looks at: not an INVITE, ACK or
+// CANCEL, no Require. Anything else takes the full path, so a false
+// "no" costs time, never a different answer (FuzzPlainRequest holds the
+// two to the same result).
+func plainRequest(data []byte) bool {
+	text := unsafeString(data) // read only during this call
+	end := strings.Index(text, "\r\n\r\n")
+	if end < 0 {
+		return false
+	}
+	head, body := text[:end+2], text[end+4:]
+	nl := strings.Index(head, "\r\n")
+	start := head[:nl]
+	if strings.IndexByte(start, '\n') >= 0 || strings.IndexByte(start, '\r') >= 0 {
+		return false
+	}
+	if st, _ := checkStartLine(start); st != 0 {
+		return false
+	}
+	method, rest, _ := strings.Cut(start, " ")
+	if ruri, _, _ := strings.Cut(rest, " "); !plainToken(method) || !plainURI(ruri) {
+		return false
+	}
+	switch method {
+	case "INVITE", "ACK", "CANCEL":
+		return false
+	}
+	var count [len(plainNames)]int
+	var cseq, cl string
+	topVia := ""
+	for rest := head[nl+2:]; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\r\n")
+		if line == "" || line[0] == ' ' || line[0] == '\t' || strings.IndexByte(line, '\n') >= 0 || strings.IndexByte(line, '\r') >= 0 {
+			return false
+		}
+		name, value, found := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !found || name == "" {
+			return false
+		}
+		i := plainName(name)
+		if i < 0 {
+			continue
+		}
+		count[i]++
+		switch plainNames[i] {
+		case "require", "route", "record-route", "refer-to", "referred-by":
+			return false
+		case "via":
+			if !plainVia(value) {
+				return false
+			}
+			if count[i] == 1 {
+				topVia = value
+			}
+		case "from", "to", "contact":
+			if !plainAddress(value) {
+				return false
+			}
+		case "call-id":
+			if value == "" || strings.ContainsFunc(value, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+				return false
+			}
+		case "max-forwards":
+			if !digits(value, 3) {
+				return false
+			}
+		case "content-type":
+			if !plainMediaType(value) {
+				return false
+			}
+		case "cseq":
+			cseq = value
+		case "content-length":
+			cl = value
+			if !digits(cl, 10) {
+				return false
+			}
+		}
+	}
+	for i, n := range plainNames {
+		switch {
+		case count[i] == 0 && slicesContains(mandatory, n):
+			return false
+		case count[i] > 1 && slicesContains(singleValued, n):
+			return false
+		}
+	}
+	if !hasRFC3261Branch(topVia) {
+		return false
+	}
+	if st, _ := checkCSeq(cseq, method); st != 0 {
+		return false
+	}
+	if cl != "" {
+		if n, err := strconv.ParseUint(cl, 10, 31); err != nil || int(n) != len(body) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainNames are the headers plainRequest looks at, by their full
+// lower-case names; plainName finds one by full or compact name (RFC 3261
+// §7.3.3), case-insensitively.
+var plainNames = [...]string{"via", "from", "to", "call-id", "cseq", "max-forwards", "content-length",
+	"content-type", "contact", "require", "route", "record-route", "refer-to", "referred-by"}
+
+func plainName(name string) int {
+	if len(name) == 1 {
+		for c, full := range compactNames {
+			if strings.EqualFold(c, name) {
+				name = full
+				break
+			}
+		}
+	}
+	for i, n := range plainNames {
+		if strings.EqualFold(n, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// The plain grammar: a conservative subset of RFC 3261 §25.1 that sipgo
+// parses and conformRaw leaves as it is (no LWS to tighten, nothing to
+// escape). Whatever falls outside takes the full path.
+
+// plainToken: one or more RFC 3261 token characters.
+func plainToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// digits: 1 to max decimal digits.
+func digits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHost: a host name or IPv4 address (letters, digits, "." and "-",
+// starting with a letter or digit) and an optional port.
+func plainHost(s string) bool {
+	host, port, hasPort := strings.Cut(s, ":")
+	if host == "" || !isAlnum(host[0]) || (hasPort && !digits(port, 5)) {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !isAlnum(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// plainParams: zero or more ";name" or ";name=value", both tokens.
+func plainParams(s string) bool {
+	for s != "" {
+		if s[0] != ';' {
+			return false
+		}
+		var p string
+		p, s, _ = cutAny(s[1:], ';')
+		name, value, hasValue := strings.Cut(p, "=")
+		if !plainToken(name) || (hasValue && !plainToken(value)) {
+			return false
+		}
+	}
+	return true
+}
+
+// cutAny cuts s before the first c (the separator stays with after).
+func cutAny(s string, c byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, c); i >= 0 {
+		return s[:i], s[i:], true
+	}
+	return s, "", false
+}
+
+// plainURI: sip: or sips:, an optional user of token characters and "@",
+// a plain host, and plain parameters; no password, headers or escapes.
+func plainURI(s string) bool {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || !(strings.EqualFold(scheme, "sip") || strings.EqualFold(scheme, "sips")) {
+		return false
+	}
+	hostport, params, _ := cutAny(rest, ';')
+	if user, host, hasUser := strings.Cut(hostport, "@"); hasUser {
+		if !plainToken(user) {
+			return false
+		}
+		hostport = host
+	}
+	return plainHost(hostport) && plainParams(params)
+}
+
+// plainAddress: [display-name] <plain URI> params, or a plain URI (whose
+// parameters are then the header's, as RFC 3261 §20.10 reads them). A
+// display name is a quoted string without escapes, or tokens separated
+// by single spaces.
+func plainAddress(v string) bool {
+	dn, rest, angle := strings.Cut(v, "<")
+	if !angle {
+		return plainURI(v)
+	}
+	if dn != "" {
+		if !strings.HasSuffix(dn, " ") && !strings.HasSuffix(dn, "\"") {
+			return false
+		}
+		dn = strings.TrimSuffix(dn, " ")
+		if len(dn) >= 2 && dn[0] == '"' && dn[len(dn)-1] == '"' {
+			if strings.ContainsAny(dn[1:len(dn)-1], "\"\\\r\n") {
+				return false
+			}
+		} else {
+			for w := range strings.SplitSeq(dn, " ") {
+				if !plainToken(w) {
+					return false
+				}
+			}
+		}
+	}
+	uri, params, closed := strings.Cut(rest, ">")
+	return closed && plainURI(uri) && plainParams(params)
+}
+
+// plainVia: SIP/2.0/<transport> SP <plain host> <plain params>, one value.
+func plainVia(v string) bool {
+	proto, rest, ok := strings.Cut(v, " ")
+	if !ok || len(proto) <= len("SIP/2.0/") || !strings.EqualFold(proto[:len("SIP/2.0/")], "SIP/2.0/") ||
+		!plainToken(proto[len("SIP/2.0/"):]) {
+		return false
+	}
+	hostport, params, _ := cutAny(rest, ';')
+	return plainHost(hostport) && plainParams(params)
+}
+
+// plainMediaType: type/subtype and plain parameters.
+func plainMediaType(v string) bool {
+	mt, params, _ := cutAny(v, ';')
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && plainToken(typ) && plainToken(sub) && plainParams(params)
+}
+
+// hasRFC3261Branch: a Via value with branch=z9hG4bK... in any case, as
+// rfc2543Branch tests it.
+func hasRFC3261Branch(via string) bool {
+	const want = "branch=" + sip.RFC3261BranchMagicCookie
+	for i := 0; i+len(want) <= len(via); i++ {
+		if strings.EqualFold(via[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // rawAnswer sends a stateless response to a request sipgo never sees:
