@@ -2,13 +2,13 @@ package sip
 
 import (
 	"log/slog"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unique"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -24,7 +24,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		start := now
 		now = now.Add(off)
 		key := txHash{uint64(off), 1}
-		f.put(key, kept("SIP/2.0 200 OK"))
+		f.put(key, "", []byte("SIP/2.0 200 OK"))
 		now = now.Add(sip.Timer_J - time.Millisecond)
 		if _, ok := f.get(key); !ok {
 			t.Errorf("stored %v into a generation: gone before Timer J", off)
@@ -37,7 +37,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 	}
 	// Without any request the sweep ages the generations: after a burst
 	// nothing is kept past Timer J plus one generation.
-	f.put(txHash{9, 9}, kept("z"))
+	f.put(txHash{9, 9}, "", []byte("z"))
 	now = now.Add(finishedGens * finishedStep)
 	f.sweep()
 	f.mu.Lock()
@@ -47,19 +47,17 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		t.Errorf("after the sweep: %d entries, sweeping %v", n, sweeping)
 	}
 	// A long idle spell empties everything and restarts the clock.
-	f.put(txHash{1, 2}, kept("x"))
+	f.put(txHash{1, 2}, "", []byte("x"))
 	now = now.Add(time.Hour)
 	if n := f.len(); n != 0 {
 		t.Errorf("%d entries after an hour", n)
 	}
-	f.put(txHash{3, 4}, kept("y"))
+	f.put(txHash{3, 4}, "", []byte("y"))
 	now = now.Add(sip.Timer_J - time.Millisecond)
 	if _, ok := f.get(txHash{3, 4}); !ok {
 		t.Error("entry stored after an idle hour gone before Timer J")
 	}
 }
-
-func kept(rest string) keptResponse { return keptResponse{rest: unique.Make(rest)} }
 
 // fakeTx is a server transaction that records what happens to it.
 type fakeTx struct {
@@ -210,24 +208,70 @@ func TestRetransmittedSubscribeOverUDP(t *testing.T) {
 }
 
 // TestKeptResponsesShareTheirText: two answers that differ only in their
-// To-tag keep one interned text and their own tags, and each rebuilds
-// with its tag.
+// To-tag share one text in their generation and keep their own tags
+// (inline, or among the long tags); each rebuilds with its tag, and an
+// in-dialog request's own To-tag is not doubled.
 func TestKeptResponsesShareTheirText(t *testing.T) {
-	answer := func(branch, tag string) (*sip.Request, keptResponse) {
+	f := newFinishedTxs(nil)
+	answer := func(branch, tag string, key txHash) *sip.Request {
 		req := parseReq(t, strings.Replace(rawSubscribe, "z9hG4bK-tx1", branch, 1))
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.To().Params.Add("tag", tag)
 		res.AppendHeader(sip.NewHeader("Expires", "3600"))
-		return req, compactResponse(res)
+		f.keep(key, res)
+		return req
 	}
-	r1, k1 := answer("z9hG4bK-a", "t1")
-	_, k2 := answer("z9hG4bK-b", "t2")
-	if k1.rest != k2.rest || k1.tag != "t1" || k2.tag != "t2" {
-		t.Fatalf("kept %+v and %+v: want one text, tags t1 and t2", k1, k2)
+	long := strings.Repeat("L", inlineTag+5)
+	r1 := answer("z9hG4bK-a", "t1", txHash{1})
+	answer("z9hG4bK-b", "t2", txHash{2})
+	r3 := answer("z9hG4bK-c", long, txHash{3})
+	g := f.gens[0]
+	if len(g.m) != 3 || len(g.texts) != 1 || len(g.long) != 1 {
+		t.Fatalf("%d entries, texts %q, long tags %q", len(g.m), g.texts, g.long)
 	}
-	res, ok := expandResponse(r1, k1)
-	if !ok || tagOf(res.To().Params) != "t1" || res.GetHeader("Expires") == nil {
-		t.Fatalf("rebuilt %v %v", ok, res)
+	for _, c := range []struct {
+		key txHash
+		req *sip.Request
+		tag string
+	}{{txHash{1}, r1, "t1"}, {txHash{3}, r3, long}} {
+		k, ok := f.get(c.key)
+		if !ok || k.tag != c.tag {
+			t.Fatalf("kept %+v %v, want tag %q", k, ok, c.tag)
+		}
+		res, ok := expandResponse(c.req, k)
+		if !ok || tagOf(res.To().Params) != c.tag || res.GetHeader("Expires") == nil {
+			t.Fatalf("rebuilt %v %v", ok, res)
+		}
+	}
+	inDialog := parseReq(t, strings.Replace(rawSubscribe, "To: <sip:2001@127.0.0.1>", "To: <sip:2001@127.0.0.1>;tag=t1", 1))
+	k, _ := f.get(txHash{1})
+	res, _ := expandResponse(inDialog, k)
+	if got := res.To().Value(); strings.Count(got, "tag=") != 1 {
+		t.Errorf("in-dialog answer To: %s", got)
+	}
+}
+
+// TestKeptEntriesHoldNoPointers: the garbage collector does not scan a map
+// whose entries hold no pointers; keptEntry must stay that way.
+func TestKeptEntriesHoldNoPointers(t *testing.T) {
+	var walk func(reflect.Type) bool
+	walk = func(ty reflect.Type) bool {
+		switch ty.Kind() {
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			return true
+		case reflect.Array:
+			return walk(ty.Elem())
+		case reflect.Struct:
+			for i := range ty.NumField() {
+				if walk(ty.Field(i).Type) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if walk(reflect.TypeFor[keptEntry]()) || walk(reflect.TypeFor[txHash]()) {
+		t.Fatal("keptEntry or txHash holds a pointer")
 	}
 }
 
@@ -250,7 +294,7 @@ func BenchmarkFinishedTxsMemory(b *testing.B) {
 			res.To().Params.Add("tag", strconv.Itoa(1e9+i))
 			res.AppendHeader(sip.NewHeader("Expires", "3600"))
 			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "2001", Host: "127.0.0.1", Port: 5060}})
-			f.put(txHash{uint64(i), 1}, compactResponse(res))
+			f.keep(txHash{uint64(i), 1}, res)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
