@@ -20,10 +20,17 @@ import (
 // lamps settled. pairs callers run concurrently against the one Switch
 // goroutine. Reported as calls/s.
 func BenchmarkCallSetupTeardown(b *testing.B) {
-	for _, pairs := range []int{1, 8, 64} {
-		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
+	// idle: registered phones that take no part; the core's per-call work
+	// must not grow with them (a call's end once sorted every device).
+	for _, c := range []struct{ pairs, idle int }{{1, 0}, {8, 0}, {64, 0}, {8, 1000}} {
+		pairs := c.pairs
+		name := fmt.Sprintf("pairs=%d", pairs)
+		if c.idle > 0 {
+			name += fmt.Sprintf(",idle=%d", c.idle)
+		}
+		b.Run(name, func(b *testing.B) {
 			cfg := &config.Config{Telephony: &config.Telephony{}}
-			for i := 1; i <= 2*pairs; i++ {
+			for i := 1; i <= 2*pairs+c.idle; i++ {
 				cfg.EphoneDNs = append(cfg.EphoneDNs, config.EphoneDN{Tag: i, Number: fmt.Sprintf("%d", 5000+i), AllowWatch: true})
 				cfg.Ephones = append(cfg.Ephones, config.Ephone{Tag: i, MAC: fmt.Sprintf("0000.0001.%04d", i),
 					Buttons: []config.Button{{Index: 1, Mode: config.ButtonNormal, DNs: []int{i}}}})
@@ -32,8 +39,8 @@ func BenchmarkCallSetupTeardown(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() { _ = sw.Run(ctx) }()
-			ids := make([]dn.DeviceID, 2*pairs+1)
-			for i := 1; i <= 2*pairs; i++ {
+			ids := make([]dn.DeviceID, 2*pairs+c.idle+1)
+			for i := 1; i <= 2*pairs+c.idle; i++ {
 				id, err := sw.RegisterDevice(dn.DeviceInfo{Name: dn.DeviceName(fmt.Sprintf("0000.0001.%04d", i))}, dntest.Nop{})
 				if err != nil {
 					b.Fatal(err)

@@ -30,6 +30,7 @@ type Switch struct {
 	cfg         *config.Config
 	plan        *dialplan.Plan
 	dnConf      map[DNKey]*dnConf
+	byNumber    map[string][]*dnConf // dnConf by number and secondary, in candidates order
 	devConf     map[string]*deviceConf
 	dnApps      map[DNKey][]appearance // call-capable appearances per DN
 	legs        map[DNKey][]*leg       // live legs per DN
