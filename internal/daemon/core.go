@@ -101,6 +101,15 @@ func (d *Daemon) startCore(ctx context.Context, cfg *config.Config) error {
 			d.log.Error("line-state switch stopped", "err", err)
 		}
 	}()
+	// A first command returns once Run has published every line to the
+	// BLF engine. Until then the engine knows no number, and a peer
+	// router's SUBSCRIBE arriving the moment SIP listens was answered 404
+	// (seen in CI: TestCredentialFlashIsStateDir): "no such user" (RFC
+	// 3261 §21.4.5), after which a peer may not retry for long. The
+	// listeners start after this.
+	if _, err := d.sw.Lines(); err != nil {
+		return fmt.Errorf("line-state switch: %w", err)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"github.com/cmed-project/cmed/internal/cmedtest"
+	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/sccp/msg"
 )
@@ -82,5 +83,25 @@ func TestCredentialMissingRefused(t *testing.T) {
 	}
 	if g := inst.Running().VoiceRegisterGlobal; g != nil && len(g.Credentials) != 0 {
 		t.Errorf("refused config is running: %+v", g.Credentials)
+	}
+}
+
+type nopWatcher struct{}
+
+func (nopWatcher) Deliver(blf.Update) {}
+
+// TestLinesKnownWhenListening: once the daemon has started (its listeners
+// are up), the BLF engine knows every configured number, so a trunk
+// watcher's first SUBSCRIBE is not refused as "no such user" (seen in CI:
+// a peer router subscribed in the first milliseconds and got 404).
+func TestLinesKnownWhenListening(t *testing.T) {
+	for i := range 5 {
+		inst := cmedtest.StartIn(t, t.TempDir(), []byte(peerRouter("cmeB", "3001", "3002", "1001", "1...", 9)))
+		id, err := inst.Presence().Subscribe(blf.SubscribeRequest{Watcher: nopWatcher{}, WatcherName: "peer",
+			Kind: blf.KindSIPTrunk, Presentity: "3001"})
+		if err != nil {
+			t.Fatalf("start %d: trunk SUBSCRIBE for 3001 right after start: %v", i, err)
+		}
+		_ = inst.Presence().Unsubscribe(id)
 	}
 }
