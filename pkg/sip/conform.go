@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -524,9 +525,9 @@ func plainRequest(data []byte) bool {
 	}
 	for i, n := range plainNames {
 		switch {
-		case count[i] == 0 && slicesContains(mandatory, n):
+		case count[i] == 0 && slices.Contains(mandatory, n):
 			return false
-		case count[i] > 1 && slicesContains(singleValued, n):
+		case count[i] > 1 && slices.Contains(singleValued, n):
 			return false
 		}
 	}
@@ -565,15 +566,6 @@ func plainName(name string) int {
 		}
 	}
 	return -1
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The plain grammar: a conservative subset of RFC 3261 §25.1 that sipgo
@@ -632,7 +624,7 @@ func plainParams(s string) bool {
 			return false
 		}
 		var p string
-		p, s, _ = cutAny(s[1:], ';')
+		p, s, _ = cutBefore(s[1:], ';')
 		name, value, hasValue := strings.Cut(p, "=")
 		if !plainToken(name) || (hasValue && !plainToken(value)) {
 			return false
@@ -641,8 +633,8 @@ func plainParams(s string) bool {
 	return true
 }
 
-// cutAny cuts s before the first c (the separator stays with after).
-func cutAny(s string, c byte) (before, after string, found bool) {
+// cutBefore cuts s before the first c (the separator stays with after).
+func cutBefore(s string, c byte) (before, after string, found bool) {
 	if i := strings.IndexByte(s, c); i >= 0 {
 		return s[:i], s[i:], true
 	}
@@ -656,7 +648,7 @@ func plainURI(s string) bool {
 	if !ok || !(strings.EqualFold(scheme, "sip") || strings.EqualFold(scheme, "sips")) {
 		return false
 	}
-	hostport, params, _ := cutAny(rest, ';')
+	hostport, params, _ := cutBefore(rest, ';')
 	if user, host, hasUser := strings.Cut(hostport, "@"); hasUser {
 		if !plainToken(user) {
 			return false
@@ -703,13 +695,13 @@ func plainVia(v string) bool {
 		!plainToken(proto[len("SIP/2.0/"):]) {
 		return false
 	}
-	hostport, params, _ := cutAny(rest, ';')
+	hostport, params, _ := cutBefore(rest, ';')
 	return plainHost(hostport) && plainParams(params)
 }
 
 // plainMediaType: type/subtype and plain parameters.
 func plainMediaType(v string) bool {
-	mt, params, _ := cutAny(v, ';')
+	mt, params, _ := cutBefore(v, ';')
 	typ, sub, ok := strings.Cut(mt, "/")
 	return ok && plainToken(typ) && plainToken(sub) && plainParams(params)
 }
