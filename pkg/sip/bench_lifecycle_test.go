@@ -144,7 +144,7 @@ func headerParam(m []byte, name, param string) []byte {
 	return v
 }
 
-func benchRig(b *testing.B) *rig {
+func benchRig(b testing.TB) *rig {
 	// Errors only: the load-time warning about `watcher all` without
 	// `authenticate presence` would land between the benchmark's result
 	// lines and break tools that read them (benchstat).

@@ -381,7 +381,13 @@ func isTokenChar(c byte) bool {
 // read) before parsing. It must not return an error: sipgo ends the read
 // loop on one.
 func (s *Server) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) {
-	if !strings.EqualFold(p.Transport, "udp") || bytes.HasPrefix(data, []byte("SIP/")) {
+	if !strings.EqualFold(p.Transport, "udp") {
+		return data, nil
+	}
+	if bytes.HasPrefix(data, []byte("SIP/")) {
+		if s.pres.onAnswer(data) {
+			return nil, nil // the answer to a NOTIFY cmed sent itself (notifytx.go)
+		}
 		return data, nil
 	}
 	if plainRequest(data) {

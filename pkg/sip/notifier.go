@@ -26,6 +26,8 @@ type notifier struct {
 	// wake is signalled (capacity 1) when Deliver recorded a lamp in the
 	// table; the drain loop then sends what changed.
 	wake chan struct{}
+	// txs are the NOTIFY transactions cmed runs itself (notifytx.go).
+	txs *notifyTxs
 }
 
 // watch is the wire data of one subscription, stored in subs.Table as
@@ -34,10 +36,18 @@ type watch struct {
 	local     sip.Uri // the presentity AoR: From of our NOTIFYs
 	remote    sip.Uri // the watcher: To of our NOTIFYs
 	transport string
+	// localText and remoteText are local and remote as text, rendered
+	// once per subscription for the NOTIFYs cmed writes itself
+	// (notifytx.go).
+	localText, remoteText string
+}
+
+func newWatch(local, remote sip.Uri, transport string) *watch {
+	return &watch{local: local, remote: remote, transport: transport, localText: local.String(), remoteText: remote.String()}
 }
 
 func newNotifier(s *Server) *notifier {
-	n := &notifier{s: s, wake: make(chan struct{}, 1)}
+	n := &notifier{s: s, wake: make(chan struct{}, 1), txs: newNotifyTxs()}
 	n.table = subs.NewTable(subs.Config{FoldRinging: s.opts.FoldRinging, NotifyTimeout: s.opts.NotifyTimeout})
 	return n
 }
@@ -84,6 +94,10 @@ func (n *notifier) drainLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Serve is over: no answer will be read any more.
+			for _, tx := range n.txs.close() {
+				n.finish(tx, subs.StatusTimeout)
+			}
 			return
 		case <-n.wake:
 		}
@@ -227,7 +241,7 @@ func (n *notifier) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 	// returned (Deliver); this unknown state is used only when its
 	// delivery comes later, and that delivery then sends the real state.
 	info.State = n.lineState(number, blf.StateUnknown, false)
-	info.Wire = &watch{local: local, remote: req.From().Address, transport: req.Transport()}
+	info.Wire = newWatch(local, req.From().Address, req.Transport())
 	if err == nil {
 		info.EngineID = uint64(blfID)
 	}
@@ -280,8 +294,13 @@ func (n *notifier) release() {
 
 // send runs one NOTIFY transaction and then the ones the table queues
 // behind it (coalesced state, or the terminating NOTIFY): one in flight
-// per subscription (subs package doc).
+// per subscription (subs package doc). Over UDP to an IP address cmed
+// runs the transaction itself (notifytx.go); otherwise through sipgo, on
+// a goroutine of its own.
 func (n *notifier) send(nt subs.Notify) {
+	if n.sendUDP(nt) {
+		return
+	}
 	go func() {
 		for cur := &nt; cur != nil; {
 			status := n.transact(cur)

@@ -243,7 +243,15 @@ func New(opts Options) (*Server, error) {
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(opts.Logger),
 			sip.WithTransportLayerReadFilter(filter),
 			sip.WithTransportLayerTransports(sip.TransportsConfig{TCP: &sip.TransportTCP{DialerCreate: outboundOnlyDialer}})),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(opts.Logger)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(opts.Logger),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				// Answers to NOTIFYs cmed sent itself that the quick
+				// reading missed (notifytx.go); anything else is a late
+				// retransmission of an answer, as sipgo's default says.
+				if s := self.Load(); s == nil || !s.pres.onParsedAnswer(r) {
+					opts.Logger.Debug("sip: answer for no transaction", "msg", r.Short())
+				}
+			})))
 	if err != nil {
 		return nil, err
 	}
