@@ -204,3 +204,40 @@ func BenchmarkNotify(b *testing.B) {
 	}
 	b.ReportMetric(float64(mallocs()-start)/float64(2*b.N), "allocs/notify")
 }
+
+// BenchmarkNotifyFanout is one line change to 50 dialog subscriptions
+// (one watcher socket, 50 dialogs), every NOTIFY answered 200; batched
+// first transmissions (one sendmmsg) against one write each
+// (notifybatch.go). ns/notify and allocs/notify are per NOTIFY.
+func BenchmarkNotifyFanout(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		noBatch bool
+	}{{"batched", false}, {"one-by-one", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			const watchers = 50
+			r := benchRig(b)
+			r.srv.pres.noBatch.Store(mode.noBatch)
+			id, _ := registerEphone(b, r, "0011.2233.4401")
+			u := newLeanUA(b, r.addr())
+			for i := range watchers {
+				u.subscribe("2001", "fan-"+strconv.Itoa(i), 1, 3600, i+1, nil)
+				u.until(1, u.notify+1)
+			}
+			b.ReportAllocs()
+			start, t0 := mallocs(), time.Now()
+			for b.Loop() {
+				if _, err := r.sw.OffHook(id, 1); err != nil {
+					b.Fatal(err)
+				}
+				u.until(0, u.notify+watchers)
+				if _, err := r.sw.OnHook(id, 1); err != nil {
+					b.Fatal(err)
+				}
+				u.until(0, u.notify+watchers)
+			}
+			b.ReportMetric(float64(mallocs()-start)/float64(2*watchers*b.N), "allocs/notify")
+			b.ReportMetric(float64(time.Since(t0).Nanoseconds())/float64(2*watchers*b.N), "ns/notify")
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -28,6 +29,11 @@ type notifier struct {
 	wake chan struct{}
 	// txs are the NOTIFY transactions cmed runs itself (notifytx.go).
 	txs *notifyTxs
+	// local caches the Via and Contact those NOTIFYs carry (notifytx.go).
+	local atomic.Pointer[localAddr]
+	// noBatch writes a fan-out one datagram at a time: for
+	// BenchmarkNotifyFanout's comparison (notifybatch.go).
+	noBatch atomic.Bool
 }
 
 // watch is the wire data of one subscription, stored in subs.Table as
@@ -91,6 +97,8 @@ func (n *notifier) lineState(number string, st blf.State, held bool) pidf.LineSt
 func (n *notifier) drainLoop(ctx context.Context) {
 	defer n.s.wg.Done()
 	var buf []subs.Notify
+	var txs []*notifyTx
+	var b batcher
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,9 +111,18 @@ func (n *notifier) drainLoop(ctx context.Context) {
 		}
 		buf = n.table.Flush(buf[:0], time.Now())
 		for _, nt := range buf {
-			n.send(nt)
+			// A fan-out's first transmissions leave in one batch
+			// (notifybatch.go); the rest go through sipgo.
+			if tx := n.startUDP(nt); tx != nil {
+				txs = append(txs, tx)
+			} else {
+				n.sendSipgo(nt)
+			}
 		}
+		n.writeBatch(&b, txs)
 		clear(buf) // drop the bodies until the next round
+		clear(txs)
+		txs = txs[:0]
 	}
 }
 
@@ -301,6 +318,12 @@ func (n *notifier) send(nt subs.Notify) {
 	if n.sendUDP(nt) {
 		return
 	}
+	n.sendSipgo(nt)
+}
+
+// sendSipgo is send through sipgo's client transaction, on a goroutine of
+// its own.
+func (n *notifier) sendSipgo(nt subs.Notify) {
 	go func() {
 		for cur := &nt; cur != nil; {
 			status := n.transact(cur)

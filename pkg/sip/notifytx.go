@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/sip/subs"
 )
 
@@ -118,14 +119,16 @@ func udpTarget(contact, transport string, routeSet []string) (netip.AddrPort, bo
 }
 
 // renderNotify writes nt as a NOTIFY request (RFC 6665 §8.1.2, headers of
-// RFC 3261 §8.1.1) with the given top Via branch into b.
-func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, branch string) []byte {
+// RFC 3261 §8.1.1) into b, with the top Via branch prefix and id in base
+// 36.
+func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, prefix string, id uint64) []byte {
 	b = append(b, "NOTIFY "...)
 	b = append(b, nt.Contact...)
 	b = append(b, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
 	b = append(b, via...)
 	b = append(b, ";branch="...)
-	b = append(b, branch...)
+	b = append(b, prefix...)
+	b = strconv.AppendUint(b, id, 36)
 	b = append(b, ";rport\r\nFrom: <"...)
 	b = append(b, w.localText...)
 	b = append(b, '>')
@@ -164,45 +167,71 @@ func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, branch stri
 // reports whether it did. The first transmission happens here, on the
 // caller's goroutine.
 func (n *notifier) sendUDP(nt subs.Notify) bool {
+	tx := n.startUDP(nt)
+	if tx == nil {
+		return false
+	}
+	n.write(tx)
+	return true
+}
+
+// startUDP makes the transaction for nt when cmed can send it itself, or
+// returns nil; the caller writes it (write, or writeBatch).
+func (n *notifier) startUDP(nt subs.Notify) *notifyTx {
 	w, ok := nt.Wire.(*watch)
 	if !ok {
-		return false
+		return nil
 	}
 	to, ok := udpTarget(nt.Contact, w.transport, nt.RouteSet)
 	if !ok {
-		return false
+		return nil
 	}
 	conn := n.s.udpConn()
 	u, _ := n.s.Addr()
 	if conn == nil || !u.IsValid() {
-		return false
+		return nil
 	}
-	host := n.s.host()
-	port := strconv.Itoa(int(u.Port()))
-	hp := net.JoinHostPort(host, port)
-	contact := "sip:" + hp + ";transport=udp"
+	self := n.self(u)
 
 	t := n.txs
 	// Timer F is 64*T1 (RFC 3261 §17.1.2.2), or Options.NotifyTimeout
 	// when that is shorter: the table gives up on the NOTIFY then anyway.
 	timerF := min(sip.Timer_F, n.s.opts.NotifyTimeout)
 	tx := &notifyTx{id: t.next.Add(1), nt: nt, to: to, interval: sip.T1, deadline: time.Now().Add(timerF)}
-	var branch [40]byte
-	br := strconv.AppendUint(append(branch[:0], t.prefix...), tx.id, 36)
-	tx.msg = renderNotify(make([]byte, 0, 512+len(nt.Body)), &tx.nt, w, hp, contact, string(br))
+	tx.msg = renderNotify(make([]byte, 0, 512+len(nt.Body)), &tx.nt, w, self.hostport, self.contact, t.prefix, tx.id)
 
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.closed {
-		t.mu.Unlock()
-		return false
+		return nil
 	}
 	t.pending[tx.id] = tx
 	// The timer exists before the first write, so an answer that comes
 	// back at once always has one to stop.
 	tx.timer = time.AfterFunc(tx.interval, func() { n.retransmit(tx) })
-	t.mu.Unlock()
-	n.write(tx)
-	return true
+	return tx
+}
+
+// localAddr is how cmed names itself in the NOTIFYs it writes: Via
+// sent-by and Contact, for one listening address and configuration.
+type localAddr struct {
+	listen   netip.AddrPort
+	cfg      *config.Config
+	hostport string // Via sent-by
+	contact  string // Contact URI
+}
+
+// self returns the names for listening address u, rebuilt only when u or
+// the configuration in force (source-address, Server.host) changed.
+func (n *notifier) self(u netip.AddrPort) *localAddr {
+	cfg := n.s.cfg()
+	if l := n.local.Load(); l != nil && l.listen == u && l.cfg == cfg {
+		return l
+	}
+	hp := net.JoinHostPort(n.s.host(), strconv.Itoa(int(u.Port())))
+	l := &localAddr{listen: u, cfg: cfg, hostport: hp, contact: "sip:" + hp + ";transport=udp"}
+	n.local.Store(l)
+	return l
 }
 
 // write puts tx's NOTIFY on the wire; a failed write is left to the

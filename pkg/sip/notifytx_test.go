@@ -135,7 +135,7 @@ func TestRenderNotifyParses(t *testing.T) {
 	nt := subs.Notify{Dialog: subs.DialogID{CallID: "cid@x", LocalTag: "lt", RemoteTag: "rt"}, CSeq: 7,
 		Event: "dialog", SubscriptionState: "active;expires=3599", ContentType: "application/dialog-info+xml",
 		Body: body, Contact: "sip:watcher@192.0.2.7:5062;transport=udp"}
-	msg := renderNotify(nil, &nt, w, "127.0.0.1:5060", "sip:127.0.0.1:5060;transport=udp", testPrefix+"5")
+	msg := renderNotify(nil, &nt, w, "127.0.0.1:5060", "sip:127.0.0.1:5060;transport=udp", testPrefix, 5)
 	m, err := sip.ParseMessage(msg)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, msg)
@@ -339,5 +339,56 @@ func TestNotifyOverTCPStillThroughSipgo(t *testing.T) {
 	}
 	if r.srv.pres.txs.inFlight() != 0 {
 		t.Error("a TCP NOTIFY went into cmed's UDP transactions")
+	}
+}
+
+// TestWriteBatch: a fan-out larger than one sendmmsg call reaches every
+// watcher, each datagram whole and to its own address (notifybatch.go).
+func TestWriteBatch(t *testing.T) {
+	r := benchRig(t)
+	var socks [2]*net.UDPConn
+	for i := range socks {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadBuffer(1 << 20)
+		socks[i] = c
+	}
+	const count = maxBatch + 6
+	var txs []*notifyTx
+	for i := range count {
+		to := socks[i%2].LocalAddr().(*net.UDPAddr).AddrPort()
+		txs = append(txs, &notifyTx{to: to, msg: []byte("datagram " + strconv.Itoa(i) + " to " + to.String())})
+	}
+	var b batcher
+	r.srv.pres.writeBatch(&b, txs)
+	if b.pc == nil {
+		t.Fatal("the IPv4 socket was written one datagram at a time")
+	}
+	buf := make([]byte, 256)
+	got := map[string]bool{}
+	for i := range socks {
+		_ = socks[i].SetReadDeadline(time.Now().Add(3 * time.Second))
+		for range count / 2 {
+			n, err := socks[i].Read(buf)
+			if err != nil {
+				t.Fatalf("socket %d after %d datagrams: %v", i, len(got), err)
+			}
+			msg := string(buf[:n])
+			if !strings.HasSuffix(msg, " to "+socks[i].LocalAddr().String()) {
+				t.Errorf("socket %d got %q", i, msg)
+			}
+			got[msg] = true
+		}
+	}
+	if len(got) != count {
+		t.Errorf("%d distinct datagrams, want %d", len(got), count)
+	}
+	for _, m := range b.msgs {
+		if m.Addr != nil || m.Buffers[0] != nil {
+			t.Fatal("the scratch messages still hold the last batch")
+		}
 	}
 }
