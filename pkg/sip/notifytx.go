@@ -38,7 +38,8 @@ import (
 // transaction at once: the Completed state of §17.1.2.2 only absorbs
 // retransmitted answers, and a later copy finds no transaction and is
 // dropped all the same. Everything else (TCP, host names, a Route set,
-// maddr) still goes through sipgo.
+// maddr) still goes through sipgo (docs/sip-presence.md
+// §Notify-discipline).
 //
 // Timers: one runtime timer per transaction, stopped by the answer, so a
 // NOTIFY answered within T1 costs no wakeup beyond the answer's own.

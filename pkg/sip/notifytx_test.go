@@ -346,6 +346,7 @@ func TestNotifyOverTCPStillThroughSipgo(t *testing.T) {
 // watcher, each datagram whole and to its own address (notifybatch.go).
 func TestWriteBatch(t *testing.T) {
 	r := benchRig(t)
+	<-r.srv.started // Serve has taken the UDP socket
 	var socks [2]*net.UDPConn
 	for i := range socks {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
