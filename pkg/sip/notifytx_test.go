@@ -166,6 +166,10 @@ func TestRenderNotifyParses(t *testing.T) {
 	check("Subscription-State", hdr(req, "Subscription-State"), "active;expires=3599")
 	check("Content-Type", hdr(req, "Content-Type"), "application/dialog-info+xml")
 	check("body", string(req.Body()), string(body))
+	check("Content-Length", hdr(req, "Content-Length"), strconv.Itoa(len(body)))
+	if !bytes.HasSuffix(msg, []byte("\r\n\r\n"+string(body))) {
+		t.Errorf("the body does not follow the blank line at the end:\n%q", msg)
+	}
 	// And conform.go's checks, which cmed applies to what it receives,
 	// pass it unchanged.
 	if !plainRequest(msg) {
