@@ -852,8 +852,11 @@ func checkRequest(req *sip.Request) (int, string, []sip.Header) {
 		return 400, "CSeq Method Mismatch", nil
 	}
 	var unsupported []string
-	for _, h := range req.GetHeaders("Require") {
-		for _, tag := range strings.Split(h.Value(), ",") {
+	for _, h := range req.Headers() { // not GetHeaders: firstHeader says why
+		if !strings.EqualFold(h.Name(), "Require") {
+			continue
+		}
+		for tag := range strings.SplitSeq(h.Value(), ",") {
 			tag = strings.TrimSpace(tag)
 			if tag != "" && !containsFold(supportedOptions, tag) {
 				unsupported = append(unsupported, tag)

@@ -3,12 +3,15 @@ package sip
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/cmed-project/cmed/pkg/config"
 
 	"github.com/cmed-project/cmed/pkg/blf"
 	"github.com/cmed-project/cmed/pkg/sip/pidf"
@@ -31,6 +34,8 @@ type notifier struct {
 	txs *notifyTxs
 	// local caches the Via and Contact those NOTIFYs carry (notifytx.go).
 	local atomic.Pointer[localAddr]
+	// contacts caches the Contact of answers to SUBSCRIBE (contactText).
+	contacts atomic.Pointer[answerContacts]
 	// noBatch writes a fan-out one datagram at a time: for
 	// BenchmarkNotifyFanout's comparison (notifybatch.go).
 	noBatch atomic.Bool
@@ -153,28 +158,32 @@ func verdictFor(err error) subs.Verdict {
 
 func subscribeInfo(req *sip.Request) subs.SubscribeInfo {
 	info := subs.SubscribeInfo{CallID: req.CallID().Value(), FromTag: tagOf(req.From().Params), ToTag: tagOf(req.To().Params)}
-	if h := req.GetHeader("Event"); h != nil {
-		info.Event = h.Value()
-	}
-	for _, h := range req.GetHeaders("Accept") {
-		for _, v := range strings.Split(h.Value(), ",") {
-			if v = strings.TrimSpace(v); v != "" {
-				info.Accept = append(info.Accept, v)
+	// One pass over the headers, names without case (firstHeader says
+	// why not GetHeader).
+	for _, h := range req.Headers() {
+		name := h.Name()
+		switch {
+		case info.Event == "" && strings.EqualFold(name, "Event"):
+			info.Event = h.Value()
+		case strings.EqualFold(name, "Accept"):
+			for v := range strings.SplitSeq(h.Value(), ",") {
+				if v = strings.TrimSpace(v); v != "" {
+					info.Accept = append(info.Accept, v)
+				}
 			}
-		}
-	}
-	if h := req.GetHeader("Expires"); h != nil {
-		info.Expires, info.HasExpires = headerInt(req, "Expires")
-		if !info.HasExpires {
-			info.Expires, info.HasExpires = 0, true // unparsable: treated as too brief below
+		case !info.HasExpires && strings.EqualFold(name, "Expires"):
+			n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
+			if err != nil || n < 0 {
+				n = 0 // unparsable: treated as too brief below
+			}
+			info.Expires, info.HasExpires = n, true
+		case strings.EqualFold(name, "Record-Route"):
+			// Route set for a UAS: Record-Route in order (RFC 3261 §12.1.1).
+			info.RouteSet = append(info.RouteSet, h.Value())
 		}
 	}
 	if c := req.Contact(); c != nil {
 		info.Contact = c.Address.String()
-	}
-	// Route set for a UAS: Record-Route in order (RFC 3261 §12.1.1).
-	for _, h := range req.GetHeaders("Record-Route") {
-		info.RouteSet = append(info.RouteSet, h.Value())
 	}
 	return info
 }
@@ -281,8 +290,7 @@ func (n *notifier) answer(req *sip.Request, tx sip.ServerTransaction, dec subs.D
 	switch dec.Status {
 	case 200:
 		res.AppendHeader(sip.NewHeader("Expires", itoa(dec.Expires)))
-		c := n.s.contactURI("", req.Transport())
-		res.AppendHeader(&sip.ContactHeader{Address: c})
+		res.AppendHeader(sip.NewHeader("Contact", n.contactText(req.Transport())))
 	case 423:
 		res.AppendHeader(sip.NewHeader("Min-Expires", itoa(dec.MinExpires)))
 	case 489:
@@ -297,6 +305,33 @@ func (n *notifier) answer(req *sip.Request, tx sip.ServerTransaction, dec subs.D
 	if dec.Notify != nil {
 		n.send(*dec.Notify)
 	}
+}
+
+// answerContacts is the Contact of a 200 to SUBSCRIBE per transport, for
+// one pair of listening addresses and configuration.
+type answerContacts struct {
+	udp, tcp         netip.AddrPort
+	cfg              *config.Config
+	udpText, tcpText string
+}
+
+// contactText is "<URI>" of cmed's Contact for transport, built only when
+// a listening address or the configuration changed: a URI object per
+// answer was a handful of allocations, and its text once more when the
+// answer is written and kept (txcache.go).
+func (n *notifier) contactText(transport string) string {
+	u, t := n.s.Addr()
+	cfg := n.s.cfg()
+	c := n.contacts.Load()
+	if c == nil || c.udp != u || c.tcp != t || c.cfg != cfg {
+		cu, ct := n.s.contactURI("", "udp"), n.s.contactURI("", "tcp")
+		c = &answerContacts{udp: u, tcp: t, cfg: cfg, udpText: "<" + cu.String() + ">", tcpText: "<" + ct.String() + ">"}
+		n.contacts.Store(c)
+	}
+	if strings.EqualFold(transport, "tcp") {
+		return c.tcpText
+	}
+	return c.udpText
 }
 
 // release ends the engine subscriptions of terminated subscriptions, so

@@ -344,6 +344,10 @@ func TestNotifyOverTCPStillThroughSipgo(t *testing.T) {
 	if r.srv.pres.txs.inFlight() != 0 {
 		t.Error("a TCP NOTIFY went into cmed's UDP transactions")
 	}
+	// The 200's Contact names the TCP listener (notifier.contactText).
+	if want := "Contact: <sip:" + r.tcp.Addr().String() + ";transport=tcp>\r\n"; !bytes.Contains(buf, []byte(want)) {
+		t.Errorf("no %q in what came back over TCP:\n%s", want, buf)
+	}
 }
 
 // TestWriteBatch: a fan-out larger than one sendmmsg call reaches every

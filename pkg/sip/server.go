@@ -898,7 +898,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 // headerInt parses a numeric header such as Expires.
 func headerInt(req *sip.Request, name string) (int, bool) {
-	h := req.GetHeader(name)
+	h := firstHeader(req, name)
 	if h == nil {
 		return 0, false
 	}
@@ -907,6 +907,19 @@ func headerInt(req *sip.Request, name string) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// firstHeader is req.GetHeader(name) without its allocations: sipgo
+// lower-cases the name of every header it passes that is not one of its
+// common few, once per lookup, and a SUBSCRIBE carries several (Event,
+// Accept, Expires). Names compare without case (RFC 3261 §7.3.1).
+func firstHeader(m interface{ Headers() []sip.Header }, name string) sip.Header {
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			return h
+		}
+	}
+	return nil
 }
 
 func tagOf(p sip.HeaderParams) string {
