@@ -308,8 +308,8 @@ func (n *notifier) onParsedAnswer(res *sip.Response) bool {
 		return false
 	}
 	id, err := strconv.ParseUint(num, 36, 64)
-	if err != nil {
-		return false
+	if err != nil || strconv.FormatUint(id, 36) != num {
+		return false // not the exact text cmed sent (RFC 3261 §17.1.3)
 	}
 	n.answered(id, res.StatusCode)
 	return true
@@ -435,7 +435,10 @@ func answerOf(data []byte, prefix string) (id uint64, status int, ok bool) {
 		// Anything else (white space, RFC 3261 §7.3.1 LWS) is left to
 		// sipgo's parser and onParsedAnswer.
 		num, isOurs := bytes.CutPrefix(branch, []byte(prefix))
-		if !isOurs || len(num) == 0 || len(num) > 13 {
+		// Only the canonical text of a number cmed gave out (from 1, no
+		// leading zero): "…01" is not the branch "…1" (RFC 3261 §17.1.3
+		// compares branches as strings).
+		if !isOurs || len(num) == 0 || len(num) > 13 || num[0] == '0' {
 			return 0, 0, false
 		}
 		for _, c := range num {

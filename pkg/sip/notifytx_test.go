@@ -34,6 +34,8 @@ func TestAnswerOf(t *testing.T) {
 		{"second Via line", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP p;branch=z9hG4bKproxy\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + "3" + tail, 0, 0, false},
 		{"other branch", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa1b2c4.3" + tail, 0, 0, false},
 		{"prefix only", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + tail, 0, 0, false},
+		{"leading zero", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + "01" + tail, 0, 0, false},
+		{"zero", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + "0" + tail, 0, 0, false},
 		{"not base 36", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + "A" + tail, 0, 0, false},
 		{"too long", "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=" + testPrefix + "11111111111111" + tail, 0, 0, false},
 		{"no Via", "SIP/2.0 200 OK" + tail, 0, 0, false},
@@ -302,6 +304,14 @@ func TestParsedAnswerEndsTransaction(t *testing.T) {
 	other.Via().Params.Add("branch", "z9hG4bKsomeoneelse")
 	if r.srv.pres.onParsedAnswer(other) {
 		t.Error("an answer with a foreign branch was taken")
+	}
+	// The same number written otherwise is another branch (RFC 3261 §17.1.3).
+	branch, _ := res.Via().Params.Get("branch")
+	alias := strings.Replace(branch, ".", ".0", 1) // a leading zero
+	odd := res.Clone()
+	odd.Via().Params.Add("branch", alias)
+	if r.srv.pres.onParsedAnswer(odd) {
+		t.Errorf("an answer with branch %q was taken for %q", alias, branch)
 	}
 	if !r.srv.pres.onParsedAnswer(res) {
 		t.Fatal("the answer to cmed's NOTIFY was not taken")
