@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,9 +12,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/cmed-project/cmed/pkg/config"
-
 	"github.com/cmed-project/cmed/pkg/blf"
+	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/sip/pidf"
 	"github.com/cmed-project/cmed/pkg/sip/subs"
 )
@@ -32,10 +32,9 @@ type notifier struct {
 	wake chan struct{}
 	// txs are the NOTIFY transactions cmed runs itself (notifytx.go).
 	txs *notifyTxs
-	// local caches the Via and Contact those NOTIFYs carry (notifytx.go).
-	local atomic.Pointer[localAddr]
-	// contacts caches the Contact of answers to SUBSCRIBE (contactText).
-	contacts atomic.Pointer[answerContacts]
+	// names caches how cmed names itself in answers to SUBSCRIBE and in
+	// the NOTIFYs it writes (self).
+	names atomic.Pointer[selfNames]
 	// noBatch writes a fan-out one datagram at a time: for
 	// BenchmarkNotifyFanout's comparison (notifybatch.go).
 	noBatch atomic.Bool
@@ -307,31 +306,40 @@ func (n *notifier) answer(req *sip.Request, tx sip.ServerTransaction, dec subs.D
 	}
 }
 
-// answerContacts is the Contact of a 200 to SUBSCRIBE per transport, for
-// one pair of listening addresses and configuration.
-type answerContacts struct {
-	udp, tcp         netip.AddrPort
-	cfg              *config.Config
-	udpText, tcpText string
+// selfNames is how cmed names itself, for one pair of listening
+// addresses and one configuration: the Contact values ("<URI>") of
+// answers to SUBSCRIBE per transport, and the Via sent-by of the NOTIFYs
+// it writes (notifytx.go).
+type selfNames struct {
+	udp, tcp               netip.AddrPort
+	cfg                    *config.Config
+	udpContact, tcpContact string
+	via                    string // host:port of the UDP listener
 }
 
-// contactText is "<URI>" of cmed's Contact for transport, built only when
-// a listening address or the configuration changed: a URI object per
-// answer was a handful of allocations, and its text once more when the
+// self returns the names, rebuilt only when a listening address or the
+// configuration (source-address, Server.host) changed: a URI object per
+// message was a handful of allocations, and its text once more when an
 // answer is written and kept (txcache.go).
-func (n *notifier) contactText(transport string) string {
+func (n *notifier) self() *selfNames {
 	u, t := n.s.Addr()
 	cfg := n.s.cfg()
-	c := n.contacts.Load()
+	c := n.names.Load()
 	if c == nil || c.udp != u || c.tcp != t || c.cfg != cfg {
 		cu, ct := n.s.contactURI("", "udp"), n.s.contactURI("", "tcp")
-		c = &answerContacts{udp: u, tcp: t, cfg: cfg, udpText: "<" + cu.String() + ">", tcpText: "<" + ct.String() + ">"}
-		n.contacts.Store(c)
+		c = &selfNames{udp: u, tcp: t, cfg: cfg, udpContact: "<" + cu.String() + ">", tcpContact: "<" + ct.String() + ">",
+			via: net.JoinHostPort(n.s.host(), strconv.Itoa(int(u.Port())))}
+		n.names.Store(c)
 	}
+	return c
+}
+
+// contactText is the Contact value of an answer received over transport.
+func (n *notifier) contactText(transport string) string {
 	if strings.EqualFold(transport, "tcp") {
-		return c.tcpText
+		return n.self().tcpContact
 	}
-	return c.udpText
+	return n.self().udpContact
 }
 
 // release ends the engine subscriptions of terminated subscriptions, so

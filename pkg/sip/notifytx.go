@@ -14,7 +14,6 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/cmed-project/cmed/pkg/config"
 	"github.com/cmed-project/cmed/pkg/sip/subs"
 )
 
@@ -121,7 +120,7 @@ func udpTarget(contact, transport string, routeSet []string) (netip.AddrPort, bo
 
 // renderNotify writes nt as a NOTIFY request (RFC 6665 §8.1.2, headers of
 // RFC 3261 §8.1.1) into b, with the top Via branch prefix and id in base
-// 36.
+// 36; contact is the whole Contact value ("<URI>").
 func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, prefix string, id uint64) []byte {
 	b = append(b, "NOTIFY "...)
 	b = append(b, nt.Contact...)
@@ -130,27 +129,16 @@ func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, prefix stri
 	b = append(b, ";branch="...)
 	b = append(b, prefix...)
 	b = strconv.AppendUint(b, id, 36)
-	b = append(b, ";rport\r\nFrom: <"...)
-	b = append(b, w.localText...)
-	b = append(b, '>')
-	if nt.Dialog.LocalTag != "" {
-		b = append(b, ";tag="...)
-		b = append(b, nt.Dialog.LocalTag...)
-	}
-	b = append(b, "\r\nTo: <"...)
-	b = append(b, w.remoteText...)
-	b = append(b, '>')
-	if nt.Dialog.RemoteTag != "" {
-		b = append(b, ";tag="...)
-		b = append(b, nt.Dialog.RemoteTag...)
-	}
+	b = append(b, ";rport"...)
+	b = appendNameAddr(b, "\r\nFrom: <", w.localText, nt.Dialog.LocalTag)
+	b = appendNameAddr(b, "\r\nTo: <", w.remoteText, nt.Dialog.RemoteTag)
 	b = append(b, "\r\nCall-ID: "...)
 	b = append(b, nt.Dialog.CallID...)
 	b = append(b, "\r\nCSeq: "...)
 	b = strconv.AppendUint(b, uint64(nt.CSeq), 10)
-	b = append(b, " NOTIFY\r\nMax-Forwards: 70\r\nContact: <"...)
+	b = append(b, " NOTIFY\r\nMax-Forwards: 70\r\nContact: "...)
 	b = append(b, contact...)
-	b = append(b, ">\r\nEvent: "...)
+	b = append(b, "\r\nEvent: "...)
 	b = append(b, nt.Event...)
 	b = append(b, "\r\nSubscription-State: "...)
 	b = append(b, nt.SubscriptionState...)
@@ -162,6 +150,19 @@ func renderNotify(b []byte, nt *subs.Notify, w *watch, via, contact, prefix stri
 	b = strconv.AppendInt(b, int64(len(nt.Body)), 10)
 	b = append(b, "\r\n\r\n"...)
 	return append(b, nt.Body...)
+}
+
+// appendNameAddr writes a From or To value: start (the header name and
+// "<"), the URI, ">" and the tag when there is one (RFC 3261 §20.20, §20.39).
+func appendNameAddr(b []byte, start, uri, tag string) []byte {
+	b = append(b, start...)
+	b = append(b, uri...)
+	b = append(b, '>')
+	if tag != "" {
+		b = append(b, ";tag="...)
+		b = append(b, tag...)
+	}
+	return b
 }
 
 // sendUDP starts the transaction for nt when cmed can send it itself and
@@ -187,19 +188,20 @@ func (n *notifier) startUDP(nt subs.Notify) *notifyTx {
 	if !ok {
 		return nil
 	}
-	conn := n.s.udpConn()
-	u, _ := n.s.Addr()
-	if conn == nil || !u.IsValid() {
+	if n.s.udpConn() == nil {
 		return nil
 	}
-	self := n.self(u)
+	self := n.self()
+	if !self.udp.IsValid() {
+		return nil
+	}
 
 	t := n.txs
 	// Timer F is 64*T1 (RFC 3261 §17.1.2.2), or Options.NotifyTimeout
 	// when that is shorter: the table gives up on the NOTIFY then anyway.
 	timerF := min(sip.Timer_F, n.s.opts.NotifyTimeout)
 	tx := &notifyTx{id: t.next.Add(1), nt: nt, to: to, interval: sip.T1, deadline: time.Now().Add(timerF)}
-	tx.msg = renderNotify(make([]byte, 0, 512+len(nt.Body)), &tx.nt, w, self.hostport, self.contact, t.prefix, tx.id)
+	tx.msg = renderNotify(make([]byte, 0, 512+len(nt.Body)), &tx.nt, w, self.via, self.udpContact, t.prefix, tx.id)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -211,28 +213,6 @@ func (n *notifier) startUDP(nt subs.Notify) *notifyTx {
 	// back at once always has one to stop.
 	tx.timer = time.AfterFunc(tx.interval, func() { n.retransmit(tx) })
 	return tx
-}
-
-// localAddr is how cmed names itself in the NOTIFYs it writes: Via
-// sent-by and Contact, for one listening address and configuration.
-type localAddr struct {
-	listen   netip.AddrPort
-	cfg      *config.Config
-	hostport string // Via sent-by
-	contact  string // Contact URI
-}
-
-// self returns the names for listening address u, rebuilt only when u or
-// the configuration in force (source-address, Server.host) changed.
-func (n *notifier) self(u netip.AddrPort) *localAddr {
-	cfg := n.s.cfg()
-	if l := n.local.Load(); l != nil && l.listen == u && l.cfg == cfg {
-		return l
-	}
-	hp := net.JoinHostPort(n.s.host(), strconv.Itoa(int(u.Port())))
-	l := &localAddr{listen: u, cfg: cfg, hostport: hp, contact: "sip:" + hp + ";transport=udp"}
-	n.local.Store(l)
-	return l
 }
 
 // write puts tx's NOTIFY on the wire; a failed write is left to the

@@ -137,7 +137,7 @@ func TestRenderNotifyParses(t *testing.T) {
 	nt := subs.Notify{Dialog: subs.DialogID{CallID: "cid@x", LocalTag: "lt", RemoteTag: "rt"}, CSeq: 7,
 		Event: "dialog", SubscriptionState: "active;expires=3599", ContentType: "application/dialog-info+xml",
 		Body: body, Contact: "sip:watcher@192.0.2.7:5062;transport=udp"}
-	msg := renderNotify(nil, &nt, w, "127.0.0.1:5060", "sip:127.0.0.1:5060;transport=udp", testPrefix, 5)
+	msg := renderNotify(nil, &nt, w, "127.0.0.1:5060", "<sip:127.0.0.1:5060;transport=udp>", testPrefix, 5)
 	m, err := sip.ParseMessage(msg)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, msg)
