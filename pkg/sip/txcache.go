@@ -3,6 +3,7 @@ package sip
 import (
 	"bytes"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,11 +39,10 @@ import (
 // CSeq are the original's, §17.2.3) and sends it, which is what the
 // Completed state does.
 //
-// An entry holds no pointer: the To-tag inline and the rest of the
-// response as an index into its generation's table of distinct texts
-// (most answers share one: status, Contact, Expires). A map whose entries
-// hold no pointers is not scanned by the garbage collector, and at 3,000
-// lifecycles a second there are ~240,000 entries (BENCHMARKS.md).
+// The entries themselves live outside the Go heap (keptstore.go): a
+// 12-byte slot per transaction, plus a packed To-tag for answers that
+// chose one, so the state the RFC asks for does not count three times
+// towards the garbage collector's heap goal.
 
 // finishedGens generations of finishedStep each: an entry lives between
 // (finishedGens-1)*finishedStep = Timer J and finishedGens*finishedStep.
@@ -60,17 +60,34 @@ type finishedTxs struct {
 	now      func() time.Time
 }
 
-// generation is one finishedStep's kept responses and the distinct texts
-// they point into.
+// generation is one finishedStep's kept responses (keptstore.go), the tag
+// records they point to and the distinct texts of their rests.
 type generation struct {
-	m     map[txHash]keptEntry
-	texts []string
-	index map[string]uint32 // text -> its place in texts
-	long  []string          // To-tags longer than inlineTag, each once
+	table  keptTable // made at the first put, sized by hintSlots
+	tags   []byte    // tag records (a mapping), tags[:tagLen] used
+	tagLen int
+	texts  []string
+	index  map[string]uint32 // text -> its place in texts
+
+	// What the generation before held when this one began: a steady rate
+	// fills this one as much, so its table is made that large at once
+	// instead of doubling its way there.
+	hintSlots, hintTags int
 }
 
-func newGeneration() *generation {
-	return &generation{m: map[txHash]keptEntry{}, index: map[string]uint32{}}
+func newGeneration(prev *generation) *generation {
+	g := &generation{index: map[string]uint32{}}
+	if prev != nil {
+		g.hintSlots, g.hintTags = prev.table.n, prev.tagLen
+	}
+	return g
+}
+
+// release gives back the generation's mappings.
+func (g *generation) release() {
+	g.table.release()
+	unmapMemory(g.tags)
+	g.tags, g.tagLen = nil, 0
 }
 
 // intern returns b's place in texts, adding it when new.
@@ -85,21 +102,21 @@ func (g *generation) intern(b []byte) uint32 {
 	return i
 }
 
-// inlineTag is the longest To-tag kept in an entry; a longer one goes to
-// the generation's long tags (cmed's own dialog tags have 16 characters,
-// subs.Config.NewTag; sipgo makes up 36-character ones for answers
-// outside a dialog, REGISTER and OPTIONS).
-const inlineTag = 22
-
-// keptEntry is one kept response, without pointers.
-type keptEntry struct {
-	tag    [inlineTag]byte
-	tagLen uint8 // 0..inlineTag; longTag: the tag is long[tagRef]
-	rest   uint32
-	tagRef uint32
+// addTag appends a tag record and returns its offset.
+func (g *generation) addTag(rest uint32, tag string) uint32 {
+	need := tagRecordLen(tag)
+	if g.tagLen+need > len(g.tags) {
+		n := max(4096, 2*len(g.tags), g.tagLen+need, g.hintTags+g.hintTags/8)
+		m := mapMemory(n)
+		copy(m, g.tags[:g.tagLen])
+		unmapMemory(g.tags)
+		g.tags = m
+	}
+	off := g.tagLen
+	appendTagRecord(g.tags[:off], rest, tag) // within the mapping: len(tags) >= off+need
+	g.tagLen += need
+	return uint32(off)
 }
-
-const longTag = 255
 
 func newFinishedTxs(now func() time.Time) *finishedTxs {
 	if now == nil {
@@ -107,7 +124,7 @@ func newFinishedTxs(now func() time.Time) *finishedTxs {
 	}
 	f := &finishedTxs{now: now, start: now()}
 	for i := range f.gens {
-		f.gens[i] = newGeneration()
+		f.gens[i] = newGeneration(nil)
 	}
 	return f
 }
@@ -119,9 +136,16 @@ func (f *finishedTxs) rotateLocked() {
 		return
 	}
 	n = min(n, finishedGens)
+	for _, g := range f.gens[finishedGens-n:] {
+		g.release()
+	}
+	prev := f.gens[0]
+	if n > 1 { // idle for a step or more: no rate to go by
+		prev = nil
+	}
 	copy(f.gens[n:], f.gens[:finishedGens-n])
 	for i := range n {
-		f.gens[i] = newGeneration()
+		f.gens[i] = newGeneration(prev)
 	}
 	f.start = f.start.Add(time.Duration(n) * finishedStep)
 	if f.now().Sub(f.start) >= finishedStep { // idle for longer than all generations
@@ -129,19 +153,25 @@ func (f *finishedTxs) rotateLocked() {
 	}
 }
 
-// put keeps a final response: its To-tag and the rest (keptResponse).
+// put keeps a final response: its To-tag ("" when the request carries it)
+// and the rest (keptResponse).
 func (f *finishedTxs) put(key txHash, tag string, rest []byte) {
+	if len(tag) > math.MaxUint16 { // cannot come in a UDP datagram
+		return
+	}
 	f.mu.Lock()
 	f.rotateLocked()
 	g := f.gens[0]
-	e := keptEntry{rest: g.intern(rest)}
-	if len(tag) <= inlineTag {
-		e.tagLen = uint8(copy(e.tag[:], tag))
-	} else {
-		e.tagLen, e.tagRef = longTag, uint32(len(g.long))
-		g.long = append(g.long, strings.Clone(tag))
+	ref := g.intern(rest)
+	if tag != "" {
+		ref = refTagged | g.addTag(ref, tag)
 	}
-	g.m[key] = e
+	if g.table.buckets == nil {
+		g.table = newKeptTable((g.hintSlots + g.hintSlots/8) / slotsPerBucket)
+	}
+	if homeless, ok := g.table.insert(uint64(key), ref); !ok {
+		g.table = g.table.grown(homeless)
+	}
 	if !f.sweeping {
 		// Without requests nothing else would age the generations: a
 		// burst's responses would stay until the next request.
@@ -168,15 +198,18 @@ func (f *finishedTxs) get(key txHash) (keptResponse, bool) {
 	defer f.mu.Unlock()
 	f.rotateLocked()
 	for _, g := range f.gens {
-		if e, ok := g.m[key]; ok {
-			k := keptResponse{rest: g.texts[e.rest]}
-			if e.tagLen == longTag {
-				k.tag = g.long[e.tagRef]
-			} else {
-				k.tag = string(e.tag[:e.tagLen])
-			}
-			return k, true
+		if g.table.buckets == nil {
+			continue
 		}
+		ref, ok := g.table.lookup(uint64(key))
+		if !ok {
+			continue
+		}
+		if ref&refTagged == 0 {
+			return keptResponse{rest: g.texts[ref]}, true
+		}
+		rest, tag := readTagRecord(g.tags[ref&^refTagged:])
+		return keptResponse{tag: tag, rest: g.texts[rest]}, true
 	}
 	return keptResponse{}, false
 }
@@ -192,7 +225,7 @@ func (f *finishedTxs) len() int {
 func (f *finishedTxs) lenLocked() int {
 	n := 0
 	for _, g := range f.gens {
-		n += len(g.m)
+		n += g.table.n
 	}
 	return n
 }
@@ -232,24 +265,28 @@ func (s *Server) absorbRetransmissions(h sipgo.RequestHandler) sipgo.RequestHand
 				return
 			}
 		}
-		h(req, &compactingTx{ServerTransaction: tx, key: key, f: s.finished})
+		h(req, &compactingTx{ServerTransaction: tx, key: key, reqTag: toTag(req), f: s.finished})
 	}
 }
 
 // txKey is the RFC 3261 §17.2.3 key of a request's server transaction —
-// the top Via's branch and sent-by, and the method — hashed to 128 bits
-// with two independently seeded hashes, so an entry holds no key string.
+// the top Via's branch and sent-by, and the method — hashed to 64 bits
+// with a per-process seed, so an entry holds no key string. A lookup
+// compares at most eight kept hashes (keptstore.go) in each of five
+// generations, so a new request is taken for a kept one with odds of
+// about 40 in 2^64: at 6,000 requests a second, once in millions of
+// years.
 // Requests without an RFC 3261 branch (magic cookie z9hG4bK) are not
 // compacted: matching them needs the whole request (§17.2.3's RFC 2543
 // rules), which sipgo keeps.
 func txKey(req *sip.Request) (txHash, bool) {
 	via := req.Via()
 	if via == nil {
-		return txHash{}, false
+		return 0, false
 	}
 	branch, _ := via.Params.Get("branch")
 	if len(branch) <= len(sip.RFC3261BranchMagicCookie) || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
-		return txHash{}, false
+		return 0, false
 	}
 	var kb [160]byte
 	b := append(kb[:0], branch...)
@@ -259,13 +296,13 @@ func txKey(req *sip.Request) (txHash, bool) {
 	b = strconv.AppendInt(b, int64(via.Port), 10)
 	b = append(b, ' ')
 	b = append(b, req.Method...)
-	return txHash{maphash.Bytes(txSeeds[0], b), maphash.Bytes(txSeeds[1], b)}, true
+	return txHash(maphash.Bytes(txSeed, b)), true
 }
 
-// txHash is a transaction key's two 64-bit hashes.
-type txHash [2]uint64
+// txHash is a transaction key's 64-bit hash.
+type txHash uint64
 
-var txSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+var txSeed = maphash.MakeSeed()
 
 // textBufs are scratch buffers for compactResponse.
 var textBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -318,10 +355,15 @@ func compactResponse(res *sip.Response, buf *bytes.Buffer) (tag string) {
 	return tag
 }
 
-// keep stores res's final response for key (finishedTxs.put).
-func (f *finishedTxs) keep(key txHash, res *sip.Response) {
+// keep stores res's final response for key (finishedTxs.put); reqTag is
+// the request's To-tag: an answer in a dialog repeats it, and a
+// retransmission carries it again (RFC 3261 §17.2.3), so it is not kept.
+func (f *finishedTxs) keep(key txHash, res *sip.Response, reqTag string) {
 	buf := textBufs.Get().(*bytes.Buffer)
 	tag := compactResponse(res, buf)
+	if tag == reqTag {
+		tag = ""
+	}
 	f.put(key, tag, buf.Bytes())
 	if buf.Cap() <= 64<<10 {
 		textBufs.Put(buf)
@@ -359,8 +401,9 @@ func expandResponse(req *sip.Request, k keptResponse) (*sip.Response, bool) {
 // sipgo transaction (see the comment at the top of this file).
 type compactingTx struct {
 	sip.ServerTransaction
-	key txHash
-	f   *finishedTxs
+	key    txHash
+	reqTag string // the request's To-tag
+	f      *finishedTxs
 }
 
 func (t *compactingTx) Respond(res *sip.Response) error {
@@ -368,7 +411,7 @@ func (t *compactingTx) Respond(res *sip.Response) error {
 	if err == nil && !res.IsProvisional() {
 		// Stored before the sipgo transaction goes, so a retransmission
 		// always finds one or the other.
-		t.f.keep(t.key, res)
+		t.f.keep(t.key, res, t.reqTag)
 		t.ServerTransaction.Terminate()
 	}
 	return err
@@ -379,4 +422,21 @@ func (t *compactingTx) Respond(res *sip.Response) error {
 // every datagram this way without allocating).
 func unsafeString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// toTag is req's To-tag, "" without one.
+func toTag(req *sip.Request) string {
+	if to := req.To(); to != nil {
+		return tagOf(to.Params)
+	}
+	return ""
+}
+
+// mappedLocked is the bytes mapped for kept responses (benchmarks).
+func (f *finishedTxs) mappedLocked() int {
+	n := 0
+	for _, g := range f.gens {
+		n += len(g.table.mem) + len(g.tags)
+	}
+	return n
 }

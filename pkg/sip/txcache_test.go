@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/rand"
 	"log/slog"
 	"reflect"
 	"runtime"
@@ -23,7 +24,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 	for _, off := range []time.Duration{0, finishedStep / 2, finishedStep - time.Millisecond} {
 		start := now
 		now = now.Add(off)
-		key := txHash{uint64(off), 1}
+		key := txHash(uint64(off))
 		f.put(key, "", []byte("SIP/2.0 200 OK"))
 		now = now.Add(sip.Timer_J - time.Millisecond)
 		if _, ok := f.get(key); !ok {
@@ -37,7 +38,7 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 	}
 	// Without any request the sweep ages the generations: after a burst
 	// nothing is kept past Timer J plus one generation.
-	f.put(txHash{9, 9}, "", []byte("z"))
+	f.put(txHash(9), "", []byte("z"))
 	now = now.Add(finishedGens * finishedStep)
 	f.sweep()
 	f.mu.Lock()
@@ -47,14 +48,14 @@ func TestFinishedTxsKeepsAtLeastTimerJ(t *testing.T) {
 		t.Errorf("after the sweep: %d entries, sweeping %v", n, sweeping)
 	}
 	// A long idle spell empties everything and restarts the clock.
-	f.put(txHash{1, 2}, "", []byte("x"))
+	f.put(txHash(1), "", []byte("x"))
 	now = now.Add(time.Hour)
 	if n := f.len(); n != 0 {
 		t.Errorf("%d entries after an hour", n)
 	}
-	f.put(txHash{3, 4}, "", []byte("y"))
+	f.put(txHash(3), "", []byte("y"))
 	now = now.Add(sip.Timer_J - time.Millisecond)
-	if _, ok := f.get(txHash{3, 4}); !ok {
+	if _, ok := f.get(txHash(3)); !ok {
 		t.Error("entry stored after an idle hour gone before Timer J")
 	}
 }
@@ -208,52 +209,70 @@ func TestRetransmittedSubscribeOverUDP(t *testing.T) {
 }
 
 // TestKeptResponsesShareTheirText: two answers that differ only in their
-// To-tag share one text in their generation and keep their own tags
-// (inline, or among the long tags); each rebuilds with its tag, and an
-// in-dialog request's own To-tag is not doubled.
+// To-tag share one text in their generation and keep their own tags (cmed's
+// packed, a long one, one beyond 253 bytes); each rebuilds with its tag; an
+// answer in a dialog keeps no tag (the request carries it), and its
+// request's own To-tag is not doubled.
 func TestKeptResponsesShareTheirText(t *testing.T) {
 	f := newFinishedTxs(nil)
-	answer := func(branch, tag string, key txHash) *sip.Request {
-		req := parseReq(t, strings.Replace(rawSubscribe, "z9hG4bK-tx1", branch, 1))
+	answer := func(branch, tag, reqTag string, key txHash) *sip.Request {
+		raw := strings.Replace(rawSubscribe, "z9hG4bK-tx1", branch, 1)
+		if reqTag != "" {
+			raw = strings.Replace(raw, "To: <sip:2001@127.0.0.1>", "To: <sip:2001@127.0.0.1>;tag="+reqTag, 1)
+		}
+		req := parseReq(t, raw)
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.To().Params.Add("tag", tag)
 		res.AppendHeader(sip.NewHeader("Expires", "3600"))
-		f.keep(key, res)
+		f.keep(key, res, reqTag)
 		return req
 	}
-	long := strings.Repeat("L", inlineTag+5)
-	r1 := answer("z9hG4bK-a", "t1", txHash{1})
-	answer("z9hG4bK-b", "t2", txHash{2})
-	r3 := answer("z9hG4bK-c", long, txHash{3})
+	own := rand.Text()[:16] // subs.Config.NewTag's shape: packed
+	long := strings.Repeat("L", 300)
+	cases := []struct {
+		key     txHash
+		tag     string
+		reqTag  string
+		tagRecs int // bytes of tag records it adds
+	}{
+		{1, "t1", "", 4 + 1 + 2},
+		{2, own, "", 4 + 1 + 10},
+		{3, long, "", 4 + 3 + 300},
+		{4, "in-dialog", "in-dialog", 0},
+		{5, strings.ToLower(own), "", 4 + 1 + 16}, // not base 32 upper case: as it is
+	}
+	reqs := map[txHash]*sip.Request{}
+	wantTags := 0
+	for i, c := range cases {
+		reqs[c.key] = answer("z9hG4bK-"+strconv.Itoa(i), c.tag, c.reqTag, c.key)
+		wantTags += c.tagRecs
+	}
 	g := f.gens[0]
-	if len(g.m) != 3 || len(g.texts) != 1 || len(g.long) != 1 {
-		t.Fatalf("%d entries, texts %q, long tags %q", len(g.m), g.texts, g.long)
+	if g.table.n != len(cases) || len(g.texts) != 1 || g.tagLen != wantTags {
+		t.Fatalf("%d entries, texts %q, %d bytes of tag records (want %d)", g.table.n, g.texts, g.tagLen, wantTags)
 	}
-	for _, c := range []struct {
-		key txHash
-		req *sip.Request
-		tag string
-	}{{txHash{1}, r1, "t1"}, {txHash{3}, r3, long}} {
+	for _, c := range cases {
 		k, ok := f.get(c.key)
-		if !ok || k.tag != c.tag {
-			t.Fatalf("kept %+v %v, want tag %q", k, ok, c.tag)
+		want := c.tag
+		if c.reqTag != "" {
+			want = ""
 		}
-		res, ok := expandResponse(c.req, k)
+		if !ok || k.tag != want {
+			t.Fatalf("key %d: kept %+v %v, want tag %q", c.key, k, ok, want)
+		}
+		res, ok := expandResponse(reqs[c.key], k)
 		if !ok || tagOf(res.To().Params) != c.tag || res.GetHeader("Expires") == nil {
-			t.Fatalf("rebuilt %v %v", ok, res)
+			t.Fatalf("key %d: rebuilt %v %v", c.key, ok, res)
 		}
-	}
-	inDialog := parseReq(t, strings.Replace(rawSubscribe, "To: <sip:2001@127.0.0.1>", "To: <sip:2001@127.0.0.1>;tag=t1", 1))
-	k, _ := f.get(txHash{1})
-	res, _ := expandResponse(inDialog, k)
-	if got := res.To().Value(); strings.Count(got, "tag=") != 1 {
-		t.Errorf("in-dialog answer To: %s", got)
+		if got := res.To().Value(); strings.Count(got, "tag=") != 1 {
+			t.Errorf("key %d: answer To: %s", c.key, got)
+		}
 	}
 }
 
-// TestKeptEntriesHoldNoPointers: the garbage collector does not scan a map
-// whose entries hold no pointers; keptEntry must stay that way.
-func TestKeptEntriesHoldNoPointers(t *testing.T) {
+// TestKeptSlotsHoldNoPointers: kept entries live in memory the garbage
+// collector does not know (keptstore.go), so they must hold no pointer.
+func TestKeptSlotsHoldNoPointers(t *testing.T) {
 	var walk func(reflect.Type) bool
 	walk = func(ty reflect.Type) bool {
 		switch ty.Kind() {
@@ -270,14 +289,20 @@ func TestKeptEntriesHoldNoPointers(t *testing.T) {
 		}
 		return false
 	}
-	if walk(reflect.TypeFor[keptEntry]()) || walk(reflect.TypeFor[txHash]()) {
-		t.Fatal("keptEntry or txHash holds a pointer")
+	if walk(reflect.TypeFor[keptBucket]()) || walk(reflect.TypeFor[txHash]()) {
+		t.Fatal("keptBucket or txHash holds a pointer")
+	}
+	if sizeofBucket != 48 {
+		t.Errorf("a bucket is %d bytes, want 4 x 12", sizeofBucket)
 	}
 }
 
-// BenchmarkFinishedTxsMemory reports the heap bytes one kept final
-// response costs (docs: BENCHMARKS.md, SIP memory under SUBSCRIBE load):
-// what the RFC 3261 §17.2.2 Timer J state costs per transaction.
+// BenchmarkFinishedTxsMemory reports what one kept final response costs
+// (docs: BENCHMARKS.md, SIP memory under SUBSCRIBE load), the RFC 3261
+// §17.2.2 Timer J state per transaction: bytes on the Go heap and bytes
+// mapped outside it (keptstore.go), half the answers with a tag of cmed's
+// (an initial SUBSCRIBE) and half in a dialog (no tag kept), the two
+// SUBSCRIBEs of a lifecycle.
 func BenchmarkFinishedTxsMemory(b *testing.B) {
 	const n = 100_000
 	req, err := sip.ParseMessage([]byte(rawSubscribe))
@@ -291,14 +316,21 @@ func BenchmarkFinishedTxsMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		for i := range n {
 			res := sip.NewResponseFromRequest(req.(*sip.Request), 200, "OK", nil)
-			res.To().Params.Add("tag", strconv.Itoa(1e9+i))
+			tag, reqTag := rand.Text()[:16], ""
+			if i%2 == 1 {
+				reqTag = tag
+			}
+			res.To().Params.Add("tag", tag)
 			res.AppendHeader(sip.NewHeader("Expires", "3600"))
 			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "2001", Host: "127.0.0.1", Port: 5060}})
-			f.keep(txHash{uint64(i), 1}, res)
+			f.keep(txHash(uint64(i)), res, reqTag)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/entry")
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n, "heap-B/entry")
+		f.mu.Lock()
+		b.ReportMetric(float64(f.mappedLocked())/n, "mapped-B/entry")
+		f.mu.Unlock()
 		runtime.KeepAlive(f)
 	}
 }
