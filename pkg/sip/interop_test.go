@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -409,4 +410,33 @@ dial-peer voice 10 voip
 		t.Fatalf("PUBLISH: sipp exit %d\n%s", code, out)
 	}
 	eventually(t, 5*time.Second, "the lamp back to idle", func() bool { return w.last() == blf.StateIdle })
+}
+
+// TestInteropRetransmittedSubscribe: sipp sends its first SUBSCRIBE again,
+// same branch and CSeq, after the 200 (as for a lost answer, RFC 3261
+// §17.1.2.2). cmed answers it from the finished transaction it keeps
+// (txcache.go, keptstore.go; RFC 3261 §17.2.2): the same To-tag, and no
+// second subscription left behind once sipp has unsubscribed.
+func TestInteropRetransmittedSubscribe(t *testing.T) {
+	needTool(t, "sipp")
+	r := newRig(t, notifierConfig(""), trustLoopback)
+	registerEphone(t, r, "0011.2233.4401")
+	dir := t.TempDir()
+	users := writeFile(t, filepath.Join(dir, "users.csv"), "SEQUENTIAL\nw1001;2001\n")
+	code, out := runSipp(t, dir, r.addr(), "-sf", peer(t, "sipp", "subscribe_retransmitted.xml"), "-inf", users,
+		"-d", "500", "-m", "1", "-aa", "-timeout", "20s", "-trace_logs")
+	if code != 0 {
+		t.Fatalf("sipp exit %d:\n%s", code, out)
+	}
+	m := regexp.MustCompile(`first-tag=(\S+) again-tag=(\S+) again-branch-same`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("sipp log lacks the two answers with one branch:\n%s", out)
+	}
+	if m[1] == "" || m[1] != m[2] {
+		t.Errorf("the retransmission got To-tag %q, the first SUBSCRIBE %q", m[2], m[1])
+	}
+	eventually(t, 3*time.Second, "subscriptions to end", func() bool { return len(r.srv.Subscriptions()) == 0 })
+	if g := r.eng.Global(); g.Subscriptions != 0 {
+		t.Errorf("engine still counts %d subscriptions: the retransmission made a second one", g.Subscriptions)
+	}
 }
