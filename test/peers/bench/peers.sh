@@ -1,16 +1,25 @@
 #!/bin/sh
 # Side by side: Kamailio (../kamailio, the presence anchor) and `cmed serve`
-# run the same sipp SUBSCRIBE lifecycles (subscribe.sh: SUBSCRIBE, 200,
-# NOTIFY, 200, SUBSCRIBE Expires: 0, 200, NOTIFY terminated, 200) at the
-# same rates, interleaved in one run on this machine, so that the ratio of
-# their CPU per lifecycle is measured under the same conditions. Absolute
-# numbers belong to this machine only; the ratio is the result.
+# in one run on this machine, so that the ratio of their CPU per operation
+# is measured under the same conditions. Absolute numbers belong to this
+# machine only; the ratio is the result.
+#   1. NOTIFY fan-out (fanout.sh): W sipp watchers over P numbers while the
+#      numbers change state R times a second for S seconds; Kamailio takes
+#      the changes as PUBLISH (with -A SINGLE_DIALOG: one dialog element per
+#      NOTIFY, as cmed sends), cmed as SCCP off-hook/on-hook from cmed-load.
+#      CPU per NOTIFY sent, the change's own input included on both sides.
+#   2. SUBSCRIBE lifecycles (subscribe.sh: SUBSCRIBE, 200, NOTIFY, 200,
+#      SUBSCRIBE Expires: 0, 200, NOTIFY terminated, 200) at the same rates,
+#      the two servers alternating.
 #
 # Usage: sh test/peers/bench/peers.sh [rates="600 1200"] [seconds=10]
-# (`make bench-peers`). One line per server and rate, then one ratio line
-# per rate:
+# (`make bench-peers`). Output lines:
+#   server=<kamailio|cmed> fanout watchers=W numbers=P changes=R/s ... cpu_ms_per_notify=<ms>
+#   ratio fanout kamailio/cmed cpu_ms_per_notify=<x>
 #   server=<kamailio|cmed> rate=<n>/s ok=<n> failed=<n> cpu=<s> cpu_ms_per_lifecycle=<ms> rss=<MiB>
 #   ratio rate=<n>/s kamailio/cmed cpu_ms_per_lifecycle=<x>
+# FANOUT="W P R S" (default "300 30 100 10"; W at most 375, the trunk
+# watchers' share of cmed's max-subscription 500) or FANOUT=none.
 # Kamailio's CPU is its main process and workers; its RSS is left out
 # (its shared memory is counted in every worker). cmed's CPU is its one
 # process.
@@ -20,7 +29,8 @@
 # KAM_PORT (UDP, default 25070; 25071 is its digest port), CMED_PORT (UDP
 # and TCP, default 25062), SIPP_PORT (sipp's local port, default 25090),
 # KAM_MALLOC (Kamailio's memory manager for -x/-X, default tlsf when the
-# binary has it; "default" keeps Kamailio's own).
+# binary has it; "default" keeps Kamailio's own), SCCP_PORT (cmed's SCCP,
+# default 25000).
 # Bounded: each sipp run by its call count and timeouts (subscribe.sh),
 # the servers are stopped by PID on exit.
 set -eu
@@ -29,7 +39,8 @@ root=$(cd "$here/../../.." && pwd)
 rates=${1:-"600 1200"} secs=${2:-10}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
-kam_port=${KAM_PORT:-25070} cmed_port=${CMED_PORT:-25062}
+kam_port=${KAM_PORT:-25070} cmed_port=${CMED_PORT:-25062} sccp_port=${SCCP_PORT:-25000}
+fanout=${FANOUT:-300 30 100 10}
 export PORT=${SIPP_PORT:-25090}
 for t in sipp kamailio; do
 	command -v $t > /dev/null || { echo "peers.sh: $t not installed (README Requirements)" >&2; exit 1; }
@@ -44,13 +55,13 @@ malloc=${KAM_MALLOC:-}
 if [ -z "$malloc" ] && kamailio -v 2>/dev/null | grep -q TLSF_MALLOC; then
 	malloc=tlsf
 fi
-kam_args="-A QUIET"
+kam_args="-A QUIET -A SINGLE_DIALOG"
 [ -n "$malloc" ] && [ "$malloc" != default ] && kam_args="$kam_args -x $malloc -X $malloc"
 
 # cmed's office holds the numbers subscribe.sh watches (users_1000.csv:
 # 20001-21000), each `allow watch`, and lets any watcher subscribe.
 "$load" genconfig -n 1000 -m 0 --base 20001 2> /dev/null |
-	sed -e 's/port 2000$/port 0/' -e 's/^ max-subscription .*/ max-subscription 500/' -e '/^end$/d' > "$work/cmed.cfg"
+	sed -e "s/port 2000\$/port $sccp_port/" -e 's/^ max-subscription .*/ max-subscription 500/' -e '/^end$/d' > "$work/cmed.cfg"
 printf 'voice register global\n mode cme\n source-address 127.0.0.1 port %s\nsip-ua\n presence enable\nend\n' \
 	"$cmed_port" >> "$work/cmed.cfg"
 
@@ -88,6 +99,26 @@ run() {
 	echo "server=$1 rate=$4/s ok=${ok:-?} failed=${failed:-?} cpu=${cpu:-?}s cpu_ms_per_lifecycle=$ms rss=${rss}MiB"
 	eval "ms_$1_$4=$ms"
 }
+
+# fan <server> <pids> <host:port>: one fanout.sh run, one line.
+fan() {
+	mkdir -p "$work/fan-$1"
+	if [ "$1" = cmed ]; then
+		out=$(WORK=$work/fan-$1 PIDS=$2 SOURCE=sccp CMED_LOAD=$load SCCP_ADDR=127.0.0.1:$sccp_port BASE=20001 \
+			SIPP_WATCH_PORT=$PORT SIPP_PUB_PORT=$((PORT + 1)) sh "$here/fanout.sh" "$3" $fanout "$1")
+	else
+		out=$(WORK=$work/fan-$1 PIDS=$2 SIPP_WATCH_PORT=$PORT SIPP_PUB_PORT=$((PORT + 1)) sh "$here/fanout.sh" "$3" $fanout "$1")
+	fi
+	ms=$(echo "$out" | sed -n 's/.* cpu_ms_per_notify=\([0-9.]*\).*/\1/p')
+	echo "server=$1 fanout $(echo "$out" | sed -e 's/publishes_ok=/changes_ok=/' -e 's/presentities=/numbers=/' -e 's/publish_rate=/changes=/')"
+	eval "fan_$1=\${ms:-}"
+}
+
+if [ "$fanout" != none ]; then
+	fan kamailio "$K $(pgrep -P "$K" | tr '\n' ' ')" "127.0.0.1:$kam_port"
+	fan cmed "$D" "127.0.0.1:$cmed_port"
+	awk -v a="$fan_kamailio" -v b="$fan_cmed" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "ratio fanout kamailio/cmed cpu_ms_per_notify=%.2f\n", a / b; else print "ratio fanout not measured" }'
+fi
 
 for r in $rates; do
 	run kamailio "$K $(pgrep -P "$K" | tr '\n' ' ')" "127.0.0.1:$kam_port" "$r"
