@@ -58,3 +58,32 @@ func BenchmarkNotifyBuild(b *testing.B) {
 		cseq = ns[0].CSeq
 	}
 }
+
+// BenchmarkRecordFlushManyLines is one line change recorded and flushed
+// in an office of 1,000 lines that have all been recorded once (what the
+// SIP notifier's drain loop does per delivery, docs/sip-presence.md
+// §Notify-discipline): the cost must not grow with the office.
+func BenchmarkRecordFlushManyLines(b *testing.B) {
+	tab := NewTable(testConfig())
+	for i := range 1000 {
+		tab.Record(strconv.Itoa(2000+i), idleState(strconv.Itoa(2000+i)), t0)
+	}
+	tab.Flush(nil, t0)
+	d := tab.OnSubscribe(presenceSub("c", "2001"), t0)
+	cseq := d.Notify.CSeq
+	states := [2]pidf.LineState{idleState("2001"), idleState("2001")}
+	states[1].Status = pidf.StatusInUse
+	var out []Notify
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		tab.OnNotifyResponse(d.Sub, cseq, 200, t0)
+		tab.Record("2001", states[i%2], t0)
+		out = tab.Flush(out[:0], t0)
+		if len(out) != 1 {
+			b.Fatalf("change %d: %d NOTIFYs", i, len(out))
+		}
+		cseq = out[0].CSeq
+	}
+}
