@@ -51,10 +51,16 @@ column() { # column <sipp statistics file> <header name>: last row's value
 	awk -F';' -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } { v = $c } END { print v }' "$1"
 }
 
-# Watchers subscribe at 250/s and hold until the publisher is done.
+# Watchers subscribe at 250/s and hold until the publisher is done. All W
+# share one sipp socket, which sipp gives a 64 KiB receive buffer unless
+# told otherwise: cmed's fan-outs (W/P NOTIFYs written back to back)
+# overflowed it (~700 of 10,000 datagrams dropped, counted by the kernel's
+# UDP RcvbufErrors, then retransmitted after T1, BENCHMARKS.md), where a
+# peer's stack would have the system default (208 KiB here) or more. The
+# watchers get 1 MiB, for both servers.
 hold=$((w / 250 + s + 15))
 timeout $((hold + 60)) sipp "$target" -sf "$sippdir/subscribe_dialog.xml" -inf fan_watchers.csv \
-	-key sexp 600 -d $((hold * 1000)) -aa -r 250 -m "$w" -l $((w + 100)) -timeout $((hold + 40))s \
+	-key sexp 600 -d $((hold * 1000)) -aa -r 250 -m "$w" -l $((w + 100)) -timeout $((hold + 40))s -buff_size 1048576 \
 	-p "$wport" -nostdin -trace_err -trace_stat -fd 1 > fan_watchers.out 2>&1 &
 watchers=$!
 sleep $((w / 250 + 2))
