@@ -145,32 +145,65 @@ func (s *session) isClosed() bool {
 	}
 }
 
-// run is the reader goroutine.
+// run is the first reader goroutine. It handles the registration
+// sequence in place (dispatch) and, once the phone is provisioned
+// (TimeDateReq, docs/sccp.md §Registration-sequence step 14), hands the
+// connection to a fresh reader goroutine and returns: the stack that
+// handling grew goes with it, and the settled phone is read by a goroutine
+// with a small stack (see dispatch).
 func (s *session) run() {
-	defer s.finish()
 	s.br = bufio.NewReaderSize(s.conn, readBufferSize)
+	if !s.readFrames(true) {
+		s.finish()
+		return
+	}
+	s.srv.wg.Add(1) // before this goroutine's own Done (Server.serveConn)
+	go func() {
+		defer s.srv.wg.Done()
+		defer s.finish()
+		s.readFrames(false)
+	}()
+}
+
+// readFrames reads and dispatches frames until the connection ends
+// (false) or, while registering, until the phone is provisioned (true).
+func (s *session) readFrames(registering bool) bool {
 	for {
 		s.conn.SetReadDeadline(time.Now().Add(s.readTimeout()))
 		f, err := msg.ReadFrame(s.br, s.srv.limits.MaxFrame)
 		if err != nil {
 			s.close(readErrorReason(err))
-			return
+			return false
 		}
-		s.dispatch(f)
+		s.dispatch(f, registering)
 		if s.isClosed() {
-			return
+			return false
+		}
+		if registering && s.isProvisioned() {
+			return true
 		}
 	}
 }
 
-// dispatch decodes and handles one frame. Keepalives, most of what a
-// settled phone sends, are handled in place; anything else runs on a
-// short-lived goroutine the reader waits for. Decoding and handling
-// (registration, the core's blocking calls, logging) need several KiB of
-// stack, and a goroutine keeps its largest stack until a GC shrinks it:
-// handled in the reader, every idle phone held an 8 KiB stack instead of
-// 2 KiB, about a quarter of its RSS (BENCHMARKS.md). Waiting keeps the order
-// and the one-message-at-a-time behaviour of handling in the reader.
+func (s *session) isProvisioned() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.provisioned
+}
+
+// dispatch decodes and handles one frame. During registration (inPlace)
+// and for keepalives, most of what a settled phone sends, that happens on
+// the reader; anything else a settled phone sends runs on a short-lived
+// goroutine the reader waits for. Decoding and handling (registration,
+// the core's blocking calls, logging) need several KiB of stack, and a
+// goroutine keeps its largest stack until a GC shrinks it: handled in a
+// long-lived reader, every idle phone held an 8 KiB stack instead of 2
+// KiB, about a quarter of its RSS (BENCHMARKS.md). The registration's
+// thirty-odd frames are handled in place all the same, because a
+// goroutine per frame cost 10-18 % of the server's CPU in a registration
+// storm (BENCHMARKS.md, "SCCP registration: frames handled in place"), and the reader that did it
+// ends with the registration (run). Waiting keeps the order and the
+// one-message-at-a-time behaviour of handling in the reader.
 //
 // While a frame is handled the reader holds the writer role (see
 // holdWriter): whatever the handler sends is queued, and the reader writes
@@ -178,9 +211,9 @@ func (s *session) run() {
 // messages (RegisterAck + CapabilitiesReq, SoftKeySetRes + SelectSoftKeys,
 // docs/sccp.md §Registration-sequence) costs one syscall and no writer
 // goroutine.
-func (s *session) dispatch(f msg.Frame) {
+func (s *session) dispatch(f msg.Frame, inPlace bool) {
 	held := s.holdWriter()
-	if f.Header.ID == msg.IDKeepAlive {
+	if inPlace || f.Header.ID == msg.IDKeepAlive {
 		s.decodeAndHandle(f)
 	} else {
 		done := make(chan struct{})
