@@ -64,9 +64,14 @@ func newNotifier(s *Server) *notifier {
 
 // Deliver implements blf.Watcher; it runs under the engine lock and only
 // records (the table's lock is a leaf) and signals (blf package doc,
-// docs/architecture.md §Lock-order).
+// docs/architecture.md §Lock-order). The drain loop is woken only when
+// the table has something new to flush: every SUBSCRIBE gets a delivery of
+// the state the table already holds, and waking a goroutine for nothing
+// is a thread switch per SUBSCRIBE (BENCHMARKS.md).
 func (n *notifier) Deliver(u blf.Update) {
-	n.table.Record(u.Presentity, n.lineState(u.Presentity, u.State, u.Held), time.Now())
+	if !n.table.Record(u.Presentity, n.lineState(u.Presentity, u.State, u.Held), time.Now()) {
+		return
+	}
 	select {
 	case n.wake <- struct{}{}:
 	default:

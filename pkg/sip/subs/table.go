@@ -459,7 +459,12 @@ func (t *Table) setLine(p *presentity, st pidf.LineState) bool {
 // (the blf engine's Deliver, docs/architecture.md §Lock-order). A
 // presentity without subscriptions is kept so that a subscription made
 // right after starts from it; Tick forgets it after a while.
-func (t *Table) Record(presentityKey string, st pidf.LineState, now time.Time) {
+//
+// It reports whether this call left Flush something new to send: false
+// when the state did not change (a new subscription's first delivery,
+// mostly) or the presentity already waits for the next Flush, so the
+// caller need not wake its flusher.
+func (t *Table) Record(presentityKey string, st pidf.LineState, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.pres[presentityKey]
@@ -471,7 +476,9 @@ func (t *Table) Record(presentityKey string, st pidf.LineState, now time.Time) {
 	if t.setLine(p, st) && !p.dirty {
 		p.dirty = true
 		t.dirtyPres = append(t.dirtyPres, p)
+		return true
 	}
+	return false
 }
 
 // Flush returns the NOTIFYs for every presentity whose state Record

@@ -559,3 +559,29 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("Len %d", tab.Len())
 	}
 }
+
+// TestRecordSaysWhenThereIsSomethingToFlush: Record reports true only
+// when it leaves Flush a change that was not already waiting, so the SIP
+// notifier wakes its drain loop only then (pkg/sip/notifier.go Deliver).
+func TestRecordSaysWhenThereIsSomethingToFlush(t *testing.T) {
+	tab := NewTable(testConfig())
+	idle, busy := idleState("2001"), idleState("2001")
+	busy.Status = pidf.StatusInUse
+	steps := []struct {
+		what string
+		do   func() bool
+		want bool
+	}{
+		{"first state", func() bool { return tab.Record("2001", idle, t0) }, true},
+		{"same state again, not flushed", func() bool { return tab.Record("2001", idle, t0) }, false},
+		{"a change while one waits", func() bool { return tab.Record("2001", busy, t0) }, false},
+		{"flushed, then the same state", func() bool { tab.Flush(nil, t0); return tab.Record("2001", busy, t0) }, false},
+		{"flushed, then a change", func() bool { return tab.Record("2001", idle, t0) }, true},
+		{"another line", func() bool { return tab.Record("2002", idleState("2002"), t0) }, true},
+	}
+	for _, s := range steps {
+		if got := s.do(); got != s.want {
+			t.Errorf("%s: Record = %v, want %v", s.what, got, s.want)
+		}
+	}
+}
