@@ -224,9 +224,10 @@ func (s *session) isProvisioned() bool {
 // KiB, about a quarter of its RSS (BENCHMARKS.md). The registration's
 // thirty-odd frames are handled in place all the same, because a
 // goroutine per frame cost 10-18 % of the server's CPU in a registration
-// storm (BENCHMARKS.md, "SCCP registration: frames handled in place"), and the reader that did it
-// ends with the registration (run). Waiting keeps the order and the
-// one-message-at-a-time behaviour of handling in the reader.
+// storm (BENCHMARKS.md, "SCCP registration: frames handled in place"),
+// and the reader that did it ends with the registration (run). Waiting
+// keeps the order and the one-message-at-a-time behaviour of handling in
+// the reader.
 //
 // While a frame is handled the reader holds the writer role (see
 // holdWriter): whatever the handler sends is queued, and the reader writes
